@@ -1,0 +1,16 @@
+"""Tables (SQLModel) and the data shapes pages receive."""
+from .accounts import Account, AccountContact, Throttle, UserSession, VerificationCode
+from .activation import ActivationCode
+from .audit import AuditEvent
+from .clinic import RECEIVED_DOCUMENT, Chart, Contact, Document, Share, StoredFile
+from .outbox import EmailTemplate, OutboxEmail
+from .registration import Registration, RegistrationFile, RegistrationToken
+from .replies import Reply, ReplyAttachment
+from .settings import Setting
+
+__all__ = [
+    'Account', 'AccountContact', 'ActivationCode', 'AuditEvent', 'Chart', 'Contact', 'Document',
+    'EmailTemplate', 'OutboxEmail', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
+    'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
+    'UserSession', 'VerificationCode',
+]
