@@ -1,0 +1,219 @@
+"""Accounts, sign-in with lockout, server-side sessions with idle and absolute timeouts, first setup."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from models import Account, AccountContact, UserSession
+from models.shapes import Actor
+
+from . import audit, clock, db, passwords, throttle, validate
+from .errors import InvalidInput
+from .settings import get_settings
+
+SIGN_IN_FAILED = ('The username or password is not correct, or sign-in is paused after several failed attempts. '
+                  'Check both and try again in a few minutes.')
+_TOUCH_SECONDS = 30
+_SETUP_KEY = '_setup_token'
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a session/setup token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_username(value: str) -> str:
+    return (value or '').strip().lower()
+
+
+# ----------------------------------------------------------------------------- accounts
+
+def create_account(session: Session, *, email: str, password_hash: str, role: str, username: str | None = None,
+                   display_name: str = '', actor: Actor | None = None) -> Account:
+    """Create an account; the username defaults to the email. Raises InvalidInput when taken."""
+    if role not in ('contact', 'staff', 'admin'):
+        raise InvalidInput('Role must be contact, staff or admin.')
+    email = validate.email(email)
+    username = normalize_username(username or email)
+    if session.exec(select(Account.id).where(Account.username == username)).first():
+        raise InvalidInput('This username has been taken.')
+    account = Account(username=username, email=email, password_hash=password_hash, role=role,
+                      display_name=display_name.strip()[:200], password_changed_at=clock.now())
+    session.add(account)
+    session.flush()
+    audit.record(session, action='account_created', actor=actor, object_type='account', object_id=account.id,
+                 detail={'username': username, 'role': role})
+    return account
+
+
+def set_password(session: Session, *, account: Account, new_hash: str) -> None:
+    """Store a new password hash and end every session of the account."""
+    account.password_hash = new_hash
+    account.password_changed_at = clock.now()
+    session.add(account)
+    end_all_sessions(session, account_id=account.id)
+
+
+def account_actor(session: Session, account: Account, ip_address: str | None = None) -> Actor:
+    """The Actor for an account (with the contacts it holds)."""
+    contact_ids = tuple(session.exec(
+        select(AccountContact.contact_id).where(AccountContact.account_id == account.id).order_by(AccountContact.contact_id)
+    ).all())
+    return Actor(account_id=account.id, username=account.username, role=account.role,
+                 display_name=account.display_name or account.username, ip_address=ip_address,
+                 contact_ids=contact_ids)
+
+
+# ----------------------------------------------------------------------------- sign-in
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A successful sign-in: the new session token (for the browser) and who it is."""
+
+    token: str
+    actor: Actor
+
+
+def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn | None:
+    """Check credentials (blocking: argon2) and open a session; None with SIGN_IN_FAILED otherwise.
+
+    Unknown users, wrong passwords, locked and disabled accounts take the same path and time.
+    """
+    name = normalize_username(username)[:254]
+    with db.transaction() as session:
+        locked = throttle.locked_until(session, 'sign_in', name) if name else None
+        account = session.exec(select(Account).where(Account.username == name)).first() if name else None
+        stored_hash = account.password_hash if account and account.is_active and not locked else None
+    ok, new_hash = passwords.verify_password(stored_hash, password or '')
+    with db.transaction() as session:
+        actor_for_audit = Actor(username=name, ip_address=ip_address)
+        if not ok:
+            throttle.register_failure(session, 'sign_in', name or '(empty)',
+                                      max_failures=get_settings(session).signin_max_failures, lock_seconds=60)
+            audit.record(session, action='sign_in_failed', actor=actor_for_audit,
+                         detail={'reason': 'locked' if locked else 'credentials'})
+            return None
+        account = session.get(Account, account.id)
+        if new_hash:
+            account.password_hash = new_hash
+        account.last_sign_in_at = clock.now()
+        session.add(account)
+        throttle.reset(session, 'sign_in', name)
+        token = create_session(session, account_id=account.id, ip_address=ip_address)
+        actor = account_actor(session, account, ip_address)
+        audit.record(session, action='sign_in', actor=actor, object_type='account', object_id=account.id)
+        return SignedIn(token=token, actor=actor)
+
+
+# ----------------------------------------------------------------------------- sessions
+
+def create_session(session: Session, *, account_id: int, ip_address: str | None) -> str:
+    """Open a new session row; return the token the browser keeps (always a fresh one)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(UserSession(token_hash=token_hash(token), account_id=account_id, created_at=now,
+                            last_seen_at=now, ip_address=ip_address))
+    session.flush()
+    return token
+
+
+def resolve_session(token: str | None, *, ip_address: str | None = None) -> Actor | None:
+    """The Actor behind a session token, or None when missing, ended, idle too long or too old."""
+    if not token or len(token) > 200:
+        return None
+    with db.transaction() as session:
+        row = session.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
+        if row is None:
+            return None
+        settings = get_settings(session)
+        now = clock.now()
+        idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+        old = now - row.created_at > timedelta(hours=settings.session_absolute_hours)
+        account = session.get(Account, row.account_id)
+        if idle or old or account is None or not account.is_active:
+            session.delete(row)
+            if account is not None:
+                audit.record(session, action='session_expired', actor=account_actor(session, account, ip_address),
+                             detail={'reason': 'idle' if idle else 'absolute' if old else 'disabled'})
+            return None
+        if (now - row.last_seen_at).total_seconds() > _TOUCH_SECONDS:
+            row.last_seen_at = now
+            session.add(row)
+        return account_actor(session, account, ip_address)
+
+
+def end_session(token: str | None, *, ip_address: str | None = None) -> None:
+    """Sign out: delete the session row so the token no longer works anywhere."""
+    if not token:
+        return
+    with db.transaction() as session:
+        row = session.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
+        if row is None:
+            return
+        account = session.get(Account, row.account_id)
+        session.delete(row)
+        audit.record(session, action='sign_out', actor=account_actor(session, account, ip_address),
+                     object_type='account', object_id=account.id)
+
+
+def end_all_sessions(session: Session, *, account_id: int) -> int:
+    """Delete every session of an account (password change, disable); return how many."""
+    result = session.execute(sa.delete(UserSession).where(UserSession.account_id == account_id))
+    return result.rowcount or 0
+
+
+# ----------------------------------------------------------------------------- first setup
+
+def setup_needed(session: Session) -> bool:
+    """True while no admin account exists."""
+    return session.exec(select(Account.id).where(Account.role == 'admin')).first() is None
+
+
+def issue_setup_token(session: Session) -> str | None:
+    """A new one-time setup token when no admin exists (the console prints its link); else None."""
+    from .settings import set_value
+    if not setup_needed(session):
+        return None
+    token = secrets.token_urlsafe(24)
+    set_value(session, _SETUP_KEY, {'hash': token_hash(token), 'expires': (clock.now() + timedelta(days=1)).isoformat()})
+    return token
+
+
+def setup_token_valid(session: Session, token: str | None) -> bool:
+    """Whether a setup token may still be used."""
+    from datetime import datetime
+
+    from .settings import get_value
+    stored = get_value(session, _SETUP_KEY)
+    if not token or not stored or not setup_needed(session):
+        return False
+    return (secrets.compare_digest(stored['hash'], token_hash(token))
+            and datetime.fromisoformat(stored['expires']) > clock.now())
+
+
+def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_address: str | None) -> SignedIn:
+    """Create the first admin with a valid setup token (once) and sign them in."""
+    with db.transaction() as session:
+        if not setup_token_valid(session, token):
+            raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
+        email = validate.email(email)
+        portal_name = get_settings(session).portal_name
+        passwords.check_new_password(password, confirm, username=email, portal_name=portal_name,
+                                     min_length=get_settings(session).password_min_length)
+    password_hash = passwords.hash_password(password)
+    with db.transaction() as session:
+        if not setup_token_valid(session, token):  # checked again: another tab may have finished first
+            raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
+        actor = Actor(username=email, ip_address=ip_address)
+        account = create_account(session, email=email, password_hash=password_hash, role='admin',
+                                 display_name='Administrator', actor=actor)
+        from models import Setting
+        session.delete(session.get(Setting, _SETUP_KEY))
+        audit.record(session, action='setup_completed', actor=actor, object_type='account', object_id=account.id)
+        new_token = create_session(session, account_id=account.id, ip_address=ip_address)
+        return SignedIn(token=new_token, actor=account_actor(session, account, ip_address))

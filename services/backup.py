@@ -1,0 +1,41 @@
+"""Consistent backups of the database and the file store."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+from . import clock, db
+from .config import get_config
+
+
+def backup(target: Path | None = None) -> Path:
+    """Copy the database (online, consistent) and the stored files into a new folder; return it."""
+    config = get_config()
+    stamp = clock.now().strftime('%Y%m%d-%H%M%S')
+    target = target or config.data_dir / 'backups' / stamp
+    target.mkdir(parents=True, exist_ok=False)
+    url = db.engine().url
+    if url.get_backend_name() == 'sqlite':
+        source = sqlite3.connect(url.database)
+        dest = sqlite3.connect(target / 'portal.db')
+        with dest:
+            source.backup(dest)  # SQLite's online backup: a consistent snapshot while the portal runs
+        source.close()
+        dest.close()
+    else:
+        dump = shutil.which('pg_dump')
+        if dump is None:
+            raise RuntimeError('pg_dump is not installed; install the PostgreSQL client to back up PostgreSQL.')
+        plain = url.set(drivername='postgresql').render_as_string(hide_password=False)
+        subprocess.run([dump, '--format=custom', f'--file={target / "portal.pgdump"}', plain], check=True)
+    # stored files are content-addressed and never change, so copying after the snapshot is consistent
+    if config.files_dir.exists():
+        shutil.copytree(config.files_dir, target / 'files')
+    for name in ('secrets',):
+        if (config.data_dir / name).exists():
+            shutil.copytree(config.data_dir / name, target / name)
+    (target / 'BACKUP.txt').write_text(f'Secure Message Portal backup taken {datetime.now().isoformat()}\n')
+    return target

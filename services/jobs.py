@@ -1,0 +1,9 @@
+"""The periodic jobs of the portal, registered with the scheduler in one place."""
+from __future__ import annotations
+
+from . import outbox, scheduler
+
+
+def register_all() -> None:
+    """Register every periodic job (idempotent)."""
+    scheduler.register('outbox', outbox.process_outbox, seconds=10)
