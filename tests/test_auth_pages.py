@@ -1,0 +1,71 @@
+"""Sign-in, sign-out, setup and guards, through the pages."""
+from __future__ import annotations
+
+from nicegui.testing import User
+
+from services import auth, db
+from tests import factories
+from tests.portal import seed, sign_in
+
+
+async def test_sign_in_lands_on_role_home(user: User) -> None:
+    seed(lambda session: factories.account(session, role='staff', email='nurse@clinic.test'))
+    await sign_in(user, 'Nurse@Clinic.test')
+    await user.should_see(marker='staff-home')
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_message(user: User) -> None:
+    seed(lambda session: factories.account(session, role='staff', email='nurse@clinic.test'))
+    await sign_in(user, 'nurse@clinic.test', 'wrong password here')
+    await user.should_see(auth.SIGN_IN_FAILED)
+    await sign_in(user, 'nobody@clinic.test', 'wrong password here')
+    await user.should_see(auth.SIGN_IN_FAILED)
+
+
+async def test_pages_refuse_anonymous_users(user: User) -> None:
+    await user.open('/staff')
+    await user.should_see(marker='sign-in')
+    await user.open('/admin/outbox')
+    await user.should_see(marker='sign-in')
+
+
+async def test_sign_out_ends_the_session(user: User) -> None:
+    seed(lambda session: factories.account(session, role='staff', email='nurse@clinic.test'))
+    await sign_in(user, 'nurse@clinic.test', expect='Clinic workspace')
+    user.find(marker='sign-out').click()
+    await user.should_see(marker='sign-in')
+    await user.open('/staff')
+    await user.should_see(marker='sign-in')
+    with db.transaction() as session:
+        from sqlmodel import select
+
+        from models import UserSession
+        assert session.exec(select(UserSession)).all() == []
+
+
+async def test_setup_link_works_once(user: User) -> None:
+    token = seed(auth.issue_setup_token)
+    await user.open(f'/setup?token={token}')
+    user.find(marker='email').type('boss@clinic.test')
+    user.find(marker='password').type('a long enough passphrase 42')
+    user.find(marker='confirm').type('a long enough passphrase 42')
+    user.find(marker='create-admin').click()
+    await user.should_see(marker='admin-home')
+    await user.open(f'/setup?token={token}')
+    await user.should_see(marker='setup-invalid')
+
+
+async def test_setup_refuses_bad_input_and_stores_nothing(user: User) -> None:
+    token = seed(auth.issue_setup_token)
+    await user.open(f'/setup?token={token}')
+    user.find(marker='email').type('not an email')
+    user.find(marker='password').type('a long enough passphrase 42')
+    user.find(marker='confirm').type('a long enough passphrase 42')
+    user.find(marker='create-admin').click()
+    await user.should_see('Email is not a valid email address.')
+    user.find(marker='email').clear().type('boss@clinic.test')
+    user.find(marker='password').clear().type('short')
+    user.find(marker='confirm').clear().type('short')
+    user.find(marker='create-admin').click()
+    await user.should_see('The password must have at least 12 characters.')
+    assert seed(auth.setup_needed)
