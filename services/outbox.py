@@ -67,7 +67,7 @@ def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
         return sorted(row[0] for row in result)
 
 
-def deliver(email_id: int, cfg: mailer.SmtpConfig) -> str:
+def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None) -> str:
     """Send one claimed email and record the outcome: sent, retry later, or failed."""
     with db.transaction() as session:
         email = session.get(OutboxEmail, email_id)
@@ -76,7 +76,7 @@ def deliver(email_id: int, cfg: mailer.SmtpConfig) -> str:
         payload = dict(message_id=email.message_id, to=email.to_address, subject=email.subject,
                        html=email.body_html, text=email.body_text)
     try:
-        answer = mailer.send(cfg, **payload)
+        answer = mailer.send(cfg, backend=backend, **payload)
         status, error = 'sent', None
     except mailer.PermanentMailError as exc:
         status, error = 'failed', str(exc)
@@ -99,6 +99,16 @@ def deliver(email_id: int, cfg: mailer.SmtpConfig) -> str:
         return email.status
 
 
+def release(email_ids: list[int]) -> None:
+    """Give claimed but unsent emails back to the queue, unchanged."""
+    if not email_ids:
+        return
+    table = OutboxEmail.__table__
+    with db.transaction() as session:
+        session.execute(sa.update(table).where(table.c.id.in_(email_ids), table.c.status == 'sending')
+                        .values(status='pending', claimed_by=None, claimed_at=None))
+
+
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try: 30 s doubling per attempt, at most 6 hours."""
     return timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
@@ -114,11 +124,13 @@ def process_outbox(*, limit: int = 20) -> dict[str, int]:
         ids = claim_due(limit=limit)
         if not ids:
             return counts
-        for email_id in ids:
-            outcome = deliver(email_id, cfg)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        if counts.get('pending'):  # the server is failing: stop this tick, back off
-            return counts
+        with mailer.connection(cfg) as backend:  # one SMTP connection per batch
+            for position, email_id in enumerate(ids):
+                outcome = deliver(email_id, cfg, backend)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == 'pending':  # the server is failing: release the rest, back off
+                    release(ids[position + 1:])
+                    return counts
 
 
 def retry_now(session: Session, *, email_id: int) -> OutboxEmail:
