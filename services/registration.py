@@ -135,6 +135,8 @@ def submit(session: Session, *, token: str, ip_address: str | None = None) -> st
     definition = draft['questionnaire']
     answers = _checked_answers(session, row, definition, draft['answers'])
     _spend(session, row)
+    session.execute(sa.update(RegistrationToken).where(RegistrationToken.id == row.id)
+                    .values(draft_json='{}'))  # the answers now live in the registration only
     chart = _new_chart(session, answers, row.account_id)
     registration = Registration(reference=_new_reference(session), contact_id=row.contact_id,
                                 account_id=row.account_id, chart_id=chart.id, created_at=clock.now(),
@@ -152,6 +154,24 @@ def submit(session: Session, *, token: str, ip_address: str | None = None) -> st
                  object_type='registration', object_id=registration.id, chart_id=chart.id,
                  contact_id=row.contact_id, detail={'reference': registration.reference})
     return registration.reference
+
+
+def purge_expired(session: Session) -> int:
+    """Delete unused tokens past their expiry with their drafts and uploads (drafts hold PHI); returns how many."""
+    expired = select(RegistrationToken.id).where(RegistrationToken.used_at.is_(None),
+                                                 RegistrationToken.expires_at <= clock.now())
+    ids = list(session.exec(expired.limit(500)).all())
+    if ids:
+        session.execute(sa.delete(RegistrationFile).where(RegistrationFile.token_id.in_(ids),
+                                                          RegistrationFile.registration_id.is_(None)))
+        session.execute(sa.delete(RegistrationToken).where(RegistrationToken.id.in_(ids)))
+    return len(ids)
+
+
+def purge_job() -> None:
+    """Scheduler entry: purge expired registration drafts in their own transaction."""
+    from . import db
+    db.run(purge_expired)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -295,3 +295,21 @@ def test_expired_token_after_clock_moves(session: Session, clock) -> None:
         db.run(registration.submit, token=token)
     with db.transaction() as check:
         assert count(check, Registration) == 0
+
+
+def test_expired_drafts_are_purged_and_submitted_drafts_emptied(session: Session, clock) -> None:
+    actor, _ = contact_actor(session)
+    abandoned = registration.start(session, actor=actor)
+    done = registration.start(session, actor=actor)
+    session.commit()
+    db.run(registration.add_file, token=abandoned, field_key='documents', data=factories.MINIMAL_PDF, file_name='a.pdf')
+    fill(abandoned, {'person': GOOD['person']})
+    fill(done)
+    db.run(registration.submit, token=done)
+    assert db.run(registration.purge_expired) == 0
+    clock.advance(hours=3)
+    assert db.run(registration.purge_expired) == 1
+    with db.transaction() as check:
+        token = check.exec(select(RegistrationToken)).one()
+        assert token.used_at is not None and token.draft_json == '{}'
+        assert count(check, RegistrationFile) == 0
