@@ -12,7 +12,6 @@ from nicegui.events import UploadEventArguments
 
 from services import auth, questionnaire, registration
 from services.errors import NotAvailable, PortalError
-from services.settings import get_settings
 
 from . import guard
 from .frame import frame
@@ -70,6 +69,7 @@ class Wizard:
         self.step = state.step
         self.files = list(state.files)
         self.expires_at = state.expires_at
+        self.upload_max_bytes = state.upload_max_bytes
         self.content = content
         self.inputs: dict[str, ui.element] = {}
         self.errors: dict[str, ui.label] = {}
@@ -130,7 +130,7 @@ class Wizard:
         key = field['key']
         ui.label(label).classes('text-sm text-grey-9')
         ui.upload(on_upload=lambda e, k=key: self.upload(e, k), auto_upload=True, multiple=True,
-                  max_file_size=get_settings().upload_max_bytes) \
+                  max_file_size=self.upload_max_bytes) \
             .props('accept=".pdf,.png,.jpg,.jpeg" flat bordered').classes('w-full').mark(f'field-{key}')
         self.file_lists[key] = ui.column().classes('gap-1').mark(f'files-{key}')
         self.show_files(key)

@@ -37,9 +37,9 @@ def register() -> None:
                                          registration_file_id=file_id)
         except PortalError as error:
             return PlainTextResponse(str(error), status_code=404)
+        # X-Content-Type-Options: nosniff comes from main.py's SecurityHeaders on every response
         return Response(content.data, media_type=content.mime_type, headers={
-            'Content-Disposition': f"inline; filename*=UTF-8''{quote(content.file_name)}",
-            'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'})
+            'Content-Disposition': f"inline; filename*=UTF-8''{quote(content.file_name)}", 'Cache-Control': 'no-store'})
 
 
 async def registrations_page(open: int | None = None) -> None:  # noqa: A002  (query parameter name)

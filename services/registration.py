@@ -48,6 +48,7 @@ class WizardState:
     step: str
     files: tuple[UploadedFile, ...]
     expires_at: datetime
+    upload_max_bytes: int
 
 
 def token_hash(token: str) -> str:
@@ -79,7 +80,8 @@ def wizard_state(session: Session, *, token: str) -> WizardState:
     row = _live_token(session, token)
     draft = _draft(row)
     return WizardState(definition=draft['questionnaire'], answers=draft['answers'], step=draft['step'],
-                       files=_files(session, row), expires_at=row.expires_at)
+                       files=_files(session, row), expires_at=row.expires_at,
+                       upload_max_bytes=get_settings(session).upload_max_bytes)
 
 
 def save_section(session: Session, *, token: str, section_key: str, answers: dict[str, Any]) -> dict[str, str]:

@@ -5,7 +5,7 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import func, select
 
-from models import Chart, Document, OutboxEmail, Registration, Setting
+from models import Chart, Document, OutboxEmail, Registration, RegistrationFile, Setting
 from services import db, questionnaire, registration, settings
 from tests import factories
 from tests.portal import seed, sign_in
@@ -192,3 +192,36 @@ async def test_reset_restores_the_default(user: User) -> None:
     await see(user, 'The default questionnaire applies again.')
     with db.transaction() as session:
         assert questionnaire.is_default(session)
+
+
+def registration_with_file(session) -> int:
+    factories.account(session, role='staff', email='nurse@clinic.test')
+    settings.set_value(session, 'registration_enabled', True)
+    settings.invalidate_cache()
+    contact = factories.contact(session, email='casey@outside.test')
+    actor = factories.actor_for(session, factories.contact_account(session, contact))
+    token = registration.start(session, actor=actor)
+    registration.add_file(session, token=token, field_key='documents', data=factories.MINIMAL_PDF, file_name='note.pdf')
+    for key, answers in GOOD.items():
+        registration.save_section(session, token=token, section_key=key, answers=answers)
+    registration.submit(session, token=token)
+    return session.exec(select(RegistrationFile.id)).one()
+
+
+async def test_uploaded_files_are_served_to_staff_only(user: User) -> None:
+    file_id = seed(registration_with_file)
+    response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
+    assert response.status_code == 401
+    await sign_in(user, 'casey@outside.test')
+    await see(user, marker='sign-out')
+    response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
+    assert response.status_code == 404 and factories.MINIMAL_PDF not in response.content
+    user.find(marker='sign-out').click()
+    await see(user, marker='sign-in')
+    await sign_in(user, 'nurse@clinic.test')
+    await see(user, marker='sign-out')
+    response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
+    assert response.status_code == 200 and response.content == factories.MINIMAL_PDF
+    assert response.headers['cache-control'] == 'no-store'
+    assert response.headers['x-content-type-options'] == 'nosniff'
+    assert 'note.pdf' in response.headers['content-disposition']
