@@ -163,6 +163,10 @@ class Wizard:
         self.answers.update(answers)
         self.move(1)
         if self.stepper.value == questionnaire.REVIEW_STEP:
+            try:  # review what was stored (cleaned), not what was typed
+                self.answers = (await guard.call(registration.wizard_state, token=self.token)).answers
+            except NotAvailable as error:
+                return self.gone(str(error))
             self.show_review()
 
     def move(self, offset: int) -> None:
