@@ -104,6 +104,7 @@ async def templates_page(kind: str = 'reminder_to_review') -> None:
         me = await guard.require(*guard.ADMIN)
         if me is None:
             return
+        state['seq'] += 1  # a preview still on its way must not overwrite the outcome of saving
         try:
             await guard.call(email_admin.save_template, actor=me, **edited())
         except InvalidInput as problem:
@@ -112,6 +113,7 @@ async def templates_page(kind: str = 'reminder_to_review') -> None:
             return
         state_label.text = 'Edited by an administrator'
         ui.notify('Template saved.', type='positive')
+        await refresh_preview()
 
     async def reset() -> None:
         me = await guard.require(*guard.ADMIN)
