@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import email_admin, email_templates, mailer, outbox
+from services import email_admin, mailer, outbox
 from services.settings import get_settings
 
 from . import guard
 from .frame import frame
 
 PAGE_SIZE = 25
+STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
+            'cancelled': 'Cancelled'}
 COLUMNS = [
     {'name': 'id', 'label': 'ID', 'field': 'id', 'align': 'left'},
     {'name': 'created', 'label': 'Created', 'field': 'created', 'align': 'left'},
@@ -41,10 +43,9 @@ async def outbox_page() -> None:
             ui.label('No mail server is configured: emails stay here, unsent. Open one to read it and follow its links.') \
                 .classes('text-warning').mark('no-smtp')
         with ui.row().classes('gap-3'):
-            status = ui.select({'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
-                                'cancelled': 'Cancelled'}, value='', label='Status').classes('w-48').mark('status')
-            kind = ui.select({'': 'All'} | {k: v.title for k, v in email_templates.KINDS.items()}, value='',
-                             label='Kind').classes('w-64').mark('kind')
+            status = ui.select(STATUSES, value='', label='Status').classes('w-48').mark('status')
+            kind = ui.select({'': 'All'} | email_admin.template_kinds(), value='', label='Kind') \
+                .classes('w-64').mark('kind')
         table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                          pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}).classes('w-full').mark('outbox')
         viewer = ui.column().classes('w-full')

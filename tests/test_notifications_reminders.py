@@ -307,3 +307,16 @@ def test_reminders_are_safe_with_two_processes(database, clock) -> None:
     assert sum(results) == 5 + 1
     with db.transaction() as session:
         assert len(session.exec(select(OutboxEmail).where(OutboxEmail.kind == 'unread_reminder')).all()) == 5
+
+
+def test_the_jobs_are_registered_and_run_from_one_tick(database, clock, smtp_server) -> None:
+    from services import jobs, scheduler
+    jobs.register_all()
+    assert {'outbox', 'unread_reminders', 'code_expiry_reminders', 'staff_digest'} <= {j.job_id for j in scheduler.jobs()}
+    with db.transaction() as session:
+        contact = _contact_with_account(session)
+        _phi_share(session, contact)
+    clock.advance(days=3)
+    scheduler.run_all_once()  # queues the unread reminder; the outbox tick may run before or after it
+    scheduler.run_all_once()
+    assert len(smtp_server.wait_for(contact.email, count=2)) == 2
