@@ -133,21 +133,24 @@ def process_outbox(*, limit: int = 20) -> dict[str, int]:
                     return counts
 
 
-def retry_now(session: Session, *, email_id: int) -> OutboxEmail:
-    """Put a failed or pending email at the front of the queue again."""
-    email = session.get(OutboxEmail, email_id)
-    if email and email.status in ('failed', 'pending', 'cancelled'):
-        email.status, email.next_attempt_at = 'pending', clock.now()
-        session.add(email)
-    return email
+def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:
+    """Put a failed, pending or cancelled email at the front of the queue again."""
+    return _set_status(session, email_id, ('failed', 'pending', 'cancelled'), status='pending',
+                       next_attempt_at=clock.now())
 
 
-def cancel(session: Session, *, email_id: int) -> OutboxEmail:
+def cancel(session: Session, *, email_id: int) -> OutboxEmail | None:
     """Stop an email that has not been sent."""
+    return _set_status(session, email_id, ('pending', 'failed'), status='cancelled')
+
+
+def _set_status(session: Session, email_id: int, allowed: tuple[str, ...], **values: Any) -> OutboxEmail | None:
+    # conditional UPDATE: an email a worker claimed meanwhile ('sending') is left alone
+    table = OutboxEmail.__table__
+    session.execute(sa.update(table).where(table.c.id == email_id, table.c.status.in_(allowed)).values(**values))
     email = session.get(OutboxEmail, email_id)
-    if email and email.status in ('pending', 'failed'):
-        email.status = 'cancelled'
-        session.add(email)
+    if email is not None:
+        session.refresh(email)
     return email
 
 
@@ -157,10 +160,12 @@ def get_email(session: Session, *, email_id: int) -> OutboxEmail | None:
 
 
 def list_emails(session: Session, *, offset: int = 0, limit: int = 25, contact_id: int | None = None,
-                status: str | None = None) -> tuple[list[OutboxEmail], int]:
+                status: str | None = None, kind: str | None = None) -> tuple[list[OutboxEmail], int]:
     """Emails newest first (one page) and the total count."""
     query = select(OutboxEmail)
     count = select(sa.func.count()).select_from(OutboxEmail)
+    if kind:
+        query, count = query.where(OutboxEmail.kind == kind), count.where(OutboxEmail.kind == kind)
     if contact_id is not None:
         query, count = query.where(OutboxEmail.contact_id == contact_id), count.where(OutboxEmail.contact_id == contact_id)
     if status:
