@@ -14,7 +14,7 @@ from models import Account, AccountContact, ActivationCode, Contact
 from models.shapes import Actor
 
 from . import activation, audit, auth, clock, db, outbox, passwords, throttle, validate, verification
-from .errors import Forbidden, InvalidInput, RateLimited
+from .errors import Forbidden, InvalidInput, PortalError, RateLimited
 from .settings import PortalSettings, get_settings
 
 NOTIFY_MODES = {'immediate': 'Right away, one email per new document', 'daily': 'Once a day, a summary'}
@@ -57,6 +57,13 @@ def start_email_check(*, code: str, email: str, ip_address: str | None) -> bool:
         contact = session.get(Contact, row.contact_id)
         if contact.email.lower() == email:
             return True
+        paused = throttle.locked_until(session, 'email_verify_send', email)
+        if paused:
+            raise RateLimited(f'Too many codes were sent to this address, try again in '
+                              f'{throttle.minutes_left(paused)} minutes.')
+        # every send counts: the fifth code within an hour pauses sending to this address for an hour
+        throttle.register_failure(session, 'email_verify_send', email, max_failures=5, lock_seconds=3600,
+                                  window_seconds=3600, backoff=False)
         sent = verification.issue(session, purpose=verification.EMAIL_VERIFY, email=email, contact_id=contact.id)
         outbox.enqueue(session, kind='email_verification', to=email, contact_id=contact.id, context={
             'verification_code': sent, 'minutes_valid': verification.MINUTES_VALID})
@@ -136,7 +143,11 @@ def sign_in_and_link(*, username: str, password: str, code: str, ip_address: str
     signed_in = auth.sign_in(username=username, password=password, ip_address=ip_address)
     if signed_in is None:
         return None
-    link_code(actor=signed_in.actor, code=code, ip_address=ip_address)
+    try:
+        link_code(actor=signed_in.actor, code=code, ip_address=ip_address)
+    except PortalError:
+        auth.end_session(signed_in.token, ip_address=ip_address)  # the browser never got this session
+        raise
     with db.transaction() as session:
         account = session.get(Account, signed_in.actor.account_id)
         return auth.SignedIn(token=signed_in.token, actor=auth.account_actor(session, account, ip_address))

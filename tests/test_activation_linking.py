@@ -98,6 +98,18 @@ async def test_sign_in_on_the_activation_screen_adds_the_contact(user: User) -> 
     assert len(linked_contacts('dr.jones@outside.test')) == 2
 
 
+async def test_second_link_while_signed_in_adds_the_contact_with_one_click(user: User) -> None:
+    existing_account()
+    second_id, code = invite('jones.second@outside.test')
+    await sign_in(user, 'dr.jones@outside.test')
+    await user.should_see(marker='signed-in-as', retries=50)
+    await user.open(f'/activate?code={activation.normalize_code(code)}&existing=1')
+    await user.should_see(marker='add-to-account', retries=50)
+    user.find(marker='add-to-account').click()
+    await user.should_see(marker='signed-in-as', retries=50)
+    assert second_id in linked_contacts('dr.jones@outside.test')
+
+
 async def test_settings_page_adds_an_activation_code(user: User) -> None:
     existing_account()
     second_id, code = invite('jones.second@outside.test')

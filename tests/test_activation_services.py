@@ -204,3 +204,43 @@ def test_terms_and_notification_preference(database: str) -> None:
     assert db.run(contact_accounts.preferences, actor=signed_in.actor).notify_mode == 'daily'
     with pytest.raises(InvalidInput):
         db.run(contact_accounts.set_notify_mode, actor=signed_in.actor, mode='hourly')
+
+
+def test_verification_codes_to_one_address_are_limited(database: str) -> None:
+    _, code = _invite()
+    for _ in range(5):
+        assert contact_accounts.start_email_check(code=code, email='office@outside.test', ip_address=None) is False
+    with pytest.raises(RateLimited, match='try again in 60 minutes'):
+        contact_accounts.start_email_check(code=code, email='office@outside.test', ip_address=None)
+
+
+def test_username_rules_when_email_is_not_the_username(database: str) -> None:
+    from services import settings
+    _, code = _invite()
+    with pytest.raises(InvalidInput, match='must be your email'):
+        contact_accounts.create_account(code=code, new=_new(username='jonesy'), ip_address=None)
+    db.run(settings.save_settings, changes={'email_is_username': False}, account_id=None)
+    with pytest.raises(InvalidInput, match='3 to 64 characters'):
+        contact_accounts.create_account(code=code, new=_new(username='a b'), ip_address=None)
+    db.run(lambda session: factories.account(session, role='contact', email='taken@outside.test'))
+    with pytest.raises(InvalidInput, match='username has been taken'):
+        contact_accounts.create_account(code=code, new=_new(username='TAKEN@outside.test'), ip_address=None)
+    signed_in = contact_accounts.create_account(code=code, new=_new(username='DrJones_1'), ip_address=None)
+    assert signed_in.actor.username == 'drjones_1'
+
+
+def test_staff_accounts_cannot_hold_activation_codes(database: str) -> None:
+    from services.errors import Forbidden
+    _, code = _invite()
+    staff = db.run(lambda session: factories.actor_for(session, factories.account(session, role='staff')))
+    with pytest.raises(Forbidden):
+        contact_accounts.link_code(actor=staff, code=code, ip_address=None)
+
+
+def test_failed_link_after_sign_in_leaves_no_session(database: str) -> None:
+    db.run(lambda session: factories.contact_account(session, factories.contact(session, email='x@outside.test')))
+    with pytest.raises(InvalidInput):
+        contact_accounts.sign_in_and_link(username='x@outside.test', password=factories.PASSWORD,
+                                          code='AAAA-BBBB-CCCC-DDDD', ip_address=None)
+    with db.transaction() as session:
+        assert session.exec(select(UserSession)).all() == []
