@@ -7,12 +7,12 @@ import re
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Account, AccountContact, AuditEvent, Contact, UserSession
+from models import Account, AuditEvent, Contact, UserSession
 from services import activation, auth, db, outbox, settings
 from tests import factories
 from tests.portal import seed, sign_in
 from tests.smtp import text_body
-from tests.test_activation_pages import PASSWORD, fill_password, invite, open_with_code
+from tests.activation_helpers import fill_password, invite, open_with_code
 
 NEW_PASSWORD = 'copper lantern meadow 58'
 

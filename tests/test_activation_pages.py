@@ -6,19 +6,12 @@ import asyncio
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import Account, AccountContact, ActivationCode, Contact, Throttle, UserSession
+from models import Account, AccountContact, ActivationCode, Contact, Throttle
 from services import activation, db
 from tests import factories
+from tests.activation_helpers import PASSWORD, fill_password, invite, open_with_code
 from tests.portal import seed
 
-PASSWORD = 'violet harbour kettle 93'
-
-
-def invite(email: str = 'dr.jones@outside.test') -> tuple[int, str]:
-    def make(session):
-        contact = factories.contact(session, email=email)
-        return contact.id, activation.issue_code(session, contact=contact, actor=None).code
-    return seed(make)
 
 
 def accounts() -> list[Account]:
@@ -55,24 +48,12 @@ async def test_referrer_policy_on_the_activation_page(user: User) -> None:
     assert response.headers['referrer-policy'] == 'no-referrer'
 
 
-async def open_with_code(user: User, code: str) -> None:
-    await user.open(f'/activate?code={activation.normalize_code(code)}')
-    await user.should_see(marker='who-next', retries=50)
-
-
 async def walk_to_account_step(user: User, code: str, email: str = 'dr.jones@outside.test') -> None:
     await open_with_code(user, code)
     user.find(marker='who-next').click()
     await user.should_see(marker='email-next', retries=50)
     user.find(marker='email').type(email)
     user.find(marker='email-next').click()
-
-
-async def fill_password(user: User, password: str = PASSWORD, confirm: str | None = None) -> None:
-    await user.should_see(marker='create-account', retries=50)
-    user.find(marker='password').type(password)
-    user.find(marker='confirm').type(password if confirm is None else confirm)
-    user.find(marker='create-account').click()
 
 
 async def test_myself_creates_the_account_and_opens_the_portal(user: User) -> None:
