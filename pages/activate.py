@@ -30,8 +30,8 @@ async def activate_page(code: str | None = None, existing: str | None = None) ->
     actor = await guard.current_actor()
     with frame('Activate your account', actor):
         card = ui.card().classes('w-full max-w-lg mx-auto p-6 gap-3').mark('activation-card')
-    flow = ActivationFlow(card, actor, existing=bool(existing))
-    flow.show_code_step(prefill=code or '')
+    flow = ActivationFlow(card, actor, existing=existing == '1')
+    flow.show_code_step(prefill=(code or '')[:64])
     if code:
         ui.navigate.history.replace('/activate')  # the code leaves the address bar (and the browser history)
         await flow.submit_code()

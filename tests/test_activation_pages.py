@@ -9,7 +9,7 @@ from sqlmodel import select
 from models import Account, AccountContact, ActivationCode, Contact, Throttle
 from services import activation, db
 from tests import factories
-from tests.activation_helpers import PASSWORD, fill_password, invite, open_with_code
+from tests.activation_helpers import fill_password, invite, open_with_code
 from tests.portal import seed
 
 
