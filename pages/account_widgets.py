@@ -25,8 +25,7 @@ class StrengthMeter:
         self.update_now()
 
     async def update(self) -> None:
-        # zxcvbn refuses more than 72 characters; the length rule itself is shown by password_problem
-        score, hint = await run.io_bound(passwords.strength, (self.password.value or '')[:72],
+        score, hint = await run.io_bound(passwords.strength, self.password.value or '',
                                          [self.username(), self.settings.portal_name])
         self.update_now(score, hint)
 
