@@ -81,7 +81,7 @@ async def chart_page(chart_id: int) -> None:
             send_dialog(ids, lambda: table.table.selected.clear()).open()
 
         send_button.on_click(send_selected)
-        await table.load(1)
+        table.start()
 
 
 def _document_row(document: charts.DocumentRow) -> dict:

@@ -51,7 +51,7 @@ async def contacts_page() -> None:
         search.on_value_change(lambda: table.load(1))
         with ui.expansion('Add a contact', icon='person_add').classes('w-full').mark('add-contact'):
             contact_form(lambda row: ui.navigate.to(f'/staff/contacts/{row.id}'))
-        await table.load(1)
+        table.start()
 
 
 async def contact_chart_page(contact_id: int) -> None:
@@ -83,12 +83,12 @@ async def contact_chart_page(contact_id: int) -> None:
                     value_label = ui.label(value or '—')
                     if mark:
                         value_label.mark(mark)
-        await _received(actor, contact_id)
+        _received(contact_id)
         _codes(contact_id, chart)
-        await _emails(contact_id)
+        _emails(contact_id)
 
 
-async def _received(actor, contact_id: int) -> None:
+def _received(contact_id: int) -> None:
     ui.label('Received documents').classes('text-lg font-bold')
 
     async def fetch(offset: int, limit: int):
@@ -108,7 +108,7 @@ async def _received(actor, contact_id: int) -> None:
                          '@click="$parent.$emit(\'rescind\', props.row)" /></q-td>')
     table.table.on('rescind', lambda e: rescind_dialog(e.args['share_id'], f'document {e.args["id"]}',
                                                        lambda: table.load(1)).open())
-    await table.load(1)
+    table.start()
 
 
 def _codes(contact_id: int, chart: contacts.ContactChart) -> None:
@@ -137,7 +137,7 @@ def _codes(contact_id: int, chart: contacts.ContactChart) -> None:
         for c in chart.codes]).classes('w-full').props('flat bordered').mark('codes')
 
 
-async def _emails(contact_id: int) -> None:
+def _emails(contact_id: int) -> None:
     ui.label('Emails sent to this contact').classes('text-lg font-bold')
 
     async def fetch(offset: int, limit: int):
@@ -150,4 +150,4 @@ async def _emails(contact_id: int) -> None:
                  'to': e.to_address, 'status': e.status, 'sent': when(e.sent_at), 'error': (e.last_error or '')[:120]}
                 for e in rows], total
 
-    await PagedTable(EMAIL_COLUMNS, fetch, mark='emails').load(1)
+    PagedTable(EMAIL_COLUMNS, fetch, mark='emails').start()

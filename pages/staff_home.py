@@ -42,7 +42,7 @@ async def staff_home() -> None:
         table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
                            on_click=lambda row: ui.navigate.to(row['url']))
         search.on_value_change(lambda: table.load(1))
-        ui.timer(0.01, lambda: table.load(1), once=True)  # the landing page shows at once; rows follow
+        table.start()
 
 
 def _row(chart: charts.ChartRow) -> dict:

@@ -40,6 +40,11 @@ class PagedTable:
             self.table.add_slot(f'body-cell-{name}', f'<q-td :props="props"><a :href="props.row.{field}" '
                                 'class="text-primary" @click.stop>{{ props.value }}</a></q-td>')
 
+    def start(self) -> PagedTable:
+        """Load the first page once the browser is connected (the page shows at once; rows follow)."""
+        ui.timer(0.01, lambda: self.load(1), once=True)
+        return self
+
     async def load(self, page: int = 1) -> None:
         """Show one page (the caller's guard runs inside `fetch`)."""
         result = await self.fetch((page - 1) * self.page_size, self.page_size)

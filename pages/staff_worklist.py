@@ -41,7 +41,7 @@ async def worklist_page() -> None:
         table = PagedTable(COLUMNS, fetch, mark='worklist', row_key='reply_id', link=('chart', 'chart_url'),
                            on_click=lambda row: ui.navigate.to(f'/staff/reply/{row["reply_id"]}'))
         show.on_value_change(lambda: table.load(1))
-        await table.load(1)
+        table.start()
 
 
 def _row(row: worklist.WorklistRow) -> dict:
@@ -92,7 +92,7 @@ async def reply_page(reply_id: int) -> None:
 async def _actions(reply: worklist.ReplyView, staff: dict[int, str]) -> None:
     reply_id = reply.row.reply_id
 
-    async def act(fn, message: str, **kwargs) -> None:
+    async def act(fn, message: str, reload: bool = True, **kwargs) -> None:
         current = await guard.require(*guard.STAFF)
         if current is None:
             return
@@ -102,7 +102,8 @@ async def _actions(reply: worklist.ReplyView, staff: dict[int, str]) -> None:
             ui.notify(str(problem), type='negative')
             return
         ui.notify(message.format(result=result), type='positive')
-        ui.navigate.to(f'/staff/reply/{reply_id}')
+        if reload:
+            ui.navigate.to(f'/staff/reply/{reply_id}')
 
     with ui.row().classes('w-full items-center gap-2'):
         if reply.moved_document_id is None:
@@ -115,4 +116,4 @@ async def _actions(reply: worklist.ReplyView, staff: dict[int, str]) -> None:
                 .props('outline').mark('mark-worked')
         assign = ui.select({0: 'Nobody', **staff}, value=reply.assigned_to_account_id or 0, label='Assigned to') \
             .classes('min-w-48').mark('assign')
-        assign.on_value_change(lambda e: act(worklist.assign, 'Assigned.', account_id=e.value or None))
+        assign.on_value_change(lambda e: act(worklist.assign, 'Assigned.', reload=False, account_id=e.value or None))

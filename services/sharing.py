@@ -24,11 +24,11 @@ class ShareResult:
 
 
 def share_document(session: Session, *, document_id: int, contact_id: int, actor: Actor,
-                   replies_allowed: bool = True) -> ShareResult:
+                   replies_allowed: bool = True, invite: bool = True) -> ShareResult:
     """Share one chart document with one contact, in the caller's transaction.
 
-    The contact gets an invitation with a new activation code when no portal account holds it,
-    otherwise a Reminder to Review.
+    The contact gets an invitation with a new activation code when no portal account holds it
+    (unless `invite` is False: a batch invites each new contact once), otherwise a Reminder to Review.
     """
     document = session.get(Document, document_id)
     if document is None or document.deleted_at is not None or document.chart_id is None:
@@ -59,9 +59,11 @@ def share_document(session: Session, *, document_id: int, contact_id: int, actor
     if has_account:
         notifications.notify_new_share(session, share=share, contact=contact)
         kind = 'reminder_to_review'
-    else:
+    elif invite:
         code = activation.issue_code(session, contact=contact, actor=actor, share_id=share.id).code
         kind = 'invitation'
+    else:
+        kind = 'none'  # covered by the invitation sent with another document of the same batch
     audit.record(session, action='document_shared', actor=actor, object_type='share', object_id=share.id,
                  chart_id=chart.id, contact_id=contact.id,
                  detail={'document_id': document.id, 'copy_document_id': copy.id, 'email': kind})
@@ -85,8 +87,12 @@ def send_documents(session: Session, *, document_ids: list[int], contact_ids: li
         raise InvalidInput('Choose at least one recipient.')
     if len(documents) * len(contacts) > MAX_BATCH:
         raise InvalidInput(f'Send at most {MAX_BATCH} documents at once (documents × recipients).')
-    return [share_document(session, document_id=d, contact_id=c, actor=actor, replies_allowed=replies_allowed)
-            for d in documents for c in contacts]
+    results = []
+    for contact_id in contacts:
+        for index, document_id in enumerate(documents):
+            results.append(share_document(session, document_id=document_id, contact_id=contact_id, actor=actor,
+                                          replies_allowed=replies_allowed, invite=index == 0))
+    return results
 
 
 def rescind(session: Session, *, share_id: int, reason: str, actor: Actor) -> Share:
@@ -148,6 +154,7 @@ def send_history(session: Session, *, document_id: int, actor: Actor) -> list[Se
         .where(Share.source_document_id == document_id).order_by(Share.sent_at.desc(), Share.id.desc())
     ).all()
     codes = _codes_by_share(session, [share.id for share, _, _ in rows])
+    codes |= _covering_codes(session, [share for share, _, _ in rows if share.id not in codes])
     return [SendRecord(
         share_id=share.id, recipient=contact.display_name, recipient_email=contact.email, contact_id=contact.id,
         sender=sender or '', sent_at=share.sent_at, copy_document_id=share.document_id,
@@ -175,6 +182,19 @@ def _codes_by_share(session: Session, share_ids: list[int]) -> dict[int, Activat
     codes = session.exec(select(ActivationCode).where(ActivationCode.share_id.in_(share_ids))
                          .order_by(ActivationCode.id)).all()  # the newest code of a share wins
     return {code.share_id: code for code in codes}
+
+
+def _covering_codes(session: Session, shares: list[Share]) -> dict[int, ActivationCode]:
+    """For shares sent without their own code (later documents of a batch): the contact's code outstanding then."""
+    found: dict[int, ActivationCode] = {}
+    for share in shares:
+        code = session.exec(
+            select(ActivationCode).where(ActivationCode.contact_id == share.contact_id,
+                                         ActivationCode.created_at <= share.sent_at)
+            .order_by(ActivationCode.id.desc())).first()
+        if code is not None and (code.used_at is None or code.used_at >= share.sent_at):
+            found[share.id] = code
+    return found
 
 
 def _require_staff(actor: Actor) -> None:
