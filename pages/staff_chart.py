@@ -20,6 +20,15 @@ DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_
 HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
                    col('copy_document_id', 'Copy id'), col('code_state', 'Activation code'),
                    col('rescinded', 'Rescinded')]
+# Quasar's heading sizes are for page titles; inside a document keep them modest
+DOCUMENT_CSS = ('.smp-document h1{font-size:1.6rem;line-height:2rem;margin:.5rem 0}'
+                '.smp-document h2{font-size:1.4rem;line-height:1.8rem;margin:.5rem 0}'
+                '.smp-document h3,.smp-document h4,.smp-document h5,.smp-document h6'
+                '{font-size:1.15rem;line-height:1.5rem;margin:.4rem 0;font-weight:600}'
+                '.smp-document ul{list-style:disc;padding-left:1.5rem}'
+                '.smp-document ol{list-style:decimal;padding-left:1.5rem}'
+                '.smp-document table{border-collapse:collapse}'
+                '.smp-document td,.smp-document th{border:1px solid #ccc;padding:2px 6px}')
 
 
 def register() -> None:
@@ -120,7 +129,7 @@ async def new_document_page(chart_id: int) -> None:
         kind = ui.radio({'html': 'Rich text', 'text': 'Plain text', 'file': 'PDF or image file'}, value='html') \
             .props('inline').mark('doc-kind')
         with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='html'):
-            html_body = ui.textarea('Text (HTML formatting such as <p>, <b>, <ul> is kept; scripts and styles are removed)') \
+            html_body = ui.textarea('Text (HTML such as <p>, <b>, <ul> is kept; scripts and styles are removed)') \
                 .props('autogrow outlined').classes('w-full').mark('doc-html')
             ui.label('Preview').classes('text-xs text-grey-7')
             preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8')
@@ -135,9 +144,13 @@ async def new_document_page(chart_id: int) -> None:
                 upload['name'] = event.file.name
                 chosen.text = f'Chosen: {event.file.name}'
 
+            # the browser refuses large files early; the service checks size and type again on the server
             ui.upload(label=f'PDF, PNG or JPEG, at most {settings.upload_max_mb} MB', auto_upload=True,
-                      max_files=1, on_upload=received).props('accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"') \
-                .classes('w-full').mark('doc-upload')
+                      max_files=1, max_file_size=settings.upload_max_bytes, on_upload=received,
+                      on_rejected=lambda: ui.notify(f'Choose a file of at most {settings.upload_max_mb} MB.',
+                                                    type='warning')) \
+                .props('accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"').classes('w-full') \
+                .mark('doc-upload')
         error = error_label('doc-error')
 
         async def save() -> None:
@@ -212,7 +225,8 @@ def _body(doc: documents.DocumentView) -> None:
             ui.image(doc.file_url).props(f'alt="{(doc.file_name or "").replace(chr(34), "")}" fit=contain') \
                 .classes('w-full max-h-[75vh]').mark('document-image')
         elif doc.body_html is not None:
-            ui.html(doc.body_html, sanitize=clean_html).classes('w-full').mark('document-html')  # and when stored
+            ui.add_css(DOCUMENT_CSS)
+            ui.html(doc.body_html, sanitize=clean_html).classes('w-full smp-document').mark('document-html')
         else:
             ui.label(doc.body_text or '').classes('w-full whitespace-pre-wrap').mark('document-text')
         if doc.mime_type:

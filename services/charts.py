@@ -176,5 +176,5 @@ def document_row(document: Document) -> DocumentRow:
     """The list shape of a document."""
     kind = 'file' if document.file_id else 'html' if document.body_html is not None else 'text'
     return DocumentRow(id=document.id, service_date=document.service_date, doc_type=document.doc_type,
-                       title=document.title, author=document.author_name, service_location=document.service_location or '',
-                       kind=kind, created_at=document.created_at)
+                       title=document.title, author=document.author_name,
+                       service_location=document.service_location or '', kind=kind, created_at=document.created_at)

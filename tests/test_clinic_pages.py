@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 from sqlmodel import select
@@ -92,6 +91,26 @@ async def test_staff_creates_a_chart_and_finds_it_by_search(user: User) -> None:
     await rows_when(user, 'charts', lambda rows: [r['name'] for r in rows] == ['Hart, Robin'])
 
 
+async def test_staff_edits_a_chart_and_bad_input_changes_nothing(user: User) -> None:
+    await _signed_in(user)
+    chart = seed(lambda session: factories.chart(session, first='Robin', last='Hart'))
+    await user.open(f'/staff/chart/{chart.id}')
+    user.find(marker='edit-chart').click()
+    user.find(marker='chart-first').clear()
+    user.find(marker='chart-save').click()
+    await see(user, 'First name is required.')
+    user.find(marker='chart-first').type('Robyn')
+    user.find(marker='chart-email').type('not-an-email')
+    user.find(marker='chart-save').click()
+    await see(user, 'Email is not a valid email address.')
+    assert _all(Chart)[0].first_name == 'Robin'
+    user.find(marker='chart-email').clear().type('robyn@home.test')
+    user.find(marker='chart-save').click()
+    await until(lambda: _all(Chart, Chart.first_name == 'Robyn'))
+    assert _all(Chart)[0].email == 'robyn@home.test'
+    assert len(_all(AuditEvent, AuditEvent.action == 'chart_updated')) == 1
+
+
 async def test_staff_writes_an_html_document_that_is_sanitized(user: User) -> None:
     await _signed_in(user)
     chart = seed(factories.chart)
@@ -110,8 +129,7 @@ async def test_staff_writes_an_html_document_that_is_sanitized(user: User) -> No
 async def _upload(user: User, chart_id: int, name: str, data: bytes) -> None:
     await user.open(f'/staff/chart/{chart_id}/new-document')
     user.find(marker='doc-title').type('Scan')
-    user.find(marker='doc-kind').click()  # the radio takes its value from the target below
-    user.find(ui.radio).elements.pop().value = 'file'
+    user.find('PDF or image file').click()
     upload = user.find(marker='doc-upload').elements.pop()
     await upload.handle_uploads([SmallFileUpload(name=name, content_type='application/pdf', _data=data)])
     await _settle(2)
@@ -294,7 +312,8 @@ async def test_rescind_with_a_reason_removes_access_and_is_audited(user: User) -
     assert not seed(sharing.share_visible_to, share_id=result.share_id, actor=reader)
     [event] = _all(AuditEvent, AuditEvent.action == 'share_rescinded')
     assert json.loads(event.detail_json)['reason'] == 'Sent to the wrong adjuster'
-    await rows_when(user, 'send-history', lambda rows: bool(rows) and rows[0]['rescinded'].endswith('Sent to the wrong adjuster'))
+    await rows_when(user, 'send-history',
+                    lambda rows: bool(rows) and rows[0]['rescinded'].endswith('Sent to the wrong adjuster'))
 
 
 # ----------------------------------------------------------------------------- contact chart
@@ -347,6 +366,10 @@ async def test_worklist_shows_a_reply_and_move_creates_the_document_in_the_patie
     await user.open(f'/staff/reply/{reply_id}')
     await see(user, 'Approved, thanks.')
     await see(user, 'scan.png')
+    attachment_url = next(iter(user.find(marker='reply-attachment').elements)).props['href']
+    response = await user.http_client.get(attachment_url)
+    assert response.status_code == 200 and response.content == factories.MINIMAL_PNG
+    assert response.headers['content-type'] == 'image/png'
     user.find(marker='move').click()
     await see(user, marker='moved-document')
     moved = _all(Document, Document.chart_id == chart_id, Document.source_document_id == original_id)
