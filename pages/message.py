@@ -182,6 +182,7 @@ class ReplyForm:
         self.pending.append(attachment)
         self.error.set_visibility(False)
         self.render_files()
+        self.upload.reset()  # the list below is what will be sent
 
     def on_rejected(self) -> None:
         self.show_error(f'Attach at most {replies.MAX_ATTACHMENTS} PDF, PNG or JPEG files of up to '

@@ -132,6 +132,8 @@ def test_search_finds_the_right_rows_and_escapes_wildcards(thousand) -> None:
     assert _list(actor, search='patient 007').total == 10
     assert _list(actor, search='%').total == 0 and _list(actor, search='_').total == 0
     assert _list(actor, search='Robin').total == 0  # the neighbour's rows never match
+    assert _list(actor, search='DR. AUTHOR 3').total == 1000 // 7 + (1 if 1000 % 7 > 3 else 0)
+    assert _list(actor, search='00001 patient').total == 0  # never across two columns
 
 
 def test_no_contacts_means_an_empty_list(database) -> None:
