@@ -3,8 +3,9 @@
     python benchmarks/main_screen.py [--runs 30]
 
 Builds a temporary SQLite database (and a temporary PostgreSQL database when SMP_TEST_POSTGRES_URL is
-set), bulk-inserts the shares (then VACUUM ANALYZE on PostgreSQL, as autovacuum would), and prints the median time of `messages.list_messages` (count + one page)
-for the first page, a search and a sort by REGARDING. No server is started.
+set), bulk-inserts the shares (then VACUUM ANALYZE on PostgreSQL, as autovacuum would), and prints the
+median time of `messages.list_messages` (count + one page) for the first page, a search and a sort by
+REGARDING. No server is started.
 """
 from __future__ import annotations
 

@@ -34,6 +34,9 @@ COLUMNS = [
 ]
 REPLY_COLUMNS = COLUMNS + [_column('replies', 'REPLIES'), _column('last_reply', 'LAST REPLY')]
 
+# phones (< 600 px) get the table's grid mode (the `item` card below); a leading colon makes a JS expression
+TABLE_PROPS = ('flat bordered wrap-cells binary-state-sort :rows-per-page-options="[10,25,50,100]" '
+               ':grid="window.matchMedia(\'(max-width: 599px)\').matches" no-data-label="No messages here."')
 # Vue templates: row values are interpolated by Vue ({{ }} escapes), never pasted into the template text
 MESSAGE_CELL = r'''
 <q-td :props="props">
@@ -53,7 +56,7 @@ DOCUMENTATION_CELL = r'''
   </q-btn>
 </q-td>
 '''
-# phones (< 600 px) get the table's grid mode: one card per message
+# grid mode: one card per message
 ITEM_CARD = r'''
 <div class="col-12 q-pa-xs">
   <q-card flat bordered :class="props.row.unread ? 'bg-blue-1' : ''">
@@ -128,9 +131,7 @@ class MessageList:
                 columns=REPLY_COLUMNS if which == 'replies' else COLUMNS, rows=[], row_key='id',
                 pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0, 'sortBy': None,
                             'descending': True},
-            ).classes('w-full').props('flat bordered wrap-cells binary-state-sort :rows-per-page-options="[10,25,50,100]"'
-                                      ' :grid="window.matchMedia(\'(max-width: 599px)\').matches"'
-                                      ' no-data-label="No messages here."').mark(which)
+            ).classes('w-full').props(TABLE_PROPS).mark(which)
             self.table.add_slot('body-cell-message', MESSAGE_CELL)
             self.table.add_slot('body-cell-documentation', DOCUMENTATION_CELL)
             self.table.add_slot('item', ITEM_CARD)

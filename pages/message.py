@@ -76,8 +76,8 @@ async def message_page(share_id: str, reply: str | None = None) -> None:
         return
     settings = await run.io_bound(get_settings)
     with frame('Message', actor, settings):
-        ui.button(icon='home', on_click=lambda: ui.navigate.to('/')) \
-            .props('flat round size=lg color=primary aria-label="Home"').tooltip('Back to the message list').mark('home')
+        ui.button(icon='home', on_click=lambda: ui.navigate.to('/')).props(
+            'flat round size=lg color=primary aria-label="Home"').tooltip('Back to the message list').mark('home')
         try:
             view = await run.io_bound(messages.open_message, actor=actor,
                                       share_id=int(share_id) if share_id.isdigit() else share_id)
@@ -171,10 +171,11 @@ class ReplyForm:
             return
         name = safe_file_name(event.file.name)
         try:
-            replies.check_attachment_count(len(self.pending) + 1)
             if event.file.size() > self.max_bytes:
                 raise UploadRejected(f'"{name}" is larger than the limit of {self.max_bytes // (1024 * 1024)} MB.')
             attachment = replies.Attachment(name=name, data=await event.file.read())
+            # no await from here to the append: several uploads finishing together cannot pass six files
+            replies.check_attachment_count(len(self.pending) + 1)
             replies.check_attachment(attachment, max_bytes=self.max_bytes)
         except PortalError as error:
             self.show_error(str(error))

@@ -68,8 +68,8 @@ def _create_reply(session: Session, *, actor: Actor, share_id: int, text: str | 
     for attachment in attachments:
         check_attachment(attachment, max_bytes=settings.upload_max_bytes)
     now = clock.now()
-    reply = Reply(share_id=share.id, account_id=actor.account_id, author_name=(actor.display_name or actor.username)[:200],
-                  body=body, created_at=now)
+    reply = Reply(share_id=share.id, account_id=actor.account_id,
+                  author_name=(actor.display_name or actor.username)[:200], body=body, created_at=now)
     session.add(reply)
     session.flush()
     for attachment in attachments:

@@ -7,10 +7,13 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models import RECEIVED_DOCUMENT, Document, Share
-from services import clock, settings
+from models import RECEIVED_DOCUMENT, Contact, Document, Share
+from services import clock, files, settings
 from tests import factories
+from tests.factories import MINIMAL_PDF
 
+# a Windows executable's first bytes: what a "report.pdf" that is really a program starts with
+EXE = b'MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff' + b'\x00' * 64 + b'This program cannot be run in DOS mode.'
 TYPES = ('Work Status Report', 'Return to Work', 'Physician Note', 'Lab Result')
 
 
@@ -32,6 +35,16 @@ def person(session: Session, *, email: str, shares: int = 0, **document_fields) 
     ids = [factories.share(session, contact_row=contact, sender=sender, title=f'Document {n + 1}',
                            **document_fields).share_id for n in range(shares)]
     return Person(contact_id=contact.id, account_id=account.id, email=contact.email, share_ids=ids)
+
+
+def pdf_person(session: Session, *, email: str) -> Person:
+    """A contact whose one share is a PDF document."""
+    who = person(session, email=email)
+    sender = factories.account(session, role='staff', name='Dr. Jane Smith')
+    stored = files.store(session, MINIMAL_PDF, 'scan.pdf', max_bytes=10 * 1024 * 1024)
+    share_id = factories.share(session, contact_row=session.get(Contact, who.contact_id), sender=sender, body_html=None,
+                               file_id=stored.id, file_name='scan.pdf', title='Scanned note').share_id
+    return Person(who.contact_id, who.account_id, who.email, [share_id])
 
 
 def bulk_shares(session: Session, *, contact_id: int, count: int, prefix: str = 'Bulk') -> None:

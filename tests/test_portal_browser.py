@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import ElementClickInterceptedException, NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 
 from tests import portal_data
 from tests.browser import wait_for
 from tests.factories import MINIMAL_PDF, PASSWORD
-from tests.test_portal_viewer import _pdf_person
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +46,7 @@ def _click(browser, by: str, selector: str) -> None:
 
 
 def test_a_pdf_shows_inline(portal_server, browser) -> None:
-    casey = portal_server.seed(_pdf_person, email='casey@outside.test')
+    casey = portal_server.seed(portal_data.pdf_person, email='casey@outside.test')
     _sign_in(browser, portal_server, casey.email)
     # the paper icon of the row opens the document
     _click(browser, By.CSS_SELECTOR, f'a[href="/message/{casey.share_ids[0]}"]')

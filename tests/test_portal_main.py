@@ -8,7 +8,7 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import UserSession
+from models import Account, UserSession
 from services import auth, db, replies
 from tests import portal_data
 from tests.portal import seed, sign_in
@@ -20,7 +20,7 @@ def _table(user: User, marker: str) -> ui.table:
 
 def _reply(person: portal_data.Person, share_id: int, text: str = 'Thanks, received.') -> int:
     with db.transaction() as session:
-        actor = auth.account_actor(session, session.get(__import__('models').Account, person.account_id))
+        actor = auth.account_actor(session, session.get(Account, person.account_id))
     return replies.create_reply(actor=actor, share_id=share_id, text=text)
 
 

@@ -8,12 +8,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from models import Account, AuditEvent, Reply, ReplyAttachment, Share, StoredFile
+from models import Account, AuditEvent, Contact, Reply, ReplyAttachment, Share, StoredFile
 from services import auth, clock, db, messages, replies
 from services.config import get_config
 from services.errors import InvalidInput, NotAvailable
 from tests import factories, portal_data
 from tests.factories import MINIMAL_PDF, MINIMAL_PNG
+from tests.portal_data import EXE
 
 
 def _actor(account_id: int):
@@ -180,8 +181,8 @@ def test_files_are_served_only_to_the_shares_contacts_and_staff(database) -> Non
     robin = db.run(portal_data.person, email='robin@outside.test')
 
     def pdf_share(session):
-        stored = factories_store(session, MINIMAL_PDF, 'scan.pdf')
-        contact = session.get(__import__('models').Contact, casey.contact_id)
+        stored = _store(session, MINIMAL_PDF, 'scan.pdf')
+        contact = session.get(Contact, casey.contact_id)
         return factories.share(session, contact_row=contact, body_html=None, file_id=stored.id,
                                file_name='scan.pdf').share_id
 
@@ -196,7 +197,7 @@ def test_files_are_served_only_to_the_shares_contacts_and_staff(database) -> Non
     assert len(_events('share_access_denied')) == 1
 
 
-def factories_store(session, data: bytes, name: str):
+def _store(session, data: bytes, name: str):
     from services import files
     return files.store(session, data, name, max_bytes=10 * 1024 * 1024)
 
@@ -237,7 +238,6 @@ def test_the_script_tag_is_stored_as_plain_text(two) -> None:
     assert reply.body == '<script>alert(1)</script>'
 
 
-EXE = b'MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff' + b'\x00' * 64 + b'This program cannot be run in DOS mode.'
 
 
 @pytest.mark.parametrize('text, attachments, message', [

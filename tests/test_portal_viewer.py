@@ -5,20 +5,19 @@ import asyncio
 import json
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from nicegui import ui
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 from sqlmodel import select
 
-import sqlalchemy as sa
-
-from models import AuditEvent, Reply, ReplyAttachment, Share, StoredFile
-from services import clock, db, files, messages, replies
+from models import Account, AuditEvent, Reply, ReplyAttachment, Share, StoredFile
+from services import auth, clock, db, messages, replies
 from services.config import get_config
 from tests import portal_data
 from tests.factories import MINIMAL_PDF, MINIMAL_PNG
 from tests.portal import seed
-from tests.test_portal_services import EXE
+from tests.portal_data import EXE
 
 
 def _element(user: User, marker: str):
@@ -40,18 +39,6 @@ async def _until(condition: Callable[[], object], timeout: float = 5.0):
 def _count(model) -> int:
     with db.transaction() as session:
         return session.exec(select(sa.func.count()).select_from(model)).one()
-
-
-def _pdf_person(session, *, email: str) -> portal_data.Person:
-    """A contact whose one share is a PDF document."""
-    from models import Contact
-    from tests import factories
-    who = portal_data.person(session, email=email)
-    sender = factories.account(session, role='staff', name='Dr. Jane Smith')
-    stored = files.store(session, MINIMAL_PDF, 'scan.pdf', max_bytes=10 * 1024 * 1024)
-    share_id = factories.share(session, contact_row=session.get(Contact, who.contact_id), sender=sender, body_html=None,
-                               file_id=stored.id, file_name='scan.pdf', title='Scanned note').share_id
-    return portal_data.Person(who.contact_id, who.account_id, who.email, [share_id])
 
 
 # ----------------------------------------------------------------------------- paging and search
@@ -85,15 +72,13 @@ async def test_paging_sorting_and_search_with_1000_shares(user: User) -> None:
 # ----------------------------------------------------------------------------- isolation
 
 async def test_two_contacts_never_see_each_others_messages_files_or_replies(user: User, create_user) -> None:
-    casey = seed(_pdf_person, email='casey@outside.test')
-    robin = seed(_pdf_person, email='robin@outside.test')
+    casey = seed(portal_data.pdf_person, email='casey@outside.test')
+    robin = seed(portal_data.pdf_person, email='robin@outside.test')
     seed(portal_data.enable, replies_enabled=True)
     robin_user: User = create_user()
     await portal_data.sign_in_contact(user, casey.email)
     await portal_data.sign_in_contact(robin_user, robin.email)
 
-    from services import auth
-    from models import Account
     with db.transaction() as session:
         robin_actor = auth.account_actor(session, session.get(Account, robin.account_id))
     replies.create_reply(actor=robin_actor, share_id=robin.share_ids[0], text='Robin private reply',
@@ -126,7 +111,7 @@ async def test_two_contacts_never_see_each_others_messages_files_or_replies(user
 
 
 async def test_file_routes_refuse_requests_without_a_session(user: User) -> None:
-    casey = seed(_pdf_person, email='casey@outside.test')
+    casey = seed(portal_data.pdf_person, email='casey@outside.test')
     response = await user.http_client.get(f'/files/message/{casey.share_ids[0]}')
     assert response.status_code == 401 and response.content != MINIMAL_PDF
 
@@ -155,7 +140,7 @@ async def test_rescinded_share_shows_not_available_and_is_audited(user: User) ->
 
 
 async def test_viewer_shows_header_body_pdf_frame_and_reply_summary(user: User) -> None:
-    casey = seed(_pdf_person, email='casey@outside.test')
+    casey = seed(portal_data.pdf_person, email='casey@outside.test')
     seed(portal_data.enable, replies_enabled=True)
     await portal_data.sign_in_contact(user, casey.email)
     await user.open(f'/message/{casey.share_ids[0]}')
