@@ -119,9 +119,11 @@ def _body(view: messages.MessageView) -> None:
             ui.html(view.body_html).classes('w-full').mark('body-html')
         elif view.body_text:
             ui.label(view.body_text).classes('w-full whitespace-pre-wrap').mark('body-text')
-        with ui.row():
+        with ui.row().classes('items-center gap-4'):
             ui.button('Download', icon='download',
                       on_click=lambda: ui.download.from_url(f'{src}?download=1')).props('outline').mark('download')
+            if view.file_mime == 'application/pdf':  # phone browsers often show no PDF inside a page
+                ui.link('Open in a new tab', src, new_tab=True).classes('text-sm').mark('open-pdf')
 
 
 def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> None:
