@@ -1,10 +1,84 @@
-"""`/`: the contact's portal main screen (placeholder until the main screen lands)."""
+"""`/`: the contact's portal main screen, as the seed describes it.
+
+Top list: new/unread messages and messages not yet replied to (unread ones marked). Below it, once the
+contact has replied, the "Replies" list with the number of replies and the last reply date. A LOGOUT button
+at the bottom of the lists and, when registration is enabled, NEW REGISTRATION in the lower left.
+"""
 from __future__ import annotations
 
-from nicegui import ui
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from nicegui import app, run, ui
+
+from models.shapes import Actor
+from services import auth, messages
+from services.settings import PortalSettings, get_settings
 
 from . import guard
 from .frame import frame
+
+PAGE_SIZE = 25
+REGISTRATION_START = '/registration/start'
+
+
+def _column(name: str, label: str, *, sortable: bool = True) -> dict[str, Any]:
+    return {'name': name, 'label': label, 'field': name, 'align': 'left', 'sortable': sortable}
+
+
+# the seed's columns, in its order
+COLUMNS = [
+    _column('message', 'MESSAGE'), _column('serv_date', 'SERV DATE'), _column('regarding', 'REGARDING'),
+    _column('by', 'BY'), _column('type', 'TYPE'), _column('documentation', 'DOCUMENTATION', sortable=False),
+]
+REPLY_COLUMNS = COLUMNS + [_column('replies', 'REPLIES'), _column('last_reply', 'LAST REPLY')]
+
+# phones (< 600 px) get the table's grid mode (the `item` card below); a leading colon makes a JS expression
+TABLE_PROPS = ('flat bordered wrap-cells binary-state-sort :rows-per-page-options="[10,25,50,100]" '
+               ':grid="window.matchMedia(\'(max-width: 599px)\').matches" no-data-label="No messages here."')
+# Vue templates: row values are interpolated by Vue ({{ }} escapes), never pasted into the template text
+MESSAGE_CELL = r'''
+<q-td :props="props">
+  <a :href="'/message/' + props.row.id" class="row no-wrap items-center q-gutter-x-sm text-primary"
+     style="text-decoration: none" :aria-label="'Open message: ' + props.row.message">
+    <q-icon name="description" size="sm" />
+    <span :class="props.row.unread ? 'text-weight-bold' : ''">{{ props.row.message }}</span>
+    <q-badge v-if="props.row.unread" color="primary" label="NEW" />
+  </a>
+</q-td>
+'''
+DOCUMENTATION_CELL = r'''
+<q-td :props="props">
+  <q-btn v-if="props.row.can_reply" flat round dense color="black" icon="reply"
+         :href="'/message/' + props.row.id + '?reply=1'" aria-label="Reply To">
+    <q-tooltip>Reply To</q-tooltip>
+  </q-btn>
+</q-td>
+'''
+# grid mode: one card per message
+ITEM_CARD = r'''
+<div class="col-12 q-pa-xs">
+  <q-card flat bordered :class="props.row.unread ? 'bg-blue-1' : ''">
+    <q-card-section class="row no-wrap items-start q-pa-sm q-gutter-x-sm">
+      <q-btn flat round dense color="primary" icon="description" :href="'/message/' + props.row.id"
+             :aria-label="'Open message: ' + props.row.message" />
+      <div class="col">
+        <div :class="props.row.unread ? 'text-weight-bold' : ''">
+          {{ props.row.message }} <q-badge v-if="props.row.unread" color="primary" label="NEW" />
+        </div>
+        <div class="text-caption text-grey-8">{{ props.row.serv_date }} · {{ props.row.regarding }}</div>
+        <div class="text-caption text-grey-8">{{ props.row.by }} · {{ props.row.type }}</div>
+        <div v-if="props.row.replies" class="text-caption text-grey-8">
+          Replies: {{ props.row.replies }} · last {{ props.row.last_reply }}
+        </div>
+      </div>
+      <q-btn v-if="props.row.can_reply" flat round dense color="black" icon="reply"
+             :href="'/message/' + props.row.id + '?reply=1'" aria-label="Reply To" />
+    </q-card-section>
+  </q-card>
+</div>
+'''
 
 
 def register() -> None:
@@ -12,12 +86,124 @@ def register() -> None:
 
 
 async def contact_home() -> None:
-    """Says who is signed in; staff and admins go to their own start pages."""
+    """The message lists of every contact the account holds; staff and admins go to their own start pages."""
     actor = await guard.require()
     if actor is None:
         return
     if actor.is_staff:
         ui.navigate.to(guard.home_of(actor))
         return
-    with frame('Messages', actor):
-        ui.label(f'Signed in as {actor.username}').mark('signed-in-as')
+    settings = await run.io_bound(get_settings)
+    with frame('Messages', actor, settings):
+        ui.label('Secure messages').classes('text-2xl font-bold').mark('messages-title')
+        search = ui.input('Search messages', placeholder='Title, regarding, by or type') \
+            .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
+        search.props('prepend-icon=search')
+        empty = ui.column().classes('w-full')
+        top = MessageList(actor, settings, 'messages', search)
+        has_replies = await guard.call(messages.has_replies, actor=actor)
+        replies = MessageList(actor, settings, 'replies', search, visible=has_replies)
+        _bottom_buttons(settings)
+
+        async def on_search() -> None:
+            await top.load(1)
+            await replies.load(1)
+
+        search.on_value_change(on_search)
+        await top.load(1)
+        await replies.load(1)
+        if top.total == 0 and not has_replies:
+            with empty:
+                _empty_state(settings)
+
+
+class MessageList:
+    """One server-paged, sortable list (top list or Replies) filtered by the shared search box."""
+
+    def __init__(self, actor: Actor, settings: PortalSettings, which: str, search: ui.input, *,
+                 visible: bool = True) -> None:
+        self.actor, self.settings, self.which, self.search = actor, settings, which, search
+        self.total = 0
+        with ui.column().classes('w-full gap-1').mark(f'{which}-section') as self.section:
+            if which == 'replies':
+                ui.label('Replies').classes('text-xl font-bold mt-4').mark('replies-title')
+            self.table = ui.table(
+                columns=REPLY_COLUMNS if which == 'replies' else COLUMNS, rows=[], row_key='id',
+                pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0, 'sortBy': None,
+                            'descending': True},
+            ).classes('w-full').props(TABLE_PROPS).mark(which)
+            self.table.add_slot('body-cell-message', MESSAGE_CELL)
+            self.table.add_slot('body-cell-documentation', DOCUMENTATION_CELL)
+            self.table.add_slot('item', ITEM_CARD)
+            self.table.on('request', self.on_request)
+        self.section.set_visibility(visible)
+
+    async def on_request(self, event) -> None:
+        pagination = event.args['pagination']
+        self.table.pagination = {**self.table.pagination, 'sortBy': pagination.get('sortBy'),
+                                 'descending': bool(pagination.get('descending')),
+                                 'rowsPerPage': pagination.get('rowsPerPage') or PAGE_SIZE}
+        await self.load(int(pagination.get('page') or 1))
+
+    async def load(self, page: int) -> None:
+        """Fetch one page from the server (the guard runs again: websocket events skip middleware)."""
+        actor = await guard.require()
+        if actor is None:
+            return
+        pagination = self.table.pagination
+        size = int(pagination.get('rowsPerPage') or PAGE_SIZE)
+        result = await guard.call(messages.list_messages, actor=actor, which=self.which, offset=(page - 1) * size,
+                                  limit=size, sort=pagination.get('sortBy'),
+                                  descending=pagination.get('descending', True), search=self.search.value or '')
+        self.total = result.total
+        self.table.rows = [_row(r, self.settings) for r in result.rows]
+        self.table.pagination = {**pagination, 'page': page, 'rowsNumber': result.total}
+
+
+def _row(row: messages.MessageRow, settings: PortalSettings) -> dict[str, Any]:
+    return {'id': row.share_id, 'message': row.title, 'serv_date': row.service_date.isoformat(),
+            'regarding': row.regarding, 'by': row.by_name, 'type': row.doc_type, 'documentation': '',
+            'unread': row.unread, 'can_reply': row.can_reply, 'replies': row.reply_count,
+            'last_reply': local_time(row.last_reply_at, settings) if row.last_reply_at else ''}
+
+
+def local_time(value: datetime, settings: PortalSettings) -> str:
+    """A timestamp in the portal's time zone, minutes precision."""
+    try:
+        zone = ZoneInfo(settings.time_zone)
+    except Exception:
+        zone = ZoneInfo('UTC')
+    return value.astimezone(zone).strftime('%Y-%m-%d %H:%M')
+
+
+def _empty_state(settings: PortalSettings) -> None:
+    with ui.card().classes('w-full items-center text-center p-6 gap-2').mark('empty-state'):
+        ui.icon('mark_email_unread', size='xl', color='primary')
+        ui.label('No messages yet').classes('text-lg font-bold')
+        ui.label(f'{settings.portal_name} is where the clinic sends you documents securely, such as work status '
+                 'reports and notes about the people you work with. When a new document is shared with you, '
+                 'you get an email and it appears here.').classes('text-grey-8 max-w-xl')
+
+
+def _bottom_buttons(settings: PortalSettings) -> None:
+    """NEW REGISTRATION in the lower left (when enabled), LOGOUT at the bottom of the lists."""
+    with ui.row().classes('w-full items-center justify-between mt-4 gap-2'):
+        if settings.registration_enabled:
+            with ui.dialog() as dialog, ui.card().classes('max-w-md').mark('registration-dialog'):
+                ui.label('New registration').classes('text-lg font-bold')
+                ui.label('You will be signed out to register a new person. Continue?')
+                with ui.row().classes('w-full justify-end'):
+                    ui.button('Cancel', on_click=dialog.close).props('flat').mark('registration-cancel')
+                    ui.button('Sign out and register', on_click=_start_registration).mark('registration-confirm')
+            ui.button('NEW REGISTRATION', icon='person_add', on_click=dialog.open).props('outline') \
+                .mark('new-registration')
+        else:
+            ui.element('div')
+        ui.button('LOGOUT', icon='logout', on_click=guard.sign_out).mark('logout')
+
+
+async def _start_registration() -> None:
+    """End the session, then open the registration wizard."""
+    token = app.storage.user.pop(guard.SESSION_KEY, None)
+    await run.io_bound(auth.end_session, token, ip_address=guard.client_ip())
+    ui.navigate.to(REGISTRATION_START)

@@ -1,0 +1,302 @@
+"""The contact's messages: the paged lists of the main screen, the document viewer, and file access.
+
+A contact reads only shares of the contacts its account holds (`actor.contact_ids`), never rescinded ones.
+Missing, foreign and rescinded shares all raise the same NotAvailable, and each refusal is audited.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from models import Document, Reply, ReplyAttachment, Share, StoredFile
+from models.shapes import Actor
+
+from . import audit, clock, db, files, sanitize
+from .errors import NotAvailable
+from .settings import get_settings
+
+T = TypeVar('T')
+NOT_AVAILABLE = 'This message is not available. It may have been withdrawn by the clinic.'
+MAX_PAGE_SIZE = 100
+MAX_SEARCH_LENGTH = 100
+ListName = Literal['messages', 'replies']
+
+# sort keys of the list columns -> Share's snapshot columns
+SORT_COLUMNS: dict[str, Any] = {
+    'message': Share.title,
+    'serv_date': Share.service_date,
+    'regarding': Share.regarding,
+    'by': Share.by_name,
+    'type': Share.doc_type,
+    'documentation': Share.replies_allowed,
+    'replies': Share.reply_count,
+    'last_reply': Share.last_reply_at,
+}
+DEFAULT_SORT: dict[str, str] = {'messages': 'serv_date', 'replies': 'last_reply'}
+_SEPARATOR = '\n'  # never in a search term, so a match cannot span two columns
+_HAYSTACK = sa.func.lower(Share.title + _SEPARATOR + Share.regarding + _SEPARATOR + Share.by_name + _SEPARATOR
+                          + Share.doc_type, type_=sa.String)
+
+
+# ----------------------------------------------------------------------------- shapes
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One line of the main screen's lists."""
+
+    share_id: int
+    title: str
+    service_date: date
+    regarding: str
+    by_name: str
+    doc_type: str
+    unread: bool
+    can_reply: bool
+    reply_count: int
+    last_reply_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """One page of a list and how many rows the whole list has."""
+
+    rows: list[MessageRow]
+    total: int
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """A file attached to a reply (served by the session-checked attachment route)."""
+
+    attachment_id: int
+    file_name: str
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    """One reply in the viewer's summary; `body` is plain text (the page escapes it)."""
+
+    reply_id: int
+    created_at: datetime
+    author_name: str
+    body: str
+    attachments: list[AttachmentView]
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A document as the viewer shows it: header, body or file, replies, and whether a reply may be added."""
+
+    share_id: int
+    title: str
+    doc_type: str
+    service_date: date
+    regarding: str
+    by_name: str
+    body_html: str | None
+    body_text: str | None
+    file_mime: str | None
+    file_name: str | None
+    can_reply: bool
+    replies: list[ReplyView]
+
+
+class Denied(NotAvailable):
+    """Internal: a refused access with the reason the audit log keeps (the user sees NOT_AVAILABLE only)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(NOT_AVAILABLE)
+        self.reason = reason
+
+
+# ----------------------------------------------------------------------------- lists
+
+def list_messages(session: Session, *, actor: Actor, which: ListName = 'messages', offset: int = 0,
+                  limit: int = 25, sort: str | None = None, descending: bool = True,
+                  search: str = '') -> MessagePage:
+    """One page of the contact's top list (not yet replied to) or its Replies list.
+
+    Two queries on Share's snapshot columns (page and count), both bounded by the contact indexes,
+    so the first page costs the same for 10 or 10,000 shares.
+    """
+    if not actor.contact_ids:
+        return MessagePage(rows=[], total=0)
+    where = _list_filter(actor, which, search)
+    total = session.exec(select(sa.func.count()).select_from(Share).where(*where)).one()
+    column = SORT_COLUMNS.get(sort or '', SORT_COLUMNS[DEFAULT_SORT[which]])
+    order = [column.desc() if descending else column.asc(), Share.id.desc() if descending else Share.id.asc()]
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    shares = session.exec(select(Share).where(*where).order_by(*order).offset(max(0, int(offset))).limit(limit)).all()
+    replies_on = get_settings(session).replies_enabled
+    return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total)
+
+
+def has_replies(session: Session, *, actor: Actor) -> bool:
+    """True when the Replies list has at least one row (it is shown only then)."""
+    if not actor.contact_ids:
+        return False
+    found = session.exec(select(Share.id).where(*_list_filter(actor, 'replies', '')).limit(1)).first()
+    return found is not None
+
+
+def _list_filter(actor: Actor, which: ListName, search: str) -> list[Any]:
+    where: list[Any] = [Share.contact_id.in_(actor.contact_ids), Share.rescinded_at.is_(None)]
+    where.append(Share.last_reply_at.is_not(None) if which == 'replies' else Share.last_reply_at.is_(None))
+    term = ''.join(ch for ch in (search or '') if ch.isprintable()).strip()[:MAX_SEARCH_LENGTH].lower()
+    if term:
+        # one LIKE over the lower-cased snapshot columns: same on SQLite and PostgreSQL, and about three
+        # times cheaper on PostgreSQL than an ILIKE per column
+        where.append(_HAYSTACK.contains(term, autoescape=True))
+    return where
+
+
+def _row(share: Share, replies_on: bool) -> MessageRow:
+    return MessageRow(
+        share_id=share.id, title=share.title, service_date=share.service_date, regarding=share.regarding,
+        by_name=share.by_name, doc_type=share.doc_type, unread=share.first_read_at is None,
+        can_reply=replies_on and share.replies_allowed, reply_count=share.reply_count,
+        last_reply_at=share.last_reply_at,
+    )
+
+
+# ----------------------------------------------------------------------------- authorization
+
+def authorized_share(session: Session, *, actor: Actor, share_id: Any, allow_staff: bool = False) -> Share:
+    """The share when the actor may read it; raise Denied (a NotAvailable) when missing, foreign or rescinded."""
+    share = session.get(Share, share_id) if isinstance(share_id, int) and share_id > 0 else None
+    if share is None:
+        raise Denied('missing')
+    if share.rescinded_at is not None:
+        raise Denied('rescinded')
+    if share.contact_id not in actor.contact_ids and not (allow_staff and actor.is_staff):
+        raise Denied('foreign')
+    return share
+
+
+def audited(fn: Callable[..., T], *, actor: Actor, share_id: Any, what: str, **kwargs: Any) -> T:
+    """Run `fn(session, actor=, share_id=, **kwargs)` in a transaction; audit a refusal in its own transaction.
+
+    The refusal must survive the rollback of the refused work, so it is written after it.
+    """
+    try:
+        with db.transaction() as session:
+            return fn(session, actor=actor, share_id=share_id, **kwargs)
+    except Denied as denied:
+        with db.transaction() as session:
+            audit.record(session, action='share_access_denied', actor=actor, object_type='share',
+                         object_id=share_id if isinstance(share_id, int) else None,
+                         detail={'what': what, 'reason': denied.reason})
+        raise NotAvailable(NOT_AVAILABLE) from None
+
+
+# ----------------------------------------------------------------------------- the viewer
+
+def open_message(*, actor: Actor, share_id: Any) -> MessageView:
+    """The document for the viewer; marks the share read and audits the view (refusals too)."""
+    return audited(_open_message, actor=actor, share_id=share_id, what='message')
+
+
+def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageView:
+    share = authorized_share(session, actor=actor, share_id=share_id)
+    copy = session.get(Document, share.document_id)
+    if copy is None or copy.deleted_at is not None:
+        raise Denied('deleted')
+    mark_read(session, share=share)
+    stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
+    audit.record(session, action='document_viewed', actor=actor, object_type='share', object_id=share.id,
+                 chart_id=share.chart_id, contact_id=share.contact_id, detail={'document_id': copy.id})
+    return MessageView(
+        share_id=share.id, title=share.title, doc_type=share.doc_type, service_date=share.service_date,
+        regarding=share.regarding, by_name=share.by_name,
+        body_html=sanitize.clean_html(copy.body_html) if copy.body_html else None, body_text=copy.body_text,
+        file_mime=stored.mime_type if stored else None,
+        file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type) if stored else None,
+        can_reply=get_settings(session).replies_enabled and share.replies_allowed,
+        replies=list_replies(session, share_id=share.id),
+    )
+
+
+def mark_read(session: Session, *, share: Share) -> None:
+    """Record that the contact opened the share (the unread mark goes away)."""
+    now = clock.now()
+    if share.first_read_at is None:
+        share.first_read_at = now
+    share.last_read_at = now
+    session.add(share)
+    session.flush()
+
+
+def list_replies(session: Session, *, share_id: int) -> list[ReplyView]:
+    """Every reply to a share, oldest first, with its attachments (caller has checked authorization)."""
+    replies = session.exec(select(Reply).where(Reply.share_id == share_id).order_by(Reply.created_at, Reply.id)).all()
+    if not replies:
+        return []
+    rows = session.exec(
+        select(ReplyAttachment, StoredFile).join(StoredFile, StoredFile.id == ReplyAttachment.file_id)
+        .where(ReplyAttachment.reply_id.in_([r.id for r in replies])).order_by(ReplyAttachment.id)
+    ).all()
+    by_reply: dict[int, list[AttachmentView]] = {}
+    for attachment, stored in rows:
+        by_reply.setdefault(attachment.reply_id, []).append(
+            AttachmentView(attachment_id=attachment.id, file_name=attachment.file_name, mime_type=stored.mime_type))
+    return [ReplyView(reply_id=r.id, created_at=r.created_at, author_name=r.author_name, body=r.body,
+                      attachments=by_reply.get(r.id, [])) for r in replies]
+
+
+# ----------------------------------------------------------------------------- files
+
+def message_file(*, actor: Actor, share_id: Any) -> files.FileContent:
+    """The shared document as a file (its PDF/image, else its text or HTML), audited as a download."""
+    return audited(_message_file, actor=actor, share_id=share_id, what='document_file')
+
+
+def _message_file(session: Session, *, actor: Actor, share_id: int) -> files.FileContent:
+    share = authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
+    copy = session.get(Document, share.document_id)
+    if copy is None or copy.deleted_at is not None:
+        raise Denied('deleted')
+    stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
+    audit.record(session, action='document_downloaded', actor=actor, object_type='share', object_id=share.id,
+                 chart_id=share.chart_id, contact_id=share.contact_id, detail={'document_id': copy.id})
+    if stored is not None:
+        return files.FileContent(data=files.read(stored), mime_type=stored.mime_type,
+                                 file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type))
+    if copy.body_html:
+        html = f'<!doctype html><meta charset="utf-8"><body>{sanitize.clean_html(copy.body_html)}</body>'
+        return files.FileContent(data=html.encode(), mime_type='text/html',
+                                 file_name=files.safe_file_name(share.title) + '.html')
+    return files.FileContent(data=(copy.body_text or '').encode(), mime_type='text/plain',
+                             file_name=files.safe_file_name(share.title) + '.txt')
+
+
+def reply_attachment_file(*, actor: Actor, attachment_id: Any) -> files.FileContent:
+    """A reply's attachment, for the share's contacts (and staff), audited as a download."""
+    share_id = None
+    if isinstance(attachment_id, int) and attachment_id > 0:
+        with db.transaction() as session:
+            share_id = session.exec(
+                select(Reply.share_id).join(ReplyAttachment, ReplyAttachment.reply_id == Reply.id)
+                .where(ReplyAttachment.id == attachment_id)
+            ).first()
+    return audited(_reply_attachment_file, actor=actor, share_id=share_id, what='reply_attachment',
+                   attachment_id=attachment_id)
+
+
+def _reply_attachment_file(session: Session, *, actor: Actor, share_id: int | None,
+                           attachment_id: int) -> files.FileContent:
+    if share_id is None:
+        raise Denied('missing')
+    share = authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
+    attachment = session.get(ReplyAttachment, attachment_id)
+    stored = session.get(StoredFile, attachment.file_id)
+    audit.record(session, action='reply_attachment_downloaded', actor=actor, object_type='reply_attachment',
+                 object_id=attachment.id, chart_id=share.chart_id, contact_id=share.contact_id,
+                 detail={'share_id': share.id, 'reply_id': attachment.reply_id})
+    return files.FileContent(data=files.read(stored), mime_type=stored.mime_type,
+                             file_name=files.safe_file_name(attachment.file_name, stored.mime_type))
