@@ -78,3 +78,14 @@ def test_migrations_go_down_and_up_again_with_data(database: str) -> None:
         assert session.exec(select(Account)).all() == []  # the schema was rebuilt from nothing
         from tests import factories
         factories.account(session, role='staff', email='again@clinic.test')
+
+
+def test_migrations_match_the_models(database: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import models  # noqa: F401
+    with db.engine().connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={'compare_type': True}), SQLModel.metadata)
+    assert diff == []
