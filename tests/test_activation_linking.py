@@ -60,7 +60,7 @@ async def test_verification_code_sent_to_another_email_updates_the_contact(smtp_
     user.find(marker='verification-code').clear().type(digits)
     user.find(marker='verify').click()
     await fill_password(user)
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     with db.transaction() as session:
         assert session.get(Contact, contact_id).email == 'office.jones@outside.test'
     assert linked_contacts('office.jones@outside.test') == [contact_id]
@@ -79,7 +79,7 @@ async def test_second_link_adds_the_contact_after_sign_in(user: User) -> None:
     await user.should_see(auth.SIGN_IN_FAILED, retries=50)
     user.find(marker='link-password').type(factories.PASSWORD)
     user.find(marker='link-sign-in').click()
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     assert second_id in linked_contacts('dr.jones@outside.test')
     assert 'contact_linked' in audit_actions()
 
@@ -93,7 +93,7 @@ async def test_sign_in_on_the_activation_screen_adds_the_contact(user: User) -> 
     user.find(marker='link-username').type('dr.jones@outside.test')
     user.find(marker='link-password').type(factories.PASSWORD)
     user.find(marker='link-sign-in').click()
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     assert second_id in linked_contacts('dr.jones@outside.test')
     assert len(linked_contacts('dr.jones@outside.test')) == 2
 
@@ -102,11 +102,11 @@ async def test_second_link_while_signed_in_adds_the_contact_with_one_click(user:
     existing_account()
     second_id, code = invite('jones.second@outside.test')
     await sign_in(user, 'dr.jones@outside.test')
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     await user.open(f'/activate?code={activation.normalize_code(code)}&existing=1')
     await user.should_see(marker='add-to-account', retries=50)
     user.find(marker='add-to-account').click()
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     assert second_id in linked_contacts('dr.jones@outside.test')
 
 
@@ -114,7 +114,7 @@ async def test_settings_page_adds_an_activation_code(user: User) -> None:
     existing_account()
     second_id, code = invite('jones.second@outside.test')
     await sign_in(user, 'dr.jones@outside.test')
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     await user.open('/settings')
     user.find(marker='settings-code').type('AAAA-BBBB-CCCC-DDDD')
     user.find(marker='add-code').click()
@@ -154,14 +154,14 @@ async def test_forgot_password_end_to_end_ends_every_session(smtp_server, user: 
     notice = (await deliver(smtp_server, 'dr.jones@outside.test', count=2))[1]
     assert 'password was changed' in notice['Subject']
     await sign_in(user, 'dr.jones@outside.test', NEW_PASSWORD)
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     assert {'password_reset_requested', 'password_reset'} <= set(audit_actions())
 
 
 async def test_settings_change_password_and_notification_preference(user: User) -> None:
     existing_account()
     await sign_in(user, 'dr.jones@outside.test')
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     await user.open('/settings')
     user.find(marker='notify-mode').elements.pop().value = 'daily'
     await user.should_see('Saved.', retries=50)
@@ -179,7 +179,7 @@ async def test_settings_change_password_and_notification_preference(user: User) 
         assert session.exec(select(UserSession)).all() == []
     assert 'password_changed' in audit_actions()
     await sign_in(user, 'dr.jones@outside.test', NEW_PASSWORD)
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
 
 
 async def test_terms_must_be_accepted_at_first_sign_in(user: User) -> None:
@@ -196,7 +196,7 @@ async def test_terms_must_be_accepted_at_first_sign_in(user: User) -> None:
     await user.open('/settings')
     await user.should_see(marker='accept-terms', retries=50)
     user.find(marker='accept-terms').click()
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     await user.open('/settings')
     await user.should_see(marker='add-code', retries=50)
     assert 'terms_accepted' in audit_actions()

@@ -60,7 +60,7 @@ async def test_myself_creates_the_account_and_opens_the_portal(user: User) -> No
     contact_id, code = invite()
     await walk_to_account_step(user, code)
     await fill_password(user)
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     [account] = accounts()
     assert account.username == 'dr.jones@outside.test' and account.delegate_name is None
     with db.transaction() as session:
@@ -139,7 +139,7 @@ async def test_someone_else_records_the_delegate(user: User) -> None:
     user.find(marker='email').type('dr.jones@outside.test')
     user.find(marker='email-next').click()
     await fill_password(user)
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     [account] = accounts()
     assert (account.delegate_name, account.delegate_relationship) == ('Robin Office', 'office assistant')
     assert account.display_name == 'Robin Office'
@@ -178,7 +178,7 @@ async def test_email_taken_offers_sign_in_and_add_the_code(user: User) -> None:
     await user.should_see(marker='link-sign-in', retries=50)
     user.find(marker='link-password').type(factories.PASSWORD)
     user.find(marker='link-sign-in').click()
-    await user.should_see(marker='signed-in-as', retries=50)
+    await user.should_see(marker='messages-title', retries=50)
     assert len(accounts()) == 1
     with db.transaction() as session:
         assert contact_id in session.exec(select(AccountContact.contact_id)).all()
