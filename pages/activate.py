@@ -14,7 +14,7 @@ from services.contact_accounts import EmailTaken, NewAccount
 from services.errors import PortalError
 from services.settings import get_settings
 
-from . import guard
+from . import guard, page
 from .account_widgets import error_label, help_desk, password_fields, show
 from .frame import frame
 
@@ -22,7 +22,7 @@ MYSELF, SOMEONE_ELSE = 'myself', 'someone else'
 
 
 def register() -> None:
-    ui.page('/activate')(activate_page)
+    page('/activate')(activate_page)
 
 
 async def activate_page(code: str | None = None, existing: str | None = None) -> None:

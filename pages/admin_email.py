@@ -6,14 +6,14 @@ from nicegui import run, ui
 from services import email_admin
 from services.errors import InvalidInput
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 PASSWORD_KEPT = 'A password is stored. Leave empty to keep it.'
 
 
 def register() -> None:
-    ui.page('/admin/email')(email_page)
+    page('/admin/email')(email_page)
 
 
 async def email_page() -> None:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from . import guard
+from . import guard, page
 from .frame import ADMIN_LINKS, STAFF_LINKS, frame
 
 
 def register() -> None:
-    ui.page('/admin')(admin_home)
+    page('/admin')(admin_home)
 
 
 async def admin_home() -> None:

@@ -6,7 +6,7 @@ from nicegui import ui
 from services import email_admin, mailer, outbox
 from services.settings import get_settings
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 PAGE_SIZE = 25
@@ -25,7 +25,7 @@ COLUMNS = [
 
 
 def register() -> None:
-    ui.page('/admin/outbox')(outbox_page)
+    page('/admin/outbox')(outbox_page)
 
 
 async def outbox_page() -> None:

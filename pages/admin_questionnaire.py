@@ -8,12 +8,12 @@ from nicegui import ui
 from services import questionnaire
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 
 def register() -> None:
-    ui.page('/admin/questionnaire')(questionnaire_page)
+    page('/admin/questionnaire')(questionnaire_page)
 
 
 async def questionnaire_page() -> None:

@@ -6,7 +6,7 @@ from nicegui import run, ui
 from services import email_admin
 from services.errors import InvalidInput
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 VARIABLE_COLUMNS = [
@@ -16,7 +16,7 @@ VARIABLE_COLUMNS = [
 
 
 def register() -> None:
-    ui.page('/admin/templates')(templates_page)
+    page('/admin/templates')(templates_page)
 
 
 async def templates_page(kind: str = 'reminder_to_review') -> None:

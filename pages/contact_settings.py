@@ -8,14 +8,14 @@ from services import contact_accounts
 from services.errors import PortalError
 from services.settings import get_settings
 
-from . import guard
+from . import guard, page
 from .account_widgets import error_label, password_fields, show
 from .frame import frame
 
 
 def register() -> None:
-    ui.page('/settings')(settings_page)
-    ui.page('/terms')(terms_page)
+    page('/settings')(settings_page)
+    page('/terms')(terms_page)
 
 
 async def settings_page() -> None:

@@ -7,13 +7,13 @@ from services import contact_accounts
 from services.errors import PortalError
 from services.settings import get_settings
 
-from . import guard
+from . import guard, page
 from .account_widgets import error_label, help_desk, password_fields, show
 from .frame import frame
 
 
 def register() -> None:
-    ui.page('/forgot-password')(forgot_password_page)
+    page('/forgot-password')(forgot_password_page)
 
 
 async def forgot_password_page() -> None:

@@ -16,7 +16,7 @@ from models.shapes import Actor
 from services import auth, messages
 from services.settings import PortalSettings, get_settings
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 PAGE_SIZE = 25
@@ -82,7 +82,7 @@ ITEM_CARD = r'''
 
 
 def register() -> None:
-    ui.page('/')(contact_home)
+    page('/')(contact_home)
 
 
 async def contact_home() -> None:

@@ -5,12 +5,12 @@ from nicegui import run, ui
 
 from services import auth
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 
 def register() -> None:
-    ui.page('/login')(login_page)
+    page('/login')(login_page)
 
 
 async def login_page(next: str | None = None) -> None:  # noqa: A002  (query parameter name)

@@ -15,7 +15,7 @@ from services.errors import NotAvailable, PortalError, UploadRejected
 from services.files import FileContent, safe_file_name
 from services.settings import PortalSettings, get_settings
 
-from . import guard
+from . import guard, page
 from .frame import frame
 from .home import local_time
 
@@ -23,7 +23,7 @@ ACCEPT = '.pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg'
 
 
 def register() -> None:
-    ui.page('/message/{share_id}')(message_page)
+    page('/message/{share_id}')(message_page)
 
     @app.get('/files/message/{share_id}')
     async def message_file(share_id: int, request: Request, download: bool = False) -> Response:

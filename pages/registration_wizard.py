@@ -13,13 +13,13 @@ from nicegui.events import UploadEventArguments
 from services import auth, questionnaire, registration
 from services.errors import NotAvailable, PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 
 def register() -> None:
-    ui.page('/registration/start')(start_page)
-    ui.page('/registration/{token}')(wizard_page)
+    page('/registration/start')(start_page)
+    page('/registration/{token}')(wizard_page)
 
 
 async def start_page() -> None:

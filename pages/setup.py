@@ -6,12 +6,12 @@ from nicegui import run, ui
 from services import auth
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 
 def register() -> None:
-    ui.page('/setup')(setup_page)
+    page('/setup')(setup_page)
 
 
 async def setup_page(token: str | None = None) -> None:

@@ -11,7 +11,7 @@ from services.errors import PortalError
 from services.sanitize import clean_html
 from services.settings import get_settings
 
-from . import guard
+from . import guard, page
 from .frame import frame
 from .staff_widgets import PagedTable, chart_dialog, col, error_label, rescind_dialog, send_dialog, show_error, when
 
@@ -32,9 +32,9 @@ DOCUMENT_CSS = ('.smp-document h1{font-size:1.6rem;line-height:2rem;margin:.5rem
 
 
 def register() -> None:
-    ui.page('/staff/chart/{chart_id}')(chart_page)
-    ui.page('/staff/chart/{chart_id}/new-document')(new_document_page)
-    ui.page('/staff/document/{document_id}')(document_page)
+    page('/staff/chart/{chart_id}')(chart_page)
+    page('/staff/chart/{chart_id}/new-document')(new_document_page)
+    page('/staff/document/{document_id}')(document_page)
 
 
 async def chart_page(chart_id: int) -> None:

@@ -7,7 +7,7 @@ from nicegui import ui
 from services import contacts
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 from .staff_widgets import PagedTable, col, contact_form, rescind_dialog, when
 
@@ -22,8 +22,8 @@ CODE_COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('expires', 'Expi
 
 
 def register() -> None:
-    ui.page('/staff/contacts')(contacts_page)
-    ui.page('/staff/contacts/{contact_id}')(contact_chart_page)
+    page('/staff/contacts')(contacts_page)
+    page('/staff/contacts/{contact_id}')(contact_chart_page)
 
 
 async def contacts_page() -> None:

@@ -5,7 +5,7 @@ from nicegui import ui
 
 from services import charts
 
-from . import guard
+from . import guard, page
 from .frame import frame
 from .staff_widgets import PagedTable, chart_dialog, col
 
@@ -14,7 +14,7 @@ COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of bi
 
 
 def register() -> None:
-    ui.page('/staff')(staff_home)
+    page('/staff')(staff_home)
 
 
 async def staff_home() -> None:

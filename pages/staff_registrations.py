@@ -10,7 +10,7 @@ from nicegui import app, run, ui
 from services import auth, db, registration_review
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 PAGE_SIZE = 25
@@ -24,7 +24,7 @@ STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merge
 
 
 def register() -> None:
-    ui.page('/staff/registrations')(registrations_page)
+    page('/staff/registrations')(registrations_page)
 
     @app.get('/staff/registrations/file/{file_id}')
     async def registration_file(file_id: int) -> Response:

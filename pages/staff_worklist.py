@@ -6,7 +6,7 @@ from nicegui import ui
 from services import worklist
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 from .staff_widgets import PagedTable, col, when
 
@@ -17,8 +17,8 @@ SHOW = {'unworked': 'Unworked', 'mine': 'Assigned to me', 'all': 'All replies'}
 
 
 def register() -> None:
-    ui.page('/staff/worklist')(worklist_page)
-    ui.page('/staff/reply/{reply_id}')(reply_page)
+    page('/staff/worklist')(worklist_page)
+    page('/staff/reply/{reply_id}')(reply_page)
 
 
 async def worklist_page() -> None:

@@ -99,16 +99,6 @@ def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None) -> str:
         return email.status
 
 
-def release(email_ids: list[int]) -> None:
-    """Give claimed but unsent emails back to the queue, unchanged."""
-    if not email_ids:
-        return
-    table = OutboxEmail.__table__
-    with db.transaction() as session:
-        session.execute(sa.update(table).where(table.c.id.in_(email_ids), table.c.status == 'sending')
-                        .values(status='pending', claimed_by=None, claimed_at=None))
-
-
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try: 30 s doubling per attempt, at most 6 hours."""
     return timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
@@ -125,12 +115,11 @@ def process_outbox(*, limit: int = 20) -> dict[str, int]:
         if not ids:
             return counts
         with mailer.connection(cfg) as backend:  # one SMTP connection per batch
-            for position, email_id in enumerate(ids):
+            for email_id in ids:
                 outcome = deliver(email_id, cfg, backend)
                 counts[outcome] = counts.get(outcome, 0) + 1
-                if outcome == 'pending':  # the server is failing: release the rest, back off
-                    release(ids[position + 1:])
-                    return counts
+        if counts.get('pending'):  # the server is failing: stop this tick, back off
+            return counts
 
 
 def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:

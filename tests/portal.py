@@ -24,3 +24,14 @@ async def sign_in(user: User, username: str, password: str = PASSWORD, *, expect
 def seed(fn, **kwargs):
     """Run `fn(session=..., **kwargs)` in a committed transaction on the portal's database."""
     return db.run(fn, **kwargs)
+
+
+async def table_rows(user: User, marker: str, *, at_least: int = 1, timeout: float = 5.0) -> list[dict]:
+    """The rows of the table marked `marker`, once it has `at_least` rows (page builders may still be loading)."""
+    import asyncio
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        table = user.find(marker=marker).elements.pop()
+        if len(table.rows) >= at_least or asyncio.get_running_loop().time() > deadline:
+            return table.rows
+        await asyncio.sleep(0.05)

@@ -8,7 +8,7 @@ from sqlmodel import select
 from models import AuditEvent, EmailTemplate, OutboxEmail, Setting
 from services import db, outbox
 from tests import factories
-from tests.portal import seed, sign_in
+from tests.portal import seed, sign_in, table_rows
 
 WAIT = 50  # retries of 0.1 s: the test machine is shared and slow
 
@@ -17,6 +17,12 @@ async def _admin(user: User) -> None:
     seed(lambda session: factories.account(session, role='admin', email='boss@clinic.test'))
     await sign_in(user, 'boss@clinic.test')
     await user.should_see(marker='admin-home', retries=WAIT)
+
+
+async def _open_templates(user: User, kind: str) -> None:
+    """Open the editor and wait until it has loaded the template (typing earlier would be overwritten)."""
+    await user.open(f'/admin/templates?kind={kind}')
+    await user.should_see('Shipped default', retries=WAIT)
 
 
 def _stored_templates() -> list[EmailTemplate]:
@@ -35,7 +41,7 @@ async def test_staff_cannot_open_the_email_pages(user: User, path: str) -> None:
 
 async def test_a_template_with_a_syntax_error_is_refused_on_the_page(user: User) -> None:
     await _admin(user)
-    await user.open('/admin/templates?kind=test_email')
+    await _open_templates(user, 'test_email')
     await user.should_see(marker='templates-page', retries=WAIT)
     await user.should_see('Test email from Secure Message Portal')  # preview of the default
     user.find(marker='subject').clear().type('Hello {{ portal_name')
@@ -47,7 +53,7 @@ async def test_a_template_with_a_syntax_error_is_refused_on_the_page(user: User)
 
 async def test_an_unknown_variable_is_refused_on_the_page(user: User) -> None:
     await _admin(user)
-    await user.open('/admin/templates?kind=reminder_to_review')
+    await _open_templates(user, 'reminder_to_review')
     user.find(marker='text').clear().type('{{ chart_name }}')
     user.find(marker='save').click()
     await user.should_see('Not saved. Text: unknown variable chart_name', retries=WAIT)
@@ -56,9 +62,9 @@ async def test_an_unknown_variable_is_refused_on_the_page(user: User) -> None:
 
 async def test_an_edit_shows_a_live_preview_saves_and_resets(user: User) -> None:
     await _admin(user)
-    await user.open('/admin/templates?kind=reminder_to_review')
-    variables = user.find(marker='variables').elements.pop()
-    assert {'{{ document_count }}', '{{ portal_name }}'} <= {row['name'] for row in variables.rows}
+    await _open_templates(user, 'reminder_to_review')
+    rows = await table_rows(user, 'variables')
+    assert {'{{ document_count }}', '{{ portal_name }}'} <= {row['name'] for row in rows}
     user.find(marker='subject').clear().type('{{ document_count }} documents wait on {{ portal_name }}')
     await user.should_see('3 documents wait on Secure Message Portal', retries=WAIT)
     user.find(marker='save').click()
@@ -73,7 +79,7 @@ async def test_an_edit_shows_a_live_preview_saves_and_resets(user: User) -> None
 
 async def test_a_test_email_from_the_template_editor_reaches_the_server(user: User, smtp_server) -> None:
     await _admin(user)
-    await user.open('/admin/templates?kind=reminder_to_review')
+    await _open_templates(user, 'reminder_to_review')
     user.find(marker='test-to').clear().type('inbox@clinic.test')
     user.find(marker='send-test').click()
     await user.should_see('Server answered: 250', retries=WAIT)
@@ -132,8 +138,7 @@ async def test_the_outbox_shows_a_failed_email_and_retries_it(user: User, smtp_s
     seed(queue)
     outbox.process_outbox()
     await user.open('/admin/outbox')
-    table = user.find(marker='outbox').elements.pop()
-    [row] = table.rows
+    [row] = await table_rows(user, 'outbox')
     assert (row['kind'], row['to'], row['status'], row['attempts']) == ('test_email', 'gone@outside.test', 'failed', 1)
     assert '550' in row['error']
     smtp_server.reject.clear()
