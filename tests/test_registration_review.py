@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from models import Chart, Document, OutboxEmail, Registration, RegistrationFile, Setting
 from services import db, questionnaire, registration, settings
 from tests import factories
-from tests.portal import seed, sign_in
+from tests.portal import seed, sign_in, table_rows
 from tests.test_registration_services import GOOD
 
 
@@ -32,10 +32,6 @@ def submit_registration(session, email: str = 'casey@outside.test') -> int:
 def staff_and_registration(session) -> int:
     factories.account(session, role='staff', email='nurse@clinic.test')
     return submit_registration(session)
-
-
-def table_rows(user: User) -> list[dict]:
-    return next(iter(user.find(marker='registration-table').elements)).rows
 
 
 def load(registration_id: int) -> tuple[Registration, Chart]:
@@ -65,7 +61,7 @@ async def test_queue_lists_pending_first_and_opens_answers(user: User) -> None:
     await see(user, marker='sign-out')
     await user.open('/staff/registrations')
     await see(user, marker='registration-table')
-    assert [(r['id'], r['status'], r['name']) for r in table_rows(user)] == \
+    assert [(r['id'], r['status'], r['name']) for r in await table_rows(user, 'registration-table', at_least=2)] == \
         [(older, 'pending', 'Quill, Robin'), (newer, 'rejected', 'Quill, Robin')]
     await user.open(f'/staff/registrations?open={older}')
     await see(user, 'Pre-employment exam')
