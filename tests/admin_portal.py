@@ -22,11 +22,11 @@ async def see(user: User, target: str | None = None, *, marker: str | None = Non
     await user.should_see(target, marker=marker)
 
 
-async def landed_on(user: User, path: str, seconds: float = 5.0) -> bool:
-    """Wait until the simulated browser has opened `path` (after redirects by the guard)."""
+async def landed_on(user: User, path: str, seconds: float = 5.0, settle: float = 0.05) -> bool:
+    """Wait until the simulated browser has opened `path` (after redirects by the guard) and stays there."""
     for _ in range(int(seconds / 0.05)):
         if user.back_history and user.back_history[-1].split('?')[0] == path:
-            await asyncio.sleep(0.05)  # let a pending navigation task start before callers look again
+            await asyncio.sleep(settle)  # a pending redirect would move on meanwhile
             return user.back_history[-1].split('?')[0] == path
         await asyncio.sleep(0.05)
     return False
@@ -44,3 +44,12 @@ async def click_and_see(user: User, marker: str, text: str) -> None:
     user.notify.messages.clear()
     user.find(marker=marker).click()
     await see(user, text)
+
+
+async def until(condition, seconds: float = 5.0) -> bool:
+    """Wait until `condition()` is true (page handlers run in the background)."""
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return True
+        await asyncio.sleep(0.1)
+    return condition()
