@@ -81,7 +81,9 @@ def branding_section(s: PortalSettings, actor: Actor) -> None:
         with ui.row().classes('items-center gap-4'):
             logo_box = ui.row().classes('items-center gap-2')
             upload = ui.upload(label=f'Upload a logo (PNG, JPEG or SVG, up to {branding.LOGO_MAX_BYTES // 1024} KB)',
-                               auto_upload=True, max_files=1).props('accept=".png,.jpg,.jpeg,.svg,image/png,image/jpeg,image/svg+xml"') \
+                               auto_upload=True, max_files=1, max_file_size=branding.LOGO_MAX_BYTES,
+                               on_rejected=lambda: ui.notify('That file is larger than the logo limit.',
+                                                             type='negative')).props('accept=".png,.jpg,.jpeg,.svg,image/png,image/jpeg,image/svg+xml"') \
                 .mark('logo-upload')
             ui.button('Remove logo', on_click=lambda: remove_logo()).props('flat').mark('remove-logo')
         logo_error = ui.label().classes('text-negative').mark('error-logo')

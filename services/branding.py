@@ -118,7 +118,10 @@ def current_logo(session: Session) -> Logo | None:
     stored = session.get(StoredFile, file_id) if file_id else None
     if stored is None:
         return None
-    return Logo(data=files.read(stored), mime_type=stored.mime_type)
+    try:
+        return Logo(data=files.read(stored), mime_type=stored.mime_type)
+    except OSError:  # the file went missing (e.g. a partial restore): show the default icon, not an error
+        return None
 
 
 def _store(session: Session, data: bytes, mime: str, file_name: str) -> StoredFile:
