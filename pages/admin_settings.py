@@ -150,7 +150,7 @@ def branding_section(s: PortalSettings, actor: Actor) -> None:
 
 def _preview(s: PortalSettings, logo_file_id: int | None, values: dict[str, Any]) -> None:
     """Header and footer as contacts will see them, from the values being edited (not yet saved)."""
-    color = values['primary_color'] if settings_admin._COLOR.match(values['primary_color'] or '') else s.primary_color
+    color = values['primary_color'] if settings_admin.is_color(values['primary_color']) else s.primary_color
     with ui.element('div').classes('w-full border rounded overflow-hidden').mark('branding-preview'):
         with ui.row().classes('items-center gap-3 px-3 py-2 bg-white shadow-sm w-full') \
                 .style(f'border-bottom: 3px solid {color}').mark('preview-header'):

@@ -173,8 +173,13 @@ def _phone(value: str, label: str) -> str:
     return validate.phone(value, label=label) or ''
 
 
+def is_color(value: str | None) -> bool:
+    """Whether a value is a #rrggbb color (the preview uses it before saving)."""
+    return bool(_COLOR.match(value or ''))
+
+
 def _color(value: str, label: str) -> str:
-    if not _COLOR.match(value or ''):
+    if not is_color(value):
         raise InvalidInput(f'{label} must be a color like #1f5f8b.')
     return value.lower()
 

@@ -304,3 +304,21 @@ def test_check_audit_command_finds_a_tampered_row(database) -> None:
                          text=True, timeout=120)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert f'audit event {target}:' in bad.stdout
+
+
+def test_security_settings_apply_without_a_restart(session, clock) -> None:
+    boss = admin_actor(session)
+    nurse = factories.account(session, role='staff')
+    token = auth.create_session(session, account_id=nurse.id, ip_address=None)
+    contact = factories.contact(session)
+    session.commit()
+    clock.advance(minutes=10)
+    assert auth.resolve_session(token) is not None  # default idle timeout: 15 minutes
+    settings_admin.save_section(session, section='security', actor=boss,
+                                values={'session_idle_minutes': 5, 'activation_code_days': 7})
+    session.commit()
+    clock.advance(minutes=6)
+    assert auth.resolve_session(token) is None  # the new 5 minutes apply to the next request
+    from services import activation
+    issued = activation.issue_code(session, contact=contact, actor=boss)
+    assert issued.expires_at == clock() + timedelta(days=7)
