@@ -1,12 +1,12 @@
 """`/admin/settings`: every configurable behaviour, one section and one Save per topic; `/branding/logo`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Response
 from nicegui import app, run, ui
 
-from models.shapes import Actor
 from services import branding, db, settings_admin
 from services.errors import PortalError
 from services.settings import PortalSettings, get_settings
@@ -45,7 +45,7 @@ async def settings_page() -> None:
         ui.label('Changes apply at once, without a restart. Each section has its own Save.').classes('text-grey-8')
         general_section(current)
         features_section(current)
-        branding_section(current, actor)
+        branding_section(current)
         security_section(current)
         email_section(current)
 
@@ -76,17 +76,10 @@ def features_section(s: PortalSettings) -> None:
         ui.link('Edit the new-registration questionnaire', '/admin/questionnaire').mark('questionnaire-link')
 
 
-def branding_section(s: PortalSettings, actor: Actor) -> None:
+def branding_section(s: PortalSettings) -> None:
     with _card('Branding'):
-        with ui.row().classes('items-center gap-4'):
-            logo_box = ui.row().classes('items-center gap-2')
-            upload = ui.upload(label=f'Upload a logo (PNG, JPEG or SVG, up to {branding.LOGO_MAX_BYTES // 1024} KB)',
-                               auto_upload=True, max_files=1, max_file_size=branding.LOGO_MAX_BYTES,
-                               on_rejected=lambda: ui.notify('That file is larger than the logo limit.',
-                                                             type='negative')).props('accept=".png,.jpg,.jpeg,.svg,image/png,image/jpeg,image/svg+xml"') \
-                .mark('logo-upload')
-            ui.button('Remove logo', on_click=lambda: remove_logo()).props('flat').mark('remove-logo')
-        logo_error = ui.label().classes('text-negative').mark('error-logo')
+        state = {'logo_file_id': s.logo_file_id}
+        logo_controls(state, on_change=lambda: preview.refresh())
         fields = {
             'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
             'primary_color': ui.color_input(LABELS['primary_color'], value=s.primary_color),
@@ -96,56 +89,69 @@ def branding_section(s: PortalSettings, actor: Actor) -> None:
             'footer_links': ui.textarea('Footer links (one per line: Label | https://address)',
                                         value=settings_admin.footer_links_text(s.footer_links)),
         }
-        state = {'logo_file_id': s.logo_file_id}
+        _save_row('branding', fields)
 
         @ui.refreshable
         def preview() -> None:
             _preview(s, state['logo_file_id'], {k: e.value for k, e in fields.items()})
 
-        def show_logo() -> None:
-            logo_box.clear()
-            with logo_box:
-                if state['logo_file_id']:
-                    ui.image(f'/branding/logo?v={state["logo_file_id"]}').classes('w-28 h-10').props('fit=contain') \
-                        .mark('current-logo')
-                else:
-                    ui.label('No logo: the header shows the default icon.').classes('text-grey-7')
-
-        async def on_upload(event) -> None:
-            fresh = await guard.require(*guard.ADMIN)
-            if fresh is None:
-                return
-            data = await event.file.read()
-            try:
-                state['logo_file_id'] = await guard.call(branding.save_logo, data=data, file_name=event.file.name,
-                                                         actor=fresh)
-            except PortalError as problem:
-                logo_error.text = str(problem)
-                return
-            finally:
-                upload.reset()
-            logo_error.text = ''
-            ui.notify('Logo saved.')
-            show_logo()
-            preview.refresh()
-
-        async def remove_logo() -> None:
-            fresh = await guard.require(*guard.ADMIN)
-            if fresh is None:
-                return
-            await guard.call(branding.remove_logo, actor=fresh)
-            state['logo_file_id'] = None
-            ui.notify('Logo removed.')
-            show_logo()
-            preview.refresh()
-
-        upload.on_upload(on_upload)
-        show_logo()
-        _save_row('branding', fields)
         ui.label('Preview').classes('text-sm font-bold mt-2')
         preview()
         for element in fields.values():
             element.on_value_change(preview.refresh)
+
+
+def logo_controls(state: dict[str, int | None], on_change: Callable[[], None]) -> None:
+    """The current logo, an upload (saved at once, checked on the server) and a remove button."""
+    with ui.row().classes('items-center gap-4'):
+        logo_box = ui.row().classes('items-center gap-2')
+        upload = ui.upload(label=f'Upload a logo (PNG, JPEG or SVG, up to {branding.LOGO_MAX_BYTES // 1024} KB)',
+                           auto_upload=True, max_files=1, max_file_size=branding.LOGO_MAX_BYTES,
+                           on_rejected=lambda: ui.notify('That file is larger than the logo limit.', type='negative')) \
+            .props('accept=".png,.jpg,.jpeg,.svg,image/png,image/jpeg,image/svg+xml"').mark('logo-upload')
+        remove = ui.button('Remove logo').props('flat').mark('remove-logo')
+    logo_error = ui.label().classes('text-negative').mark('error-logo')
+
+    def show_logo() -> None:
+        logo_box.clear()
+        with logo_box:
+            if state['logo_file_id']:
+                ui.image(f'/branding/logo?v={state["logo_file_id"]}').classes('w-28 h-10').props('fit=contain') \
+                    .mark('current-logo')
+            else:
+                ui.label('No logo: the header shows the default icon.').classes('text-grey-7')
+
+    async def on_upload(event) -> None:
+        actor = await guard.require(*guard.ADMIN)
+        if actor is None:
+            return
+        data = await event.file.read()
+        try:
+            state['logo_file_id'] = await guard.call(branding.save_logo, data=data, file_name=event.file.name,
+                                                     actor=actor)
+        except PortalError as problem:
+            logo_error.text = str(problem)
+            return
+        finally:
+            upload.reset()
+        logo_error.text = ''
+        ui.notify('Logo saved.')
+        show_logo()
+        on_change()
+
+    async def remove_logo() -> None:
+        actor = await guard.require(*guard.ADMIN)
+        if actor is None:
+            return
+        await guard.call(branding.remove_logo, actor=actor)
+        state['logo_file_id'] = None
+        ui.notify('Logo removed.')
+        show_logo()
+        on_change()
+
+    upload.on_upload(on_upload)
+    remove.on_click(remove_logo)
+    show_logo()
 
 
 def _preview(s: PortalSettings, logo_file_id: int | None, values: dict[str, Any]) -> None:

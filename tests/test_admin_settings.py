@@ -115,6 +115,12 @@ async def test_new_logo_appears_in_the_header_and_is_served_safely(user: User) -
     event = audit_events()[-1]
     assert json.loads(event.detail_json)['changes']['logo_file_id'] == {'old': None, 'new': file_id}
 
+    await user.open('/admin/settings')
+    await click_and_see(user, 'remove-logo', 'Logo removed.')
+    assert settings_service.get_settings().logo_file_id is None
+    await user.open('/admin')
+    assert isinstance(user.find(marker='logo').elements.pop(), ui.icon)
+
 
 async def test_svg_logo_is_sanitized_and_served_with_a_strict_policy(user: User) -> None:
     await open_settings(user)
