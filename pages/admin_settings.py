@@ -8,6 +8,7 @@ from fastapi import Response
 from nicegui import app, run, ui
 
 from services import branding, db, settings_admin
+from services.config import get_config
 from services.errors import PortalError
 from services.settings import PortalSettings, get_settings
 from services.settings_admin import LABELS
@@ -59,6 +60,9 @@ def general_section(s: PortalSettings) -> None:
             'help_desk_phone': ui.input(LABELS['help_desk_phone'], value=s.help_desk_phone),
             'support_email': ui.input(LABELS['support_email'], value=s.support_email),
         }
+        if get_config().base_url:
+            ui.label(f'SMP_BASE_URL ({get_config().base_url}) is set on the server and wins over this base URL.') \
+                .classes('text-xs text-warning')
         _save_row('general', fields)
 
 
@@ -182,8 +186,7 @@ def _preview(s: PortalSettings, logo_file_id: int | None, values: dict[str, Any]
 
 def security_section(s: PortalSettings) -> None:
     with _card('Security'):
-        fields = {key: ui.number(LABELS[key], value=getattr(s, key), precision=0, format='%d')
-                  for key in settings_admin.SECTIONS['security']}
+        fields = {key: _number(s, key) for key in settings_admin.SECTIONS['security']}
         _save_row('security', fields)
 
 
@@ -194,9 +197,13 @@ def email_section(s: PortalSettings) -> None:
             ui.link('Email templates', '/admin/templates').mark('templates-link')
             ui.link('Outbox', '/admin/outbox').mark('outbox-link')
         ui.label('Notification timings').classes('text-sm font-bold')
-        fields = {key: ui.number(LABELS[key], value=getattr(s, key), precision=0, format='%d')
-                  for key in settings_admin.SECTIONS['notifications']}
+        fields = {key: _number(s, key) for key in settings_admin.SECTIONS['notifications']}
         _save_row('notifications', fields)
+
+
+def _number(s: PortalSettings, key: str) -> ui.number:
+    low, high = settings_admin.bounds(key)
+    return ui.number(LABELS[key], value=getattr(s, key), precision=0, format='%d').props(f'hint="{low} to {high}"')
 
 
 def _card(title: str) -> ui.card:

@@ -126,7 +126,7 @@ def _coerce(key: str, label: str, value: Any) -> Any:
 
 def _sentence(key: str, label: str, error: ValidationError) -> str:
     item = error.errors()[0]
-    low, high = _bounds(key)
+    low, high = bounds(key)
     if item['type'] in ('greater_than_equal', 'less_than_equal') and low is not None and high is not None:
         return f'{label} must be between {low} and {high}.'
     if item['type'] == 'string_too_long':
@@ -140,7 +140,8 @@ def _sentence(key: str, label: str, error: ValidationError) -> str:
     return f'{label}: {item["msg"].removeprefix("Value error, ")}.'
 
 
-def _bounds(key: str) -> tuple[Any, Any]:
+def bounds(key: str) -> tuple[Any, Any]:
+    """The lowest and highest value a numeric setting accepts (None when unbounded)."""
     low = high = None
     for rule in PortalSettings.model_fields[key].metadata:
         low = getattr(rule, 'ge', low)
