@@ -75,7 +75,8 @@ async def account_list(kind: str) -> None:
         .props('clearable debounce=400').classes('w-full max-w-md').mark(f'search-{kind}')
     table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                      pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-        .classes('w-full').mark(f'accounts-{kind}')
+        .classes('w-full cursor-pointer').props(f':rows-per-page-options="[{PAGE_SIZE}]"').mark(f'accounts-{kind}')
+    ui.label('Click an account to see it and act on it.').classes('text-xs text-grey-7')
     detail = ui.column().classes('w-full')
 
     async def load(page: int = 1) -> None:

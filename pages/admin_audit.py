@@ -60,7 +60,7 @@ async def audit_page() -> None:
         error = ui.label().classes('text-negative').mark('error-filter')
         table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                          pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-            .classes('w-full').props('wrap-cells').mark('audit-table')
+            .classes('w-full').props(f'wrap-cells :rows-per-page-options="[{PAGE_SIZE}]"').mark('audit-table')
 
         def filters() -> audit_query.AuditFilter | None:
             try:

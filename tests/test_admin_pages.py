@@ -135,3 +135,21 @@ async def test_chart_access_report_on_the_page(user: User) -> None:
     await see(user, 'Access to chart 5')
     rows = table_rows(user, 'report-table')
     assert [(r['actor'], r['action'], r['count']) for r in rows] == [('ann@clinic.test', 'document_viewed', 3)]
+
+
+async def test_audit_page_pages_on_the_server(user: User) -> None:
+    def make(session):
+        ann = factories.actor_for(session, factories.account(session, role='staff', email='ann@clinic.test'))
+        for n in range(60):
+            audit.record(session, action='document_viewed', actor=ann, chart_id=n)
+    seed(make)
+    await sign_in_as(user, 'admin', ADMIN)
+    await user.open('/admin/audit')
+    await see(user, marker='admin-audit')
+    total = seed(lambda session: len(session.exec(select(AuditEvent.id)).all()))
+    assert len(table_rows(user, 'audit-table')) == 50
+    (table,) = [e for e in user.find(marker='audit-table').elements if isinstance(e, ui.table)]
+    assert table.pagination['rowsNumber'] == total
+    user.find(marker='audit-table').trigger('request', {'pagination': {'page': 2, 'rowsPerPage': 50}})
+    assert await until(lambda: len(table_rows(user, 'audit-table')) == total - 50)
+    assert min(r['id'] for r in table_rows(user, 'audit-table')) == 1
