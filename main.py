@@ -51,7 +51,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message) -> None:
             if message['type'] == 'http.response.start':
-                message['headers'] = list(message.get('headers', [])) + SECURITY_HEADERS
+                headers = list(message.get('headers', []))
+                present = {name.lower() for name, _ in headers}
+                message['headers'] = headers + [h for h in SECURITY_HEADERS if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import mailer, outbox
+from services import email_admin, mailer, outbox
 from services.settings import get_settings
 
 from . import guard
 from .frame import frame
 
 PAGE_SIZE = 25
+STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
+            'cancelled': 'Cancelled'}
 COLUMNS = [
     {'name': 'id', 'label': 'ID', 'field': 'id', 'align': 'left'},
     {'name': 'created', 'label': 'Created', 'field': 'created', 'align': 'left'},
@@ -32,12 +34,18 @@ async def outbox_page() -> None:
     if actor is None:
         return
     with frame('Outbox', actor):
-        ui.label('Outbox').classes('text-2xl font-bold')
+        with ui.row().classes('w-full items-center gap-4'):
+            ui.label('Outbox').classes('text-2xl font-bold').mark('outbox-page')
+            ui.space()
+            ui.link('Email delivery (SMTP)', '/admin/email')
+            ui.link('Email templates', '/admin/templates')
         if mailer.smtp_config(get_settings()) is None:
             ui.label('No mail server is configured: emails stay here, unsent. Open one to read it and follow its links.') \
                 .classes('text-warning').mark('no-smtp')
-        status = ui.select({'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
-                            'cancelled': 'Cancelled'}, value='', label='Status').classes('w-48')
+        with ui.row().classes('gap-3'):
+            status = ui.select(STATUSES, value='', label='Status').classes('w-48').mark('status')
+            kind = ui.select({'': 'All'} | email_admin.template_kinds(), value='', label='Kind') \
+                .classes('w-64').mark('kind')
         table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                          pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}).classes('w-full').mark('outbox')
         viewer = ui.column().classes('w-full')
@@ -46,7 +54,7 @@ async def outbox_page() -> None:
             if await guard.require(*guard.ADMIN) is None:
                 return
             rows, total = await guard.call(outbox.list_emails, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-                                           status=status.value or None)
+                                           status=status.value or None, kind=kind.value or None)
             table.rows = [_row(e) for e in rows]
             table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
 
@@ -64,23 +72,42 @@ async def outbox_page() -> None:
             with viewer, ui.card().classes('w-full'):
                 ui.label(email.subject).classes('text-lg font-bold').mark('email-subject')
                 ui.label(f'To {email.to_address} · Message-ID {email.message_id}').classes('text-xs text-grey-7')
+                ui.label(_state(email)).classes('text-sm').mark('email-state')
                 # our own rendered template (autoescaped); ui.html keeps its default sanitizing
                 ui.html(email.body_html).classes('w-full border rounded p-2').mark('email-html')
                 with ui.row():
-                    ui.button('Retry now', on_click=lambda: act(outbox.retry_now, email.id)).props('outline')
-                    ui.button('Cancel', on_click=lambda: act(outbox.cancel, email.id)).props('outline color=negative')
+                    if email.status in ('failed', 'pending', 'cancelled'):
+                        ui.button('Retry now', on_click=lambda: act(email_admin.retry_email, email.id)) \
+                            .props('outline').mark('retry')
+                    if email.status in ('pending', 'failed'):
+                        ui.button('Cancel', on_click=lambda: act(email_admin.cancel_email, email.id)) \
+                            .props('outline color=negative').mark('cancel')
 
         async def act(fn, email_id: int) -> None:
-            if await guard.require(*guard.ADMIN) is None:
+            me = await guard.require(*guard.ADMIN)
+            if me is None:
                 return
-            await guard.call(fn, email_id=email_id)
-            ui.notify('Done.')
+            email = await guard.call(fn, email_id=email_id, actor=me)
+            viewer.clear()
+            ui.notify(f'Email {email_id} is now {email.status}.' if email else 'Done.')
             await load(table.pagination.get('page', 1))
 
         table.on('request', on_request)
         table.on('row-click', show)
         status.on_value_change(lambda: load(1))
+        kind.on_value_change(lambda: load(1))
         await load(1)
+
+
+def _state(email) -> str:
+    attempts = f'{email.attempts} attempt{"" if email.attempts == 1 else "s"}'
+    if email.status == 'sent' and email.sent_at:
+        return f'Sent {email.sent_at:%Y-%m-%d %H:%M} UTC after {attempts}.'
+    if email.status == 'pending':
+        return f'Pending, next attempt {email.next_attempt_at:%Y-%m-%d %H:%M} UTC ({attempts} so far).'
+    if email.status == 'failed':
+        return f'Failed after {attempts}: {email.last_error or "no answer"}'
+    return f'{email.status.title()} ({attempts}).'
 
 
 def _row(email) -> dict:

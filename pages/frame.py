@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from models.shapes import Actor
+from services import worklist
 from services.settings import PortalSettings, get_settings
 
 from . import guard
@@ -49,6 +50,8 @@ def header(settings: PortalSettings, actor: Actor | None) -> None:
             links = (STAFF_LINKS if actor.is_staff else []) + (ADMIN_LINKS if actor.is_admin else [])
             if links:
                 with ui.button(icon='menu').props('flat round color=grey-8 aria-label="Menu"'):
+                    if actor.is_staff:
+                        unworked_badge()
                     with ui.menu():
                         for label, target in links:
                             ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
@@ -57,6 +60,20 @@ def header(settings: PortalSettings, actor: Actor | None) -> None:
                     .props('flat round color=grey-8 aria-label="Settings"').tooltip('Settings')
             ui.label(actor.display_name).classes('text-sm text-grey-8 gt-xs')
             ui.button('Sign out', icon='logout', on_click=guard.sign_out).props('flat color=primary').mark('sign-out')
+
+
+def unworked_badge() -> None:
+    """A badge with the number of unworked replies, filled off the event loop after the page is built."""
+    badge = ui.badge('', color='negative').props('floating').mark('unworked-count')
+    badge.set_visibility(False)
+
+    async def fill() -> None:
+        count = await guard.call(worklist.unworked_count)
+        badge.text = str(count)
+        badge.tooltip(f'{count} unworked replies in the SMP worklist')
+        badge.set_visibility(count > 0)
+
+    ui.timer(0.01, fill, once=True)
 
 
 def footer(settings: PortalSettings) -> None:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from nicegui import app, context, run, ui
 
 from models.shapes import Actor
-from services import auth, db
+from services import auth, contact_accounts, db
 
 T = TypeVar('T')
 SESSION_KEY = 'session_token'
@@ -44,6 +44,9 @@ async def require(*roles: str) -> Actor | None:
     if roles and actor.role not in roles:
         ui.notify('You do not have access to that page.', type='warning')
         ui.navigate.to(home_of(actor))
+        return None
+    if actor.role == 'contact' and await call(contact_accounts.terms_pending, account_id=actor.account_id):
+        ui.navigate.to('/terms')  # the admin requires terms of use: accepted once, at first sign-in
         return None
     return actor
 

@@ -1,10 +1,16 @@
-"""`/staff`: the clinic workspace's start page."""
+"""`/staff`: the clinic workspace's start page, the chart list with search and "New chart"."""
 from __future__ import annotations
 
 from nicegui import ui
 
+from services import charts
+
 from . import guard
-from .frame import STAFF_LINKS, frame
+from .frame import frame
+from .staff_widgets import PagedTable, chart_dialog, col
+
+COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of birth'),
+           col('external_id', 'External id'), col('employer', 'Employer'), col('status', 'Status')]
 
 
 def register() -> None:
@@ -12,11 +18,34 @@ def register() -> None:
 
 
 async def staff_home() -> None:
+    """Search charts by name, date of birth or external id; open one; create one."""
     actor = await guard.require(*guard.STAFF)
     if actor is None:
         return
     with frame('Clinic workspace', actor):
-        ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
-        with ui.row().classes('gap-3 flex-wrap'):
-            for label, target in STAFF_LINKS:
-                ui.button(label, on_click=lambda t=target: ui.navigate.to(t)).props('outline')
+        with ui.row().classes('w-full items-center'):
+            ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
+            ui.space()
+            create = chart_dialog(None, lambda chart_id: ui.navigate.to(f'/staff/chart/{chart_id}'))
+            ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
+        search = ui.input('Search charts: name, date of birth (YYYY-MM-DD) or external id') \
+            .props('clearable debounce=300 outlined autofocus').classes('w-full').mark('chart-search')
+
+        async def fetch(offset: int, limit: int):
+            current = await guard.require(*guard.STAFF)
+            if current is None:
+                return None
+            rows, total = await guard.call(charts.search_charts, actor=current, query=search.value or '',
+                                           offset=offset, limit=limit)
+            return [_row(c) for c in rows], total
+
+        table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
+                           on_click=lambda row: ui.navigate.to(row['url']))
+        search.on_value_change(lambda: table.load(1))
+        table.start()
+
+
+def _row(chart: charts.ChartRow) -> dict:
+    return {'id': chart.id, 'name': chart.name, 'url': f'/staff/chart/{chart.id}',
+            'date_of_birth': str(chart.date_of_birth or ''), 'external_id': chart.external_id,
+            'employer': chart.employer, 'status': chart.status}

@@ -3,16 +3,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from models import ActivationCode, Contact
 from models.shapes import Actor
 
-from . import audit, clock, outbox
+from . import audit, clock, db, outbox, throttle
+from .errors import InvalidInput, PortalError, RateLimited
 from .settings import get_settings
+
+T = TypeVar('T')
 
 # 27 symbols without look-alikes (0/O, 1/I/L, 5/S, 2/Z dropped); 16 of them carry 16 * log2(27) = 76 bits
 ALPHABET = '346789ABCDEFGHJKMNPQRTUVWXY'
@@ -72,3 +78,108 @@ def issue_code(session: Session, *, contact: Contact, actor: Actor | None, share
     audit.record(session, action='activation_code_issued', actor=actor, object_type='activation_code',
                  object_id=row.id, contact_id=contact.id)
     return IssuedCode(code=code, activation_code_id=row.id, expires_at=expires)
+
+
+# ----------------------------------------------------------------------------- redeeming
+
+UNKNOWN_CODE = ('This activation code is not valid. Check that you copied the whole code from your email, '
+                'or call the help desk for a new one.')
+USED_CODE = 'This activation code has already been used. Sign in, or call the help desk for a new code.'
+EXPIRED_CODE = 'This activation code has expired. Call the help desk to get a new one.'
+# failed redemptions: per client address, and over all addresses (a distributed guess)
+# (scope, key (None = the client address), failures allowed, lock seconds, counting window seconds)
+_LIMITS = [('activation_ip', None, 10, 15 * 60, 24 * 3600), ('activation_all', '*', 300, 15 * 60, 3600)]
+
+
+@dataclass(frozen=True)
+class ValidCode:
+    """A code that may be redeemed: which row and which contact (nothing else leaves the service)."""
+
+    activation_code_id: int
+    contact_id: int
+
+
+def too_many_attempts(until: datetime) -> RateLimited:
+    """The message shown while redemption is paused."""
+    return RateLimited(f'Too many attempts, try again in {throttle.minutes_left(until)} minutes.')
+
+
+def check_code(*, code: str, ip_address: str | None) -> ValidCode:
+    """Check a typed or linked code in its own transaction; failures are counted, audited and committed.
+
+    Raises RateLimited while paused, InvalidInput for an unknown, used or expired code.
+    """
+    return use_code(code=code, ip_address=ip_address,
+                    then=lambda _session, row: ValidCode(activation_code_id=row.id, contact_id=row.contact_id))
+
+
+def use_code(*, code: str, ip_address: str | None, then: Callable[[Session, ActivationCode], T],
+             actor: Actor | None = None) -> T:
+    """Find the usable code and call `then(session, row)` in the same transaction.
+
+    A failure (bad code, paused) is recorded and committed before the error is raised; an error raised by
+    `then` rolls everything back.
+    """
+    with db.transaction() as session:
+        row, error = find_usable(session, code=code, ip_address=ip_address, actor=actor)
+        if error is None:
+            return then(session, row)
+    raise error
+
+
+def find_usable(session: Session, *, code: str, ip_address: str | None,
+                actor: Actor | None = None) -> tuple[ActivationCode | None, PortalError | None]:
+    """The usable code row, or the error to show (with the failure counted in `session`)."""
+    address = ip_address or 'unknown'
+    locked = max((t for t in (throttle.locked_until(session, 'activation_ip', address),
+                              throttle.locked_until(session, 'activation_all', '*')) if t), default=None)
+    if locked:
+        _audit_failure(session, actor, ip_address, 'paused')
+        return None, too_many_attempts(locked)
+    normalized = normalize_code(code)
+    row = None
+    if len(normalized) == CODE_LENGTH:
+        row = session.exec(select(ActivationCode).where(ActivationCode.code_hash == code_hash(normalized))
+                           .with_for_update()).first()
+    reason, error = _problem(row)
+    if error is None:
+        return row, None
+    _audit_failure(session, actor, ip_address, reason, row)
+    for scope, key, most, lock, window in _LIMITS:
+        throttle.register_failure(session, scope, address if key is None else key, max_failures=most,
+                                  lock_seconds=lock, window_seconds=window)
+    return None, error
+
+
+def mark_used(session: Session, *, row: ActivationCode, account_id: int, actor: Actor | None) -> None:
+    """Consume a code (single use) and retire the contact's other unused codes; audited."""
+    now = clock.now()
+    result = session.execute(sa.update(ActivationCode).where(ActivationCode.id == row.id, ActivationCode.used_at.is_(None),
+                                                             ActivationCode.revoked_at.is_(None))
+                             .values(used_at=now, used_by_account_id=account_id))
+    if result.rowcount != 1:  # another tab redeemed it a moment ago
+        raise InvalidInput(USED_CODE)
+    session.execute(sa.update(ActivationCode).where(ActivationCode.contact_id == row.contact_id,
+                                                    ActivationCode.id != row.id, ActivationCode.used_at.is_(None),
+                                                    ActivationCode.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    session.expire(row)
+    audit.record(session, action='activation_code_redeemed', actor=actor, object_type='activation_code',
+                 object_id=row.id, contact_id=row.contact_id, detail={'account_id': account_id})
+
+
+def _problem(row: ActivationCode | None) -> tuple[str, PortalError | None]:
+    if row is None:
+        return 'unknown', InvalidInput(UNKNOWN_CODE)
+    if row.used_at is not None or row.revoked_at is not None:
+        return 'used', InvalidInput(USED_CODE)
+    if row.expires_at <= clock.now():
+        return 'expired', InvalidInput(EXPIRED_CODE)
+    return 'ok', None
+
+
+def _audit_failure(session: Session, actor: Actor | None, ip_address: str | None, reason: str,
+                   row: ActivationCode | None = None) -> None:
+    audit.record(session, action='activation_code_failed', actor=actor, ip_address=ip_address,
+                 object_type='activation_code', object_id=row.id if row else None,
+                 contact_id=row.contact_id if row else None, detail={'reason': reason})

@@ -1,9 +1,14 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import outbox, scheduler
+from . import notifications, outbox, registration, scheduler
 
 
 def register_all() -> None:
     """Register every periodic job (idempotent)."""
     scheduler.register('outbox', outbox.process_outbox, seconds=10)
+    # each tick claims its rows in the database, so ticking often is cheap and safe with several processes
+    scheduler.register('unread_reminders', notifications.send_unread_reminders, seconds=600)
+    scheduler.register('code_expiry_reminders', notifications.send_code_expiry_reminders, seconds=600)
+    scheduler.register('staff_digest', notifications.send_staff_digest, seconds=60)
+    scheduler.register('registration_purge', registration.purge_job, seconds=600)

@@ -56,14 +56,28 @@ def message_domain(settings: PortalSettings) -> str:
     return _domain_of(settings.public_url)
 
 
-def send(cfg: SmtpConfig, *, message_id: str, to: str, subject: str, html: str, text: str) -> str:
-    """Send one email (blocking); return the server's answer or raise Transient/PermanentMailError."""
+def connection(cfg: SmtpConfig) -> SMTPBackend:
+    """An SMTP connection to use as a context manager for several sends (closed on exit)."""
+    return _Backend(cfg)
+
+
+def send(cfg: SmtpConfig, *, message_id: str, to: str, subject: str, html: str, text: str,
+         backend: SMTPBackend | None = None) -> str:
+    """Send one email (blocking); return the server's answer or raise Transient/PermanentMailError.
+
+    Pass `backend` (from `connection`) to reuse one SMTP connection for a batch.
+    """
     message = emails.Message(subject=subject, html=html, text=text, mail_from=cfg.mail_from,
                              message_id=message_id, headers={'Auto-Submitted': 'auto-generated'})
     try:
-        with _Backend(cfg) as backend:
+        if backend is not None:
             response = message.send(to=to, smtp=backend)
+        else:
+            with _Backend(cfg) as own:
+                response = message.send(to=to, smtp=own)
     except (socket.timeout, TimeoutError, OSError, smtplib.SMTPException) as error:
+        if backend is not None:
+            backend.close()  # the next send reconnects
         raise TransientMailError(f'{type(error).__name__}: {error}') from None
     return _outcome(response)
 

@@ -67,7 +67,7 @@ def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
         return sorted(row[0] for row in result)
 
 
-def deliver(email_id: int, cfg: mailer.SmtpConfig) -> str:
+def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None) -> str:
     """Send one claimed email and record the outcome: sent, retry later, or failed."""
     with db.transaction() as session:
         email = session.get(OutboxEmail, email_id)
@@ -76,7 +76,7 @@ def deliver(email_id: int, cfg: mailer.SmtpConfig) -> str:
         payload = dict(message_id=email.message_id, to=email.to_address, subject=email.subject,
                        html=email.body_html, text=email.body_text)
     try:
-        answer = mailer.send(cfg, **payload)
+        answer = mailer.send(cfg, backend=backend, **payload)
         status, error = 'sent', None
     except mailer.PermanentMailError as exc:
         status, error = 'failed', str(exc)
@@ -99,6 +99,16 @@ def deliver(email_id: int, cfg: mailer.SmtpConfig) -> str:
         return email.status
 
 
+def release(email_ids: list[int]) -> None:
+    """Give claimed but unsent emails back to the queue, unchanged."""
+    if not email_ids:
+        return
+    table = OutboxEmail.__table__
+    with db.transaction() as session:
+        session.execute(sa.update(table).where(table.c.id.in_(email_ids), table.c.status == 'sending')
+                        .values(status='pending', claimed_by=None, claimed_at=None))
+
+
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try: 30 s doubling per attempt, at most 6 hours."""
     return timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
@@ -114,28 +124,33 @@ def process_outbox(*, limit: int = 20) -> dict[str, int]:
         ids = claim_due(limit=limit)
         if not ids:
             return counts
-        for email_id in ids:
-            outcome = deliver(email_id, cfg)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        if counts.get('pending'):  # the server is failing: stop this tick, back off
-            return counts
+        with mailer.connection(cfg) as backend:  # one SMTP connection per batch
+            for position, email_id in enumerate(ids):
+                outcome = deliver(email_id, cfg, backend)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == 'pending':  # the server is failing: release the rest, back off
+                    release(ids[position + 1:])
+                    return counts
 
 
-def retry_now(session: Session, *, email_id: int) -> OutboxEmail:
-    """Put a failed or pending email at the front of the queue again."""
-    email = session.get(OutboxEmail, email_id)
-    if email and email.status in ('failed', 'pending', 'cancelled'):
-        email.status, email.next_attempt_at = 'pending', clock.now()
-        session.add(email)
-    return email
+def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:
+    """Put a failed, pending or cancelled email at the front of the queue again."""
+    return _set_status(session, email_id, ('failed', 'pending', 'cancelled'), status='pending',
+                       next_attempt_at=clock.now())
 
 
-def cancel(session: Session, *, email_id: int) -> OutboxEmail:
+def cancel(session: Session, *, email_id: int) -> OutboxEmail | None:
     """Stop an email that has not been sent."""
+    return _set_status(session, email_id, ('pending', 'failed'), status='cancelled')
+
+
+def _set_status(session: Session, email_id: int, allowed: tuple[str, ...], **values: Any) -> OutboxEmail | None:
+    # conditional UPDATE: an email a worker claimed meanwhile ('sending') is left alone
+    table = OutboxEmail.__table__
+    session.execute(sa.update(table).where(table.c.id == email_id, table.c.status.in_(allowed)).values(**values))
     email = session.get(OutboxEmail, email_id)
-    if email and email.status in ('pending', 'failed'):
-        email.status = 'cancelled'
-        session.add(email)
+    if email is not None:
+        session.refresh(email)
     return email
 
 
@@ -145,10 +160,12 @@ def get_email(session: Session, *, email_id: int) -> OutboxEmail | None:
 
 
 def list_emails(session: Session, *, offset: int = 0, limit: int = 25, contact_id: int | None = None,
-                status: str | None = None) -> tuple[list[OutboxEmail], int]:
+                status: str | None = None, kind: str | None = None) -> tuple[list[OutboxEmail], int]:
     """Emails newest first (one page) and the total count."""
     query = select(OutboxEmail)
     count = select(sa.func.count()).select_from(OutboxEmail)
+    if kind:
+        query, count = query.where(OutboxEmail.kind == kind), count.where(OutboxEmail.kind == kind)
     if contact_id is not None:
         query, count = query.where(OutboxEmail.contact_id == contact_id), count.where(OutboxEmail.contact_id == contact_id)
     if status:

@@ -12,6 +12,7 @@ from .config import get_config
 from .errors import InvalidInput
 
 MAX_PASSWORD_LENGTH = 128
+ZXCVBN_MAX_LENGTH = 72
 _COMMON_FILE = Path(__file__).resolve().parent.parent / 'assets' / 'common-passwords.txt'
 # argon2 takes ~19 MiB and ~0.1 s per hash: at most two at once on a 2-core machine
 _hash_slots = threading.BoundedSemaphore(2)
@@ -102,7 +103,7 @@ def strength(password: str, user_inputs: list[str] | None = None) -> tuple[int, 
     if not password:
         return 0, ''
     from zxcvbn import zxcvbn
-    result = zxcvbn(password[:MAX_PASSWORD_LENGTH], user_inputs=user_inputs or [])
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=user_inputs or [])  # zxcvbn refuses longer input
     feedback = result.get('feedback') or {}
     hint = feedback.get('warning') or ' '.join(feedback.get('suggestions') or [])
     return int(result['score']), hint

@@ -6,6 +6,10 @@ from nicegui.testing import User
 from services import db
 from tests.factories import PASSWORD
 
+# should_see's default (3 tries, 0.1 s apart) is too short for pages that hash a password or query
+# the database on a busy 2-core machine; 50 tries wait up to 5 s and pass as soon as the element shows.
+RETRIES = 50
+
 
 async def sign_in(user: User, username: str, password: str = PASSWORD, *, expect: str | None = None) -> None:
     """Sign in through the real sign-in page."""
@@ -14,7 +18,7 @@ async def sign_in(user: User, username: str, password: str = PASSWORD, *, expect
     user.find(marker='password').type(password)
     user.find(marker='sign-in').click()
     if expect:
-        await user.should_see(expect)
+        await user.should_see(expect, retries=RETRIES)
 
 
 def seed(fn, **kwargs):

@@ -1,0 +1,77 @@
+"""Pieces the contact's account pages share: new-password fields with a strength meter, message lines."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nicegui import run, ui
+
+from services import passwords
+from services.settings import PortalSettings
+
+
+class StrengthMeter:
+    """A bar and a sentence under a new-password field: zxcvbn's score, or the rule the password breaks."""
+
+    COLORS = ['negative', 'negative', 'warning', 'positive', 'positive']
+    WORDS = ['Very weak', 'Weak', 'Fair', 'Strong', 'Very strong']
+
+    def __init__(self, settings: PortalSettings, password: ui.input, confirm: ui.input,
+                 username: Callable[[], str]) -> None:
+        self.settings, self.password, self.confirm, self.username = settings, password, confirm, username
+        self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('strength-bar')
+        self.label = ui.label().classes('text-sm').mark('strength')
+        password.on_value_change(self.update)
+        confirm.on_value_change(self.update)
+        self.update_now()
+
+    async def update(self) -> None:
+        score, hint = await run.io_bound(passwords.strength, self.password.value or '',
+                                         [self.username(), self.settings.portal_name])
+        self.update_now(score, hint)
+
+    def update_now(self, score: int = 0, hint: str = '') -> None:
+        value = self.password.value or ''
+        problem = passwords.password_problem(value, self.confirm.value or value, username=self.username(),
+                                             portal_name=self.settings.portal_name,
+                                             min_length=self.settings.password_min_length) if value else None
+        self.bar.value = (score + 1) / 5 if value else 0
+        self.bar.props(f'color={self.COLORS[score]}')
+        if not value:
+            self.label.text = (f'At least {self.settings.password_min_length} characters. '
+                               'A few unrelated words work well.')
+        elif problem:
+            self.label.text = problem
+        else:
+            self.label.text = f'Strength: {self.WORDS[score]}. {hint}'.strip()
+
+
+def password_fields(settings: PortalSettings, username: Callable[[], str],
+                    label: str = 'Password') -> tuple[ui.input, ui.input, StrengthMeter]:
+    """New password + repeat, with the strength meter between them."""
+    password = ui.input(label, password=True, password_toggle_button=True) \
+        .props('outlined autocomplete=new-password').classes('w-full').mark('password')
+    meter_slot = ui.column().classes('w-full gap-1')
+    confirm = ui.input(f'Repeat {label.lower()}', password=True, password_toggle_button=True) \
+        .props('outlined autocomplete=new-password').classes('w-full').mark('confirm')
+    with meter_slot:
+        meter = StrengthMeter(settings, password, confirm, username)
+    return password, confirm, meter
+
+
+def error_label(marker: str, classes: str = 'text-negative') -> ui.label:
+    """A hidden message line, shown with `show`."""
+    label = ui.label().classes(classes).mark(marker)
+    label.set_visibility(False)
+    return label
+
+
+def show(label: ui.label, text: str) -> None:
+    """Show a message in a label made by `error_label`."""
+    label.text = text
+    label.set_visibility(True)
+
+
+def help_desk(phone: str) -> None:
+    """The help-desk phone line, when the admin set one."""
+    if phone:
+        ui.label(f'Need help? Call the help desk: {phone}').classes('text-sm text-grey-7')
