@@ -1,25 +1,22 @@
 """Account management for admins: staff and admin accounts, contact accounts, all audited."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import Account, AccountContact, Contact, UserSession, VerificationCode
+from models import Account, AccountContact, Contact, UserSession
 from models.shapes import Actor
 
-from . import audit, auth, clock, outbox, throttle, validate
+from . import audit, auth, clock, outbox, throttle, validate, verification
 from .errors import InvalidInput, NotAvailable
 from .settings import get_settings
 from .settings_admin import require_admin
 
 STAFF_ROLES = ('staff', 'admin')
-RESET_MINUTES_NEW_ACCOUNT = 3 * 24 * 60  # a new colleague may read the email days later
-RESET_MINUTES = 60
 LAST_ADMIN = 'This is the last active administrator: add or enable another administrator first.'
 
 
@@ -108,7 +105,7 @@ def create_staff_account(session: Session, *, actor: Actor, email: str, display_
     unusable = 'unusable:' + secrets.token_hex(16)  # never matches an argon2 hash: only the reset code opens it
     account = auth.create_account(session, email=email, password_hash=unusable, role=role, display_name=name,
                                   actor=actor)
-    send_password_reset(session, account=account, minutes=RESET_MINUTES_NEW_ACCOUNT)
+    send_password_reset(session, account=account)
     audit.record(session, action='account_password_reset_sent', actor=actor, object_type='account',
                  object_id=account.id, detail={'reason': 'new account'})
     return _row(account)
@@ -120,32 +117,22 @@ def reset_password(session: Session, *, actor: Actor, account_id: int) -> None:
     account = _get(session, account_id)
     if not account.is_active:
         raise InvalidInput('Enable the account before sending a password reset.')
-    send_password_reset(session, account=account, minutes=RESET_MINUTES)
+    send_password_reset(session, account=account)
     audit.record(session, action='account_password_reset_sent', actor=actor, object_type='account',
                  object_id=account.id)
 
 
-def send_password_reset(session: Session, *, account: Account, minutes: int) -> None:
-    """Store a hashed six-digit reset code and queue the 'password_reset' email in the caller's transaction.
+def send_password_reset(session: Session, *, account: Account) -> None:
+    """Queue the forgot-password flow's 'password_reset' email with a new code, in the caller's transaction.
 
-    The forgot-password page redeems it (purpose 'password_reset', 5 tries); earlier unused codes stop working.
+    The person enters it on /forgot-password (services.verification: 10 minutes, 5 tries) and may ask for
+    another code there at any time; earlier unused codes stop working.
     """
-    now = clock.now()
-    session.execute(sa.update(VerificationCode).where(
-        VerificationCode.account_id == account.id, VerificationCode.purpose == 'password_reset',
-        VerificationCode.used_at.is_(None)).values(used_at=now))
-    code = f'{secrets.randbelow(10 ** 6):06d}'
-    session.add(VerificationCode(purpose='password_reset', email=account.email, account_id=account.id,
-                                 code_hash=reset_code_hash(code), created_at=now,
-                                 expires_at=now + timedelta(minutes=minutes)))
-    base = get_settings(session).public_url
+    code = verification.issue(session, purpose=verification.PASSWORD_RESET, email=account.email,
+                              account_id=account.id)
     outbox.enqueue(session, kind='password_reset', to=account.email, account_id=account.id, context={
-        'reset_code': code, 'minutes_valid': minutes, 'reset_url': f'{base}/forgot-password'})
-
-
-def reset_code_hash(code: str) -> str:
-    """The stored form of a reset code."""
-    return hashlib.sha256(code.strip().encode()).hexdigest()
+        'reset_code': code, 'minutes_valid': verification.MINUTES_VALID,
+        'reset_url': f'{get_settings(session).public_url}/forgot-password'})
 
 
 def set_active(session: Session, *, actor: Actor, account_id: int, active: bool) -> None:

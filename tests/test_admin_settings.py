@@ -11,7 +11,7 @@ from sqlmodel import select
 from models import AuditEvent
 from services import settings as settings_service
 from tests import factories
-from tests.admin_portal import click_and_see, see, sign_in_as
+from tests.admin_portal import click_and_see, see, sign_in_as, until
 from tests.portal import seed
 
 ADMIN = 'boss@clinic.test'
@@ -174,3 +174,21 @@ async def test_settings_page_is_for_admins_only(user: User) -> None:
     await user.open('/admin/settings')
     await see(user, marker='staff-home')
     await user.should_not_see(marker='admin-settings')
+
+
+async def test_the_smtp_password_never_reaches_the_audit_log(user: User) -> None:
+    """Through the SMTP page linked from the Email section, end to end."""
+    await open_settings(user)
+    await user.should_see(marker='smtp-link')
+    await user.open('/admin/email')
+    await see(user, marker='email-page')
+    user.find(marker='host').clear().type('mail.clinic.test')
+    user.find(marker='mail-from').clear().type('portal@clinic.test')
+    user.find(marker='password').type('Very-Secret-Mail-Pass-7')
+    user.find(marker='save').click()
+    assert await until(lambda: settings_service.get_settings().smtp_password == 'Very-Secret-Mail-Pass-7')
+    settings_service.invalidate_cache()
+    events = seed(lambda session: session.exec(select(AuditEvent)).all())
+    assert any(e.action == 'settings_changed' and 'mail.clinic.test' in e.detail_json for e in events)
+    for event in events:
+        assert 'Very-Secret' not in event.detail_json and 'Very-Secret' not in event.actor
