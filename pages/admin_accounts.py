@@ -79,12 +79,18 @@ async def account_list(kind: str) -> None:
     ui.label('Click an account to see it and act on it.').classes('text-xs text-grey-7')
     detail = ui.column().classes('w-full')
 
+    latest = {'request': 0}
+
     async def load(page: int = 1) -> None:
+        latest['request'] += 1
+        mine = latest['request']
         actor = await guard.require(*guard.ADMIN)
         if actor is None:
             return
         rows, total = await guard.call(accounts_admin.list_accounts, actor=actor, kind=kind, search=search.value or '',
                                        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        if mine != latest['request']:
+            return  # a newer search or page was asked for meanwhile: its answer wins
         table.rows = [_row(r) for r in rows]
         table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
 

@@ -71,13 +71,19 @@ async def audit_page() -> None:
             error.text = ''
             return result
 
+        latest = {'request': 0}
+
         async def load(page: int = 1) -> None:
+            latest['request'] += 1
+            mine = latest['request']
             fresh = await guard.require(*guard.ADMIN)
             chosen = filters()
             if fresh is None or chosen is None:
                 return
             rows, total = await guard.call(audit_query.list_events, actor=fresh, filters=chosen,
                                            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+            if mine != latest['request']:
+                return  # a newer filter or page was asked for meanwhile: its answer wins
             table.rows = [_row(r) for r in rows]
             table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
 

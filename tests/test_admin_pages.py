@@ -27,9 +27,18 @@ async def open_accounts(user: User) -> None:
     await sign_in_as(user, 'admin', ADMIN)
     await user.open('/admin/accounts')
     await see(user, marker='admin-accounts')
+    assert await until(lambda: has(user, 'accounts-contact') and table_rows(user, 'accounts-staff'))
 
 
-def click_row(user: User, marker: str, row_id: int) -> None:
+def has(user: User, marker: str) -> bool:
+    try:
+        return bool(user.find(marker=marker).elements)
+    except AssertionError:
+        return False
+
+
+async def click_row(user: User, marker: str, row_id: int) -> None:
+    assert await until(lambda: any(r['id'] == row_id for r in table_rows(user, marker)))  # the page loads its rows
     row = next(r for r in table_rows(user, marker) if r['id'] == row_id)
     user.find(marker=marker).trigger('rowClick', [None, row, 0])  # what Quasar sends for a row click
 
@@ -55,14 +64,14 @@ async def test_disabling_from_the_page_ends_sessions_and_keeps_the_last_admin(us
     nurse = seed(lambda session: factories.account(session, role='staff', email='nurse@clinic.test'))
     seed(lambda session: auth.create_session(session, account_id=nurse.id, ip_address=None))
     await open_accounts(user)
-    click_row(user, 'accounts-staff', nurse.id)
+    await click_row(user, 'accounts-staff', nurse.id)
     await see(user, marker='account-detail')
     await click_and_see(user, 'disable', 'Done.')
     assert seed(lambda session: session.exec(select(UserSession).where(UserSession.account_id == nurse.id)).all()) == []
     assert not seed(lambda session: session.get(Account, nurse.id)).is_active
 
     boss_id = seed(lambda session: session.exec(select(Account.id).where(Account.username == ADMIN)).one())
-    click_row(user, 'accounts-staff', boss_id)
+    await click_row(user, 'accounts-staff', boss_id)
     await see(user, '(boss@clinic.test)')
     await click_and_see(user, 'change-role', 'This is the last active administrator')
     assert seed(lambda session: session.get(Account, boss_id)).role == 'admin'
@@ -85,7 +94,7 @@ async def test_contact_accounts_search_linked_contacts_and_unlock(user: User) ->
     user.find(marker='search-contact').type('harbor')
     await until(lambda: [r['id'] for r in table_rows(user, 'accounts-contact')] == [account_id])
     assert [r['id'] for r in table_rows(user, 'accounts-contact')] == [account_id]
-    click_row(user, 'accounts-contact', account_id)
+    await click_row(user, 'accounts-contact', account_id)
     await see(user, marker='linked-contact')
     await see(user, marker='locked')
     await click_and_see(user, 'unlock', 'Done.')
@@ -101,6 +110,7 @@ async def test_audit_page_filters_and_exports_exactly_the_matching_rows(user: Us
     await sign_in_as(user, 'admin', ADMIN)
     await user.open('/admin/audit')
     await see(user, marker='admin-audit')
+    assert await until(lambda: has(user, 'audit-table') and table_rows(user, 'audit-table'))
     expected = seed(lambda session: session.exec(select(AuditEvent.id).where(AuditEvent.chart_id == 1)
                                                  .order_by(AuditEvent.id.desc())).all())
     user.find(marker='filter-chart').type('1')
@@ -130,6 +140,7 @@ async def test_chart_access_report_on_the_page(user: User) -> None:
     await sign_in_as(user, 'admin', ADMIN)
     await user.open('/admin/audit')
     await see(user, marker='reports')
+    assert await until(lambda: has(user, 'report-chart'))
     user.find(marker='report-chart').type('5')
     user.find(marker='run-chart-report').click()
     await see(user, 'Access to chart 5')
@@ -146,8 +157,9 @@ async def test_audit_page_pages_on_the_server(user: User) -> None:
     await sign_in_as(user, 'admin', ADMIN)
     await user.open('/admin/audit')
     await see(user, marker='admin-audit')
+    assert await until(lambda: has(user, 'audit-table') and table_rows(user, 'audit-table'))
     total = seed(lambda session: len(session.exec(select(AuditEvent.id)).all()))
-    assert len(table_rows(user, 'audit-table')) == 50
+    assert await until(lambda: len(table_rows(user, 'audit-table')) == 50)
     (table,) = [e for e in user.find(marker='audit-table').elements if isinstance(e, ui.table)]
     assert table.pagination['rowsNumber'] == total
     user.find(marker='audit-table').trigger('request', {'pagination': {'page': 2, 'rowsPerPage': 50}})
