@@ -326,3 +326,21 @@ def test_security_settings_apply_without_a_restart(session, clock) -> None:
     from services import activation
     issued = activation.issue_code(session, contact=contact, actor=boss)
     assert issued.expires_at == clock() + timedelta(days=7)
+
+
+def test_new_registration_opens_and_closes_with_the_setting(session) -> None:
+    from services import registration
+    from services.errors import NotAvailable
+    boss = admin_actor(session)
+    contact = factories.contact(session)
+    doc = factories.actor_for(session, factories.contact_account(session, contact))
+    session.commit()
+    with pytest.raises(NotAvailable):
+        registration.start(session, actor=doc)
+    settings_admin.save_section(session, section='features', actor=boss, values={'registration_enabled': True})
+    session.commit()
+    assert registration.start(session, actor=doc)
+    settings_admin.save_section(session, section='features', actor=boss, values={'registration_enabled': False})
+    session.commit()
+    with pytest.raises(NotAvailable):
+        registration.start(session, actor=doc)

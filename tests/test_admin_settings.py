@@ -11,7 +11,7 @@ from sqlmodel import select
 from models import AuditEvent
 from services import settings as settings_service
 from tests import factories
-from tests.admin_portal import click_and_see, see, sign_in_as, until
+from tests.admin_portal import click_and_see, landed_on, see, sign_in_as, until
 from tests.portal import seed
 
 ADMIN = 'boss@clinic.test'
@@ -192,3 +192,21 @@ async def test_the_smtp_password_never_reaches_the_audit_log(user: User) -> None
     assert any(e.action == 'settings_changed' and 'mail.clinic.test' in e.detail_json for e in events)
     for event in events:
         assert 'Very-Secret' not in event.detail_json and 'Very-Secret' not in event.actor
+
+
+async def test_email_as_username_off_lets_a_new_contact_choose_a_username(user: User) -> None:
+    from tests.activation_helpers import invite, open_with_code
+    await open_settings(user)
+    user.find(marker='email_is_username').click()
+    await click_and_see(user, 'save-features', 'Saved.')
+    user.find(marker='sign-out').click()
+    assert await landed_on(user, '/login')
+    _, code = invite()
+    await open_with_code(user, code)
+    user.find(marker='who-next').click()
+    await see(user, marker='email-next')
+    user.find(marker='email').type('dr.jones@outside.test')
+    user.find(marker='email-next').click()
+    await see(user, marker='create-account')
+    username = user.find(marker='username').elements.pop()
+    assert username.value == '' and 'readonly' not in username.props
