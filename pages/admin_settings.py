@@ -1,0 +1,235 @@
+"""`/admin/settings`: every configurable behaviour, one section and one Save per topic; `/branding/logo`."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Response
+from nicegui import app, run, ui
+
+from services import branding, db, settings_admin
+from services.config import get_config
+from services.errors import PortalError
+from services.settings import PortalSettings, get_settings
+from services.settings_admin import LABELS
+
+from . import guard
+from .frame import frame
+
+LOGO_CACHE = 'public, max-age=300'
+
+
+def register() -> None:
+    ui.page('/admin/settings')(settings_page)
+    app.get('/branding/logo', include_in_schema=False)(logo_route)
+
+
+def logo_route() -> Response:
+    """The co-brand logo (public: it is on the sign-in page). A sync route: FastAPI runs it in a thread."""
+    logo = db.run(branding.current_logo)
+    if logo is None:
+        return Response(status_code=404, headers={'Cache-Control': 'no-store'})
+    headers = {'Cache-Control': LOGO_CACHE, 'X-Content-Type-Options': 'nosniff'}
+    if logo.mime_type == branding.SVG_MIME:
+        headers['Content-Security-Policy'] = branding.SVG_CSP
+    return Response(content=logo.data, media_type=logo.mime_type, headers=headers)
+
+
+async def settings_page() -> None:
+    """The sections: General, Features, Branding, Security, Email."""
+    actor = await guard.require(*guard.ADMIN)
+    if actor is None:
+        return
+    current = await run.io_bound(get_settings)
+    with frame('Settings', actor):
+        ui.label('Settings').classes('text-2xl font-bold').mark('admin-settings')
+        ui.label('Changes apply at once, without a restart. Each section has its own Save.').classes('text-grey-8')
+        general_section(current)
+        features_section(current)
+        branding_section(current)
+        security_section(current)
+        email_section(current)
+
+
+def general_section(s: PortalSettings) -> None:
+    with _card('General'):
+        fields = {
+            'portal_name': ui.input(LABELS['portal_name'], value=s.portal_name),
+            'base_url': ui.input(LABELS['base_url'], value=s.base_url, placeholder='https://portal.example.org'),
+            'time_zone': ui.input(LABELS['time_zone'], value=s.time_zone, placeholder='America/New_York'),
+            'help_desk_phone': ui.input(LABELS['help_desk_phone'], value=s.help_desk_phone),
+            'support_email': ui.input(LABELS['support_email'], value=s.support_email),
+        }
+        if get_config().base_url:
+            ui.label(f'SMP_BASE_URL ({get_config().base_url}) is set on the server and wins over this base URL.') \
+                .classes('text-xs text-warning')
+        _save_row('general', fields)
+
+
+def features_section(s: PortalSettings) -> None:
+    with _card('Features'):
+        fields = {
+            'replies_enabled': ui.switch(LABELS['replies_enabled'], value=s.replies_enabled),
+            'registration_enabled': ui.switch(LABELS['registration_enabled'], value=s.registration_enabled),
+            'email_is_username': ui.switch(LABELS['email_is_username'], value=s.email_is_username),
+            'terms_required': ui.switch('Terms of use must be accepted at first sign-in', value=s.terms_required),
+            'terms_text': ui.textarea(LABELS['terms_text'], value=s.terms_text),
+            'document_types': ui.textarea('Document types (one per line)', value='\n'.join(s.document_types)),
+        }
+        _save_row('features', fields)
+        ui.link('Edit the new-registration questionnaire', '/admin/questionnaire').mark('questionnaire-link')
+
+
+def branding_section(s: PortalSettings) -> None:
+    with _card('Branding'):
+        state = {'logo_file_id': s.logo_file_id}
+        logo_controls(state, on_change=lambda: preview.refresh())
+        fields = {
+            'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
+            'primary_color': ui.color_input(LABELS['primary_color'], value=s.primary_color),
+            'header_text': ui.input(LABELS['header_text'], value=s.header_text),
+            'footer_enabled': ui.switch(LABELS['footer_enabled'], value=s.footer_enabled),
+            'footer_text': ui.input(LABELS['footer_text'], value=s.footer_text),
+            'footer_links': ui.textarea('Footer links (one per line: Label | https://address)',
+                                        value=settings_admin.footer_links_text(s.footer_links)),
+        }
+        _save_row('branding', fields)
+
+        @ui.refreshable
+        def preview() -> None:
+            _preview(s, state['logo_file_id'], {k: e.value for k, e in fields.items()})
+
+        ui.label('Preview').classes('text-sm font-bold mt-2')
+        preview()
+        for element in fields.values():
+            element.on_value_change(preview.refresh)
+
+
+def logo_controls(state: dict[str, int | None], on_change: Callable[[], None]) -> None:
+    """The current logo, an upload (saved at once, checked on the server) and a remove button."""
+    with ui.row().classes('items-center gap-4'):
+        logo_box = ui.row().classes('items-center gap-2')
+        upload = ui.upload(label=f'Upload a logo (PNG, JPEG or SVG, up to {branding.LOGO_MAX_BYTES // 1024} KB)',
+                           auto_upload=True, max_files=1, max_file_size=branding.LOGO_MAX_BYTES,
+                           on_rejected=lambda: ui.notify('That file is larger than the logo limit.', type='negative')) \
+            .props('accept=".png,.jpg,.jpeg,.svg,image/png,image/jpeg,image/svg+xml"').mark('logo-upload')
+        remove = ui.button('Remove logo').props('flat').mark('remove-logo')
+    logo_error = ui.label().classes('text-negative').mark('error-logo')
+
+    def show_logo() -> None:
+        logo_box.clear()
+        with logo_box:
+            if state['logo_file_id']:
+                ui.image(f'/branding/logo?v={state["logo_file_id"]}').classes('w-28 h-10').props('fit=contain') \
+                    .mark('current-logo')
+            else:
+                ui.label('No logo: the header shows the default icon.').classes('text-grey-7')
+
+    async def on_upload(event) -> None:
+        actor = await guard.require(*guard.ADMIN)
+        if actor is None:
+            return
+        data = await event.file.read()
+        try:
+            state['logo_file_id'] = await guard.call(branding.save_logo, data=data, file_name=event.file.name,
+                                                     actor=actor)
+        except PortalError as problem:
+            logo_error.text = str(problem)
+            return
+        finally:
+            upload.reset()
+        logo_error.text = ''
+        ui.notify('Logo saved.')
+        show_logo()
+        on_change()
+
+    async def remove_logo() -> None:
+        actor = await guard.require(*guard.ADMIN)
+        if actor is None:
+            return
+        await guard.call(branding.remove_logo, actor=actor)
+        state['logo_file_id'] = None
+        ui.notify('Logo removed.')
+        show_logo()
+        on_change()
+
+    upload.on_upload(on_upload)
+    remove.on_click(remove_logo)
+    show_logo()
+
+
+def _preview(s: PortalSettings, logo_file_id: int | None, values: dict[str, Any]) -> None:
+    """Header and footer as contacts will see them, from the values being edited (not yet saved)."""
+    color = values['primary_color'] if settings_admin.is_color(values['primary_color']) else s.primary_color
+    with ui.element('div').classes('w-full border rounded overflow-hidden').mark('branding-preview'):
+        with ui.row().classes('items-center gap-3 px-3 py-2 bg-white shadow-sm w-full') \
+                .style(f'border-bottom: 3px solid {color}').mark('preview-header'):
+            if logo_file_id:
+                ui.image(f'/branding/logo?v={logo_file_id}').classes('w-28 h-10').props('fit=contain')
+            else:
+                ui.icon('local_hospital', size='md').style(f'color: {color}')
+            with ui.column().classes('gap-0'):
+                ui.label(s.portal_name).classes('text-lg font-bold leading-tight')
+                if values['header_text']:
+                    ui.label(values['header_text']).classes('text-xs text-grey-7').mark('preview-header-text')
+        ui.element('div').classes('h-12 bg-grey-1 w-full')
+        if values['footer_enabled']:
+            with ui.row().classes('bg-grey-2 text-grey-8 text-xs px-4 py-2 gap-3 w-full').mark('preview-footer'):
+                ui.label(values['footer_text'] or f'© {s.portal_name}')
+                for line in (values['footer_links'] or '').splitlines():
+                    label, sep, url = line.partition('|')
+                    if sep and label.strip():
+                        ui.label(label.strip()).classes('underline')  # a label, not a link: URLs are checked on save
+        else:
+            ui.label('(no footer)').classes('text-xs text-grey-6 px-4 py-2')
+
+
+def security_section(s: PortalSettings) -> None:
+    with _card('Security'):
+        fields = {key: _number(s, key) for key in settings_admin.SECTIONS['security']}
+        _save_row('security', fields)
+
+
+def email_section(s: PortalSettings) -> None:
+    with _card('Email'):
+        with ui.row().classes('gap-4'):
+            ui.link('Mail server (SMTP) settings', '/admin/email').mark('smtp-link')
+            ui.link('Email templates', '/admin/templates').mark('templates-link')
+            ui.link('Outbox', '/admin/outbox').mark('outbox-link')
+        ui.label('Notification timings').classes('text-sm font-bold')
+        fields = {key: _number(s, key) for key in settings_admin.SECTIONS['notifications']}
+        _save_row('notifications', fields)
+
+
+def _number(s: PortalSettings, key: str) -> ui.number:
+    low, high = settings_admin.bounds(key)
+    return ui.number(LABELS[key], value=getattr(s, key), precision=0, format='%d').props(f'hint="{low} to {high}"')
+
+
+def _card(title: str) -> ui.card:
+    card = ui.card().classes('w-full gap-2').mark(f'section-{title.lower()}')
+    with card:
+        ui.label(title).classes('text-lg font-bold')
+    return card
+
+
+def _save_row(section: str, fields: dict[str, ui.element]) -> None:
+    """Mark the fields, add the section's Save button and its message line."""
+    for key, element in fields.items():
+        element.classes('w-full max-w-xl').mark(key)
+    error = ui.label().classes('text-negative').mark(f'error-{section}')
+
+    async def save() -> None:
+        actor = await guard.require(*guard.ADMIN)
+        if actor is None:
+            return
+        values = {key: element.value for key, element in fields.items()}
+        try:
+            diff = await guard.call(settings_admin.save_section, section=section, values=values, actor=actor)
+        except PortalError as problem:
+            error.text = str(problem)
+            return
+        error.text = ''
+        ui.notify('Saved.' if diff else 'Nothing changed.', type='positive' if diff else 'info')
+
+    ui.button('Save', on_click=save).mark(f'save-{section}')

@@ -1,0 +1,227 @@
+"""The admin settings page's rules: sections, labels, validation with clear sentences, audited saves."""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from models.shapes import Actor
+
+from . import audit, validate
+from .errors import Forbidden, InvalidInput
+from .settings import SECRET_KEYS, FooterLink, PortalSettings, save_settings
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    'general': ('portal_name', 'base_url', 'time_zone', 'help_desk_phone', 'support_email'),
+    'features': ('replies_enabled', 'registration_enabled', 'email_is_username', 'terms_required', 'terms_text',
+                 'document_types'),
+    'branding': ('logo_file_id', 'logo_alt', 'primary_color', 'header_text', 'footer_enabled', 'footer_text',
+                 'footer_links'),
+    'security': ('activation_code_days', 'session_idle_minutes', 'session_absolute_hours', 'password_min_length',
+                 'signin_max_failures', 'upload_max_mb'),
+    'notifications': ('review_window_minutes', 'unread_reminder_after_days', 'unread_reminder_every_days',
+                      'unread_reminder_max', 'code_expiry_reminder_days', 'staff_digest_minutes'),
+    'smtp': ('smtp_host', 'smtp_port', 'smtp_tls', 'smtp_user', 'smtp_password', 'mail_from'),
+}
+LABELS: dict[str, str] = {
+    'portal_name': 'Portal name', 'base_url': 'Public base URL', 'time_zone': 'Time zone',
+    'help_desk_phone': 'Help-desk phone', 'support_email': 'Support email',
+    'replies_enabled': 'Replies enabled', 'registration_enabled': 'New registration enabled',
+    'email_is_username': 'Email must be the username', 'terms_required': 'Terms of use required',
+    'terms_text': 'Terms of use text', 'document_types': 'Document types',
+    'logo_file_id': 'Logo', 'logo_alt': 'Logo alt text', 'primary_color': 'Primary color',
+    'header_text': 'Header text', 'footer_enabled': 'Footer shown', 'footer_text': 'Footer text',
+    'footer_links': 'Footer links',
+    'activation_code_days': 'Activation code lifetime (days)', 'session_idle_minutes': 'Session idle timeout (minutes)',
+    'session_absolute_hours': 'Session absolute timeout (hours)', 'password_min_length': 'Password minimum length',
+    'signin_max_failures': 'Failed sign-ins before lockout', 'upload_max_mb': 'Upload size limit (MB)',
+    'review_window_minutes': 'Reminder to Review merge window (minutes)',
+    'unread_reminder_after_days': 'First unread reminder after (days)',
+    'unread_reminder_every_days': 'Further unread reminders every (days)',
+    'unread_reminder_max': 'Unread reminders at most', 'code_expiry_reminder_days': 'Code expiry reminder (days before)',
+    'staff_digest_minutes': 'Staff digest every (minutes)',
+    'smtp_host': 'SMTP host', 'smtp_port': 'SMTP port', 'smtp_tls': 'SMTP security', 'smtp_user': 'SMTP user',
+    'smtp_password': 'SMTP password', 'mail_from': 'Sender address',
+}
+_COLOR = re.compile(r'^#[0-9a-fA-F]{6}$')
+
+
+def require_admin(actor: Actor | None) -> Actor:
+    """The actor when it is an admin; Forbidden otherwise (the rule lives here, not only in the page)."""
+    if actor is None or not actor.is_admin:
+        raise Forbidden()
+    return actor
+
+
+def save_section(session: Session, *, section: str, values: dict[str, Any], actor: Actor) -> dict[str, tuple[Any, Any]]:
+    """Validate and store one section's values; audit old and new values (secrets masked) in the same transaction.
+
+    Raises InvalidInput with one clear sentence per problem; nothing is stored then.
+    """
+    require_admin(actor)
+    if section not in SECTIONS:
+        raise InvalidInput(f'Unknown settings section: {section}.')
+    unknown = set(values) - set(SECTIONS[section])
+    if unknown:
+        raise InvalidInput(f'Not part of the {section} section: {", ".join(sorted(unknown))}.')
+    cleaned = clean_values(values)
+    diff = save_settings(session, changes=cleaned, account_id=actor.account_id)
+    if diff:
+        audit.record(session, action='settings_changed', actor=actor, object_type='settings', object_id=section,
+                     detail={'section': section, 'changes': {k: {'old': old, 'new': new} for k, (old, new) in diff.items()}})
+    return diff
+
+
+def clean_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Trim, convert and check each value; raise InvalidInput listing every problem."""
+    cleaned: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in values.items():
+        try:
+            cleaned[key] = _clean_one(key, value)
+        except InvalidInput as error:
+            problems.append(str(error))
+    if not problems and cleaned.get('terms_required') and not cleaned.get('terms_text', 'x'):
+        problems.append('Terms of use text is required when terms of use are required.')
+    if problems:
+        raise InvalidInput(' '.join(problems))
+    return cleaned
+
+
+def _clean_one(key: str, value: Any) -> Any:
+    label = LABELS.get(key, key)
+    value = _coerce(key, label, value)
+    special = _SPECIAL.get(key)
+    if special is not None:
+        value = special(value, label)
+    try:
+        PortalSettings(**{key: value})
+    except ValidationError as error:
+        raise InvalidInput(_sentence(key, label, error)) from None
+    return value
+
+
+def _coerce(key: str, label: str, value: Any) -> Any:
+    annotation = PortalSettings.model_fields[key].annotation
+    if isinstance(value, str) and key not in SECRET_KEYS:
+        value = value.strip()
+    if annotation is int:
+        if value is None or value == '':
+            raise InvalidInput(f'{label} is required.')
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f'{label} must be a whole number.') from None
+        if number != int(number):
+            raise InvalidInput(f'{label} must be a whole number.')
+        return int(number)
+    if annotation is bool:
+        return bool(value)
+    return value
+
+
+def _sentence(key: str, label: str, error: ValidationError) -> str:
+    item = error.errors()[0]
+    low, high = bounds(key)
+    if item['type'] in ('greater_than_equal', 'less_than_equal') and low is not None and high is not None:
+        return f'{label} must be between {low} and {high}.'
+    if item['type'] == 'string_too_long':
+        return f'{label} can have at most {item["ctx"]["max_length"]} characters.'
+    if item['type'] == 'string_too_short':
+        return f'{label} is required.'
+    if item['type'] == 'too_short':
+        return f'{label} needs at least one entry.'
+    if item['type'] == 'too_long':
+        return f'{label} can have at most {item["ctx"]["max_length"]} entries.'
+    return f'{label}: {item["msg"].removeprefix("Value error, ")}.'
+
+
+def bounds(key: str) -> tuple[Any, Any]:
+    """The lowest and highest value a numeric setting accepts (None when unbounded)."""
+    low = high = None
+    for rule in PortalSettings.model_fields[key].metadata:
+        low = getattr(rule, 'ge', low)
+        high = getattr(rule, 'le', high)
+    return low, high
+
+
+def _time_zone(value: str, label: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f'{label} "{value}" is not a known time zone (for example Europe/Zurich or America/New_York).') from None
+    return value
+
+
+def _base_url(value: str, label: str) -> str:
+    if not value:
+        return ''
+    parsed = urlparse(value)
+    if parsed.scheme not in ('http', 'https') or not parsed.netloc or parsed.query or parsed.fragment or ' ' in value:
+        raise InvalidInput(f'{label} must look like https://portal.example.org (no query or fragment).')
+    return value.rstrip('/')
+
+
+def _optional_email(value: str, label: str) -> str:
+    return validate.email(value, label=label) if value else ''
+
+
+def _phone(value: str, label: str) -> str:
+    return validate.phone(value, label=label) or ''
+
+
+def is_color(value: str | None) -> bool:
+    """Whether a value is a #rrggbb color (the preview uses it before saving)."""
+    return bool(_COLOR.match(value or ''))
+
+
+def _color(value: str, label: str) -> str:
+    if not is_color(value):
+        raise InvalidInput(f'{label} must be a color like #1f5f8b.')
+    return value.lower()
+
+
+def _document_types(value: Any, label: str) -> list[str]:
+    items = value.splitlines() if isinstance(value, str) else list(value or [])
+    items = [str(v).strip() for v in items if str(v).strip()]
+    if not items:
+        raise InvalidInput(f'{label} needs at least one entry.')
+    return items
+
+
+def _footer_links(value: Any, label: str) -> list[dict[str, str]]:
+    return parse_footer_links(value) if isinstance(value, str) else list(value or [])
+
+
+def parse_footer_links(text: str) -> list[dict[str, str]]:
+    """Footer links from lines of "Label | https://address"; InvalidInput names the bad line."""
+    links = []
+    for number, line in enumerate((text or '').splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, sep, url = line.partition('|')
+        try:
+            if not sep:
+                raise ValueError
+            link = FooterLink(label=label.strip(), url=url.strip())
+        except (ValueError, ValidationError):
+            raise InvalidInput(f'Footer link line {number}: write "Label | https://address" '
+                               '(addresses start with https://, http://, mailto: or /).') from None
+        links.append(link.model_dump())
+    return links
+
+
+def footer_links_text(links: list[Any]) -> str:
+    """The footer links as the editable "Label | URL" lines."""
+    return '\n'.join(f'{link.label} | {link.url}' for link in links)
+
+
+_SPECIAL = {
+    'time_zone': _time_zone, 'base_url': _base_url, 'support_email': _optional_email, 'mail_from': _optional_email,
+    'help_desk_phone': _phone, 'primary_color': _color, 'document_types': _document_types,
+    'footer_links': _footer_links,
+}
