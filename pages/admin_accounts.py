@@ -8,7 +8,7 @@ from nicegui import ui
 from services import accounts_admin
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 PAGE_SIZE = 25
@@ -22,7 +22,7 @@ COLUMNS = [
 
 
 def register() -> None:
-    ui.page('/admin/accounts')(accounts_page)
+    page('/admin/accounts')(accounts_page)
 
 
 async def accounts_page() -> None:

@@ -6,7 +6,7 @@ from nicegui import ui
 from services import audit_query
 from services.errors import PortalError
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 PAGE_SIZE = 50
@@ -32,7 +32,7 @@ REPORT_COLUMNS = [
 
 
 def register() -> None:
-    ui.page('/admin/audit')(audit_page)
+    page('/admin/audit')(audit_page)
 
 
 async def audit_page() -> None:

@@ -13,14 +13,14 @@ from services.errors import PortalError
 from services.settings import PortalSettings, get_settings
 from services.settings_admin import LABELS
 
-from . import guard
+from . import guard, page
 from .frame import frame
 
 LOGO_CACHE = 'public, max-age=300'
 
 
 def register() -> None:
-    ui.page('/admin/settings')(settings_page)
+    page('/admin/settings')(settings_page)
     app.get('/branding/logo', include_in_schema=False)(logo_route)
 
 

@@ -1,13 +1,11 @@
 """The co-brand logo: upload checks (PNG, JPEG or sanitized SVG), storage, and what `/branding/logo` serves."""
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from models import StoredFile
 from models.shapes import Actor
@@ -127,17 +125,4 @@ def current_logo(session: Session) -> Logo | None:
 def _store(session: Session, data: bytes, mime: str, file_name: str) -> StoredFile:
     if mime != SVG_MIME:
         return files.store(session, data, file_name, max_bytes=LOGO_MAX_BYTES, allowed=('png', 'jpeg'))
-    # files.store knows only magic-byte types; the sanitized SVG goes to the same content-addressed store
-    digest = hashlib.sha256(data).hexdigest()
-    existing = session.exec(select(StoredFile).where(StoredFile.sha256 == digest)).first()
-    if existing:
-        return existing
-    path = files._path_for(digest)  # noqa: SLF001  (the store's own path rule)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f'.{os.getpid()}.tmp')
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    stored = StoredFile(sha256=digest, size=len(data), mime_type=SVG_MIME)
-    session.add(stored)
-    session.flush()
-    return stored
+    return files.store_verified(session, data, SVG_MIME)  # sanitized above; magic bytes do not apply

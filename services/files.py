@@ -67,7 +67,11 @@ def safe_file_name(name: str, mime_type: str | None = None) -> str:
 def store(session: Session, data: bytes, file_name: str, *, max_bytes: int,
           allowed: tuple[str, ...] = DOCUMENT_TYPES) -> StoredFile:
     """Check and store an upload; identical content is stored once."""
-    mime = check_upload(data, file_name, max_bytes=max_bytes, allowed=allowed)
+    return store_verified(session, data, check_upload(data, file_name, max_bytes=max_bytes, allowed=allowed))
+
+
+def store_verified(session: Session, data: bytes, mime_type: str) -> StoredFile:
+    """Store content whose type the caller has already established (e.g. a sanitized SVG)."""
     digest = hashlib.sha256(data).hexdigest()
     existing = session.exec(select(StoredFile).where(StoredFile.sha256 == digest)).first()
     if existing:
@@ -81,7 +85,7 @@ def store(session: Session, data: bytes, file_name: str, *, max_bytes: int,
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
-    stored = StoredFile(sha256=digest, size=len(data), mime_type=mime)
+    stored = StoredFile(sha256=digest, size=len(data), mime_type=mime_type)
     session.add(stored)
     session.flush()
     return stored
