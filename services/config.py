@@ -32,6 +32,8 @@ class Config(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     # start the scheduler's periodic jobs (off in page tests, which drive jobs directly)
     scheduler: bool = True
+    # how long a process may use settings it read (other processes' saves reach it within this time)
+    settings_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     cookie_https_only: bool = False
 
     @field_validator('log_level')

@@ -24,7 +24,6 @@ DEFAULT_DOCUMENT_TYPES = [
     'Imaging Report', 'Correspondence',
 ]
 SECRET_KEYS = {'smtp_password'}
-CACHE_SECONDS = 5.0
 
 
 class FooterLink(BaseModel):
@@ -108,7 +107,7 @@ def get_settings(session: Session | None = None) -> PortalSettings:
     """Current settings (cached a few seconds; saving invalidates the cache)."""
     global _cache
     with _cache_lock:
-        if _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
+        if _cache and time.monotonic() - _cache[0] < get_config().settings_cache_seconds:
             return _cache[1]
     if session is None:
         from . import db

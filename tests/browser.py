@@ -54,7 +54,9 @@ def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch, request: py
     monkeypatch.setenv('SMP_PORT', str(port))
     monkeypatch.setenv('SMP_BASE_URL', url)
     # the scheduler runs in the server so emails are delivered as in production
-    env = dict(os.environ, SMP_SCHEDULER='true', SMP_LOG_LEVEL='WARNING', PYTHONUNBUFFERED='1')
+    # settings seeded by the test process must reach the server at once (no 5 s cache)
+    env = dict(os.environ, SMP_SCHEDULER='true', SMP_LOG_LEVEL='WARNING', PYTHONUNBUFFERED='1',
+               SMP_SETTINGS_CACHE_SECONDS='0')
     for key in [k for k in env if k.startswith('PYTEST') or k == 'NICEGUI_USER_SIMULATION']:
         env.pop(key)  # NiceGUI treats a process with these as a test run
     env['NICEGUI_STORAGE_PATH'] = str(portal_env / 'nicegui-storage')
@@ -105,8 +107,20 @@ def browser(tmp_path: Path):
                                               'plugins.always_open_pdf_externally': False})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.implicitly_wait(0)
+    plain_get = driver.get
+
+    def get_and_wait(url: str) -> None:
+        """Open a URL and, on a NiceGUI page, wait for its websocket: clicks before it are lost."""
+        plain_get(url)
+        wait_for(driver, lambda d: d.execute_script(_PAGE_READY))
+
+    driver.get = get_and_wait
     yield driver
     driver.quit()
+
+
+_PAGE_READY = ("return document.readyState === 'complete' && "
+               "(window.did_handshake === true || !document.getElementById('app'))")
 
 
 def wait_for(driver, condition, timeout: float = 15.0):
