@@ -71,14 +71,10 @@ async def test_paging_sorting_and_search_with_1000_shares(user: User) -> None:
 
 # ----------------------------------------------------------------------------- isolation
 
-async def test_two_contacts_never_see_each_others_messages_files_or_replies(user: User, create_user) -> None:
+async def test_two_contacts_never_see_each_others_messages_files_or_replies(user: User) -> None:
     casey = seed(portal_data.pdf_person, email='casey@outside.test')
     robin = seed(portal_data.pdf_person, email='robin@outside.test')
     seed(portal_data.enable, replies_enabled=True)
-    robin_user: User = create_user()
-    await portal_data.sign_in_contact(user, casey.email)
-    await portal_data.sign_in_contact(robin_user, robin.email)
-
     with db.transaction() as session:
         robin_actor = auth.account_actor(session, session.get(Account, robin.account_id))
     replies.create_reply(actor=robin_actor, share_id=robin.share_ids[0], text='Robin private reply',
@@ -86,18 +82,14 @@ async def test_two_contacts_never_see_each_others_messages_files_or_replies(user
     with db.transaction() as session:
         attachment_id = session.exec(select(ReplyAttachment.id)).one()
 
-    await user.open('/')
+    # Casey: her own messages only; Robin's message, reply and files are refused
+    await portal_data.sign_in_contact(user, casey.email)
+    await _until(lambda: len(_element(user, 'messages').rows) == len(casey.share_ids))
     assert [r['id'] for r in _element(user, 'messages').rows] == casey.share_ids
     await user.should_not_see(marker='replies-title')
-    await robin_user.open('/')
-    assert [r['id'] for r in _element(robin_user, 'replies').rows] == robin.share_ids
-
     await user.open(f'/message/{robin.share_ids[0]}')
-    await user.should_see(marker='not-available')
+    await user.should_see(marker='not-available', retries=50)
     await user.should_not_see('Robin private reply')
-    await robin_user.open(f'/message/{robin.share_ids[0]}')
-    await robin_user.should_see('Robin private reply')
-
     own = await user.http_client.get(f'/files/message/{casey.share_ids[0]}')
     assert own.status_code == 200 and own.headers['content-type'] == 'application/pdf'
     assert own.headers['cache-control'] == 'no-store' and 'nosniff' in own.headers['x-content-type-options']
@@ -106,7 +98,21 @@ async def test_two_contacts_never_see_each_others_messages_files_or_replies(user
     assert download.headers['content-disposition'].startswith('attachment;')
     assert (await user.http_client.get(f'/files/message/{robin.share_ids[0]}')).status_code == 404
     assert (await user.http_client.get(f'/files/reply-attachment/{attachment_id}')).status_code == 404
-    theirs = await robin_user.http_client.get(f'/files/reply-attachment/{attachment_id}')
+
+    # the same browser signs out and Robin signs in: his reply and files, none of Casey's
+    await user.open('/')
+    await user.should_see(marker='logout', retries=50)
+    user.find(marker='logout').click()
+    await user.should_see(marker='sign-in', retries=50)
+    await portal_data.sign_in_contact(user, robin.email)
+    await _until(lambda: len(_element(user, 'replies').rows) == len(robin.share_ids))
+    assert [r['id'] for r in _element(user, 'replies').rows] == robin.share_ids
+    await user.open(f'/message/{robin.share_ids[0]}')
+    await user.should_see('Robin private reply', retries=50)
+    await user.open(f'/message/{casey.share_ids[0]}')
+    await user.should_see(marker='not-available', retries=50)
+    assert (await user.http_client.get(f'/files/message/{casey.share_ids[0]}')).status_code == 404
+    theirs = await user.http_client.get(f'/files/reply-attachment/{attachment_id}')
     assert theirs.status_code == 200 and theirs.content == MINIMAL_PNG
 
 
