@@ -51,6 +51,15 @@ async def require(*roles: str) -> Actor | None:
     return actor
 
 
+async def require_contact() -> Actor | None:
+    """A signed-in contact; staff and admins are sent to their own start page instead."""
+    actor = await require()
+    if actor is not None and actor.is_staff:
+        ui.navigate.to(home_of(actor))
+        return None
+    return actor
+
+
 def home_of(actor: Actor) -> str:
     """Where an account lands after signing in."""
     return {'admin': '/admin', 'staff': '/staff'}.get(actor.role, '/')

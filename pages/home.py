@@ -87,11 +87,8 @@ def register() -> None:
 
 async def contact_home() -> None:
     """The message lists of every contact the account holds; staff and admins go to their own start pages."""
-    actor = await guard.require()
+    actor = await guard.require_contact()
     if actor is None:
-        return
-    if actor.is_staff:
-        ui.navigate.to(guard.home_of(actor))
         return
     settings = await run.io_bound(get_settings)
     with frame('Messages', actor, settings):

@@ -68,11 +68,8 @@ def file_response(content: FileContent, *, inline: bool) -> Response:
 
 async def message_page(share_id: str, reply: str | None = None) -> None:
     """Home icon, the document's header and body, the replies summary, and the reply form when allowed."""
-    actor = await guard.require()
+    actor = await guard.require_contact()
     if actor is None:
-        return
-    if actor.is_staff:
-        ui.navigate.to(guard.home_of(actor))
         return
     settings = await run.io_bound(get_settings)
     with frame('Message', actor, settings):
