@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nicegui import app, run, ui
+from nicegui import run, ui
 
 from models.shapes import Actor
-from services import auth, messages
+from services import messages
 from services.settings import PortalSettings, get_settings
 
 from . import guard, page
@@ -199,8 +199,6 @@ def _bottom_buttons(settings: PortalSettings) -> None:
         ui.button('LOGOUT', icon='logout', on_click=guard.sign_out).mark('logout')
 
 
-async def _start_registration() -> None:
-    """End the session, then open the registration wizard."""
-    token = app.storage.user.pop(guard.SESSION_KEY, None)
-    await run.io_bound(auth.end_session, token, ip_address=guard.client_ip())
+def _start_registration() -> None:
+    """Open the registration start, which issues the wizard's token and then signs the contact out."""
     ui.navigate.to(REGISTRATION_START)
