@@ -94,6 +94,7 @@ def _reply(session: Session, share_id: int, account_id: int) -> None:
     session.add(reply)
     share.reply_count += 1
     share.last_reply_at = reply.created_at
+    share.first_read_at = share.last_read_at = reply.created_at  # the contact read it before replying
     session.add(share)
     session.flush()
 
