@@ -4,20 +4,18 @@ Files are served only by the routes below, which check the session and ask the s
 """
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import Request, Response
 from nicegui import app, html, run, ui
 
-from models.shapes import Actor
-from services import auth, messages, replies
+from services import messages, replies
 from services.errors import NotAvailable, PortalError, UploadRejected
-from services.files import FileContent, safe_file_name
+from services.files import safe_file_name
 from services.settings import PortalSettings, get_settings
 
 from . import guard, page
 from .frame import frame
 from .home import local_time
+from .private_files import file_response, request_actor
 
 ACCEPT = '.pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg'
 
@@ -27,7 +25,7 @@ def register() -> None:
 
     @app.get('/files/message/{share_id}')
     async def message_file(share_id: int, request: Request, download: bool = False) -> Response:
-        actor = await _file_actor(request)
+        actor = await request_actor(request)
         if actor is None:
             return Response('Sign in to see this file.', status_code=401, media_type='text/plain')
         try:
@@ -39,7 +37,7 @@ def register() -> None:
 
     @app.get('/files/reply-attachment/{attachment_id}')
     async def reply_attachment(attachment_id: int, request: Request, download: bool = False) -> Response:
-        actor = await _file_actor(request)
+        actor = await request_actor(request)
         if actor is None:
             return Response('Sign in to see this file.', status_code=401, media_type='text/plain')
         try:
@@ -47,23 +45,6 @@ def register() -> None:
         except NotAvailable as error:
             return Response(str(error), status_code=404, media_type='text/plain')
         return file_response(content, inline=not download)
-
-
-async def _file_actor(request: Request) -> Actor | None:
-    token = app.storage.user.get(guard.SESSION_KEY)
-    host = request.client.host if request.client else None
-    return await run.io_bound(auth.resolve_session, token, ip_address=host) if token else None
-
-
-def file_response(content: FileContent, *, inline: bool) -> Response:
-    """A private file: never cached, never sniffed, HTML never rendered in the portal's origin."""
-    name = safe_file_name(content.file_name)
-    ascii_name = name.encode('ascii', 'replace').decode().replace('?', '_')
-    disposition = f'{"inline" if inline else "attachment"}; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(name)}'
-    headers = {'Content-Disposition': disposition, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'}
-    if content.mime_type == 'text/html':
-        headers['Content-Security-Policy'] = 'sandbox'
-    return Response(content.data, media_type=content.mime_type, headers=headers)
 
 
 async def message_page(share_id: str, reply: str | None = None) -> None:

@@ -1,15 +1,13 @@
 """Session-checked file routes for staff: document files and reply attachments (never static files)."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import Request, Response
 from nicegui import app, run
 
-from services import auth, db, documents, worklist
+from services import db, documents, worklist
 from services.errors import PortalError
 
-from . import guard
+from .private_files import file_response, request_actor
 
 
 def register() -> None:
@@ -28,9 +26,7 @@ async def attachment_file(request: Request, attachment_id: int, download: bool =
 
 
 async def _serve(request: Request, fn, download: bool, **kwargs) -> Response:
-    token = app.storage.user.get(guard.SESSION_KEY)
-    ip = request.client.host if request.client else None
-    actor = await run.io_bound(auth.resolve_session, token, ip_address=ip) if token else None
+    actor = await request_actor(request)
     if actor is None or not actor.is_staff:
         return Response('Sign in as clinic staff to open this file.', status_code=403, media_type='text/plain',
                         headers={'Cache-Control': 'no-store'})
@@ -39,9 +35,4 @@ async def _serve(request: Request, fn, download: bool, **kwargs) -> Response:
     except PortalError:
         return Response('This file is not available.', status_code=404, media_type='text/plain',
                         headers={'Cache-Control': 'no-store'})
-    disposition = 'attachment' if download else 'inline'
-    return Response(content.data, media_type=content.mime_type, headers={
-        'Content-Disposition': f"{disposition}; filename*=UTF-8''{quote(content.file_name)}",
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-    })
+    return file_response(content, inline=not download)

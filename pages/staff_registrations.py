@@ -1,17 +1,16 @@
 """The clinic's review queue (`/staff/registrations`): pending first; open one; accept, merge or reject."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from fastapi import Response
+from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 from nicegui import app, run, ui
 
-from services import auth, db, registration_review
+from services import db, registration_review
 from services.errors import PortalError
 
 from . import guard, page
 from .frame import frame
+from .private_files import file_response, request_actor
 
 PAGE_SIZE = 25
 COLUMNS = [
@@ -27,9 +26,9 @@ def register() -> None:
     page('/staff/registrations')(registrations_page)
 
     @app.get('/staff/registrations/file/{file_id}')
-    async def registration_file(file_id: int) -> Response:
+    async def registration_file(file_id: int, request: Request) -> Response:
         """An uploaded registration file, for staff only (checked in the service, audited)."""
-        actor = await run.io_bound(auth.resolve_session, app.storage.user.get(guard.SESSION_KEY))
+        actor = await request_actor(request)
         if actor is None:
             return PlainTextResponse('Please sign in.', status_code=401)
         try:
@@ -37,9 +36,7 @@ def register() -> None:
                                          registration_file_id=file_id)
         except PortalError as error:
             return PlainTextResponse(str(error), status_code=404)
-        # X-Content-Type-Options: nosniff comes from main.py's SecurityHeaders on every response
-        return Response(content.data, media_type=content.mime_type, headers={
-            'Content-Disposition': f"inline; filename*=UTF-8''{quote(content.file_name)}", 'Cache-Control': 'no-store'})
+        return file_response(content, inline=True)
 
 
 async def registrations_page(open: int | None = None) -> None:  # noqa: A002  (query parameter name)
