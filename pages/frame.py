@@ -32,6 +32,14 @@ def frame(title: str, actor: Actor | None = None, settings: PortalSettings | Non
         footer(settings)
 
 
+def not_available_page(actor: Actor | None, message: str, back: tuple[str, str] | None = None) -> None:
+    """The page shown when a record is missing, not yours, or withdrawn (one message for all three)."""
+    with frame('Not available', actor):
+        ui.label(message).mark('not-available')
+        if back:
+            ui.link(*back)
+
+
 def header(settings: PortalSettings, actor: Actor | None) -> None:
     """The co-brand header: logo, portal name and header text, navigation by role, sign out."""
     with ui.header().classes('items-center gap-3 px-3 py-2 bg-white text-grey-9 shadow-sm').mark('portal-header'):

@@ -12,7 +12,7 @@ from services.sanitize import clean_html
 from services.settings import get_settings
 
 from . import guard, page
-from .frame import frame
+from .frame import frame, not_available_page
 from .staff_widgets import PagedTable, chart_dialog, col, error_label, rescind_dialog, send_dialog, show_error, when
 
 DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
@@ -45,7 +45,7 @@ async def chart_page(chart_id: int) -> None:
     try:
         chart = await guard.call(charts.get_chart, actor=actor, chart_id=chart_id)
     except PortalError as problem:
-        _not_available(actor, str(problem))
+        not_available_page(actor, str(problem), ('Back to the charts', '/staff'))
         return
     with frame(chart.name, actor):
         with ui.row().classes('w-full items-center'):
@@ -99,12 +99,6 @@ def _document_row(document: charts.DocumentRow) -> dict:
             'service_location': document.service_location}
 
 
-def _not_available(actor, message: str) -> None:
-    with frame('Not available', actor):
-        ui.label(message).mark('not-available')
-        ui.link('Back to the charts', '/staff')
-
-
 async def new_document_page(chart_id: int) -> None:
     """Write a document: rich text (HTML, sanitized), plain text, or an uploaded PDF, PNG or JPEG."""
     actor = await guard.require(*guard.STAFF)
@@ -113,7 +107,7 @@ async def new_document_page(chart_id: int) -> None:
     try:
         chart = await guard.call(charts.get_chart, actor=actor, chart_id=chart_id)
     except PortalError as problem:
-        _not_available(actor, str(problem))
+        not_available_page(actor, str(problem), ('Back to the charts', '/staff'))
         return
     settings = get_settings()
     upload: dict = {}
@@ -182,7 +176,7 @@ async def document_page(document_id: int) -> None:
     try:
         doc = await guard.call(documents.get_document, actor=actor, document_id=document_id)
     except PortalError as problem:
-        _not_available(actor, str(problem))
+        not_available_page(actor, str(problem), ('Back to the charts', '/staff'))
         return
     with frame(doc.title, actor):
         with ui.row().classes('w-full items-center'):

@@ -8,7 +8,7 @@ from services import contacts
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame, not_available_page
 from .staff_widgets import PagedTable, col, contact_form, rescind_dialog, when
 
 LIST_COLUMNS = [col('name', 'Name'), col('email', 'Email'), col('organization', 'Organization'),
@@ -62,8 +62,7 @@ async def contact_chart_page(contact_id: int) -> None:
     try:
         chart = await guard.call(contacts.contact_chart, actor=actor, contact_id=contact_id)
     except PortalError as problem:
-        with frame('Not available', actor):
-            ui.label(str(problem)).mark('not-available')
+        not_available_page(actor, str(problem))
         return
     contact = chart.contact
     with frame(contact.name, actor):

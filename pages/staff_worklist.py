@@ -7,7 +7,7 @@ from services import worklist
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame, not_available_page
 from .staff_widgets import PagedTable, col, when
 
 COLUMNS = [col('reply_id', 'Reply'), col('replied_at', 'Replied'), col('contact', 'Contact'), col('chart', 'Chart'),
@@ -60,8 +60,7 @@ async def reply_page(reply_id: int) -> None:
         reply = await guard.call(worklist.get_reply, actor=actor, reply_id=reply_id)
         staff = await guard.call(worklist.staff_members, actor=actor)
     except PortalError as problem:
-        with frame('Not available', actor):
-            ui.label(str(problem)).mark('not-available')
+        not_available_page(actor, str(problem))
         return
     row = reply.row
     with frame(f'Reply {row.reply_id}', actor):
