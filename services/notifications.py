@@ -93,18 +93,7 @@ def send_unread_reminders() -> int:
     settings = get_settings()
     if settings.unread_reminder_max == 0:
         return 0
-    queued = 0
-    while True:
-        with db.transaction() as session:
-            claimed = _claim_unread(session, settings)
-            if not claimed:
-                return queued
-            by_contact: dict[int, list[datetime]] = defaultdict(list)
-            for _share_id, contact_id, sent_at in claimed:
-                by_contact[contact_id].append(sent_at)
-            for contact_id, sent in by_contact.items():
-                _queue_unread_reminder(session, settings, contact_id, sent)
-                queued += 1
+    return _remind_per_contact(settings, _claim_unread, _queue_unread_reminder)
 
 
 def _claim_unread(session: Session, settings: PortalSettings) -> list[tuple[int, int, datetime]]:
@@ -142,20 +131,29 @@ def send_code_expiry_reminders() -> int:
     settings = get_settings()
     if settings.code_expiry_reminder_days == 0:
         return 0
+    return _remind_per_contact(settings, _claim_expiring_codes, _queue_code_expiring)
+
+
+def _queue_code_expiring(session: Session, settings: PortalSettings, contact_id: int,
+                         expiries: list[datetime]) -> None:
+    contact = session.get(Contact, contact_id)
+    outbox.enqueue(session, kind='code_expiring', to=contact.email, contact_id=contact.id, context={
+        'expires_on': min(expiries).strftime('%d %b %Y'), 'activate_url': f'{settings.public_url}/activate'})
+
+
+def _remind_per_contact(settings: PortalSettings, claim, queue) -> int:
+    """Claim due rows in batches, each batch in one transaction with its emails: one email per contact."""
     queued = 0
     while True:
         with db.transaction() as session:
-            claimed = _claim_expiring_codes(session, settings)
+            claimed = claim(session, settings)
             if not claimed:
                 return queued
             by_contact: dict[int, list[datetime]] = defaultdict(list)
-            for _code_id, contact_id, expires_at in claimed:
-                by_contact[contact_id].append(expires_at)
-            for contact_id, expiries in by_contact.items():
-                contact = session.get(Contact, contact_id)
-                outbox.enqueue(session, kind='code_expiring', to=contact.email, contact_id=contact.id, context={
-                    'expires_on': min(expiries).strftime('%d %b %Y'),
-                    'activate_url': f'{settings.public_url}/activate'})
+            for _row_id, contact_id, when in claimed:
+                by_contact[contact_id].append(when)
+            for contact_id, whens in by_contact.items():
+                queue(session, settings, contact_id, whens)
                 queued += 1
 
 
