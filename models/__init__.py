@@ -4,12 +4,13 @@ from .activation import ActivationCode
 from .audit import AuditEvent
 from .clinic import RECEIVED_DOCUMENT, Chart, Contact, Document, Share, StoredFile
 from .outbox import EmailTemplate, OutboxEmail
+from .receipts import ActionReceipt
 from .registration import Registration, RegistrationFile, RegistrationToken
 from .replies import Reply, ReplyAttachment
 from .settings import Setting
 
 __all__ = [
-    'Account', 'AccountContact', 'ActivationCode', 'AuditEvent', 'Chart', 'Contact', 'Document',
+    'Account', 'ActionReceipt', 'AccountContact', 'ActivationCode', 'AuditEvent', 'Chart', 'Contact', 'Document',
     'EmailTemplate', 'OutboxEmail', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
     'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode',

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from services import clock
+from . import clock
 
 
 class UTCDateTime(sa.types.TypeDecorator):

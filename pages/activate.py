@@ -16,7 +16,7 @@ from services.settings import get_settings
 
 from . import guard, page
 from .account_widgets import error_label, help_desk, password_fields, show
-from .frame import frame
+from .frame import frame_legacy as frame
 
 MYSELF, SOMEONE_ELSE = 'myself', 'someone else'
 

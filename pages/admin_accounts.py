@@ -9,7 +9,7 @@ from services import accounts_admin
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 
 PAGE_SIZE = 25
 COLUMNS = [

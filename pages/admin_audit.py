@@ -7,7 +7,7 @@ from services import audit_query
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 
 PAGE_SIZE = 50
 COLUMNS = [

@@ -7,7 +7,7 @@ from services import email_admin
 from services.errors import InvalidInput
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 
 PASSWORD_KEPT = 'A password is stored. Leave empty to keep it.'
 

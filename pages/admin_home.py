@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from . import guard, page
-from .frame import STAFF_LINKS, frame
+from .frame import STAFF_LINKS, frame_legacy as frame
 
 AREAS = [
     ('Settings', '/admin/settings', 'tune',

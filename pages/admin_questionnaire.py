@@ -9,7 +9,7 @@ from services import questionnaire
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 
 
 def register() -> None:

@@ -10,7 +10,7 @@ from services.settings import get_settings
 
 from . import guard, page
 from .account_widgets import error_label, password_fields, show
-from .frame import frame
+from .frame import frame_legacy as frame
 
 
 def register() -> None:

@@ -1,23 +1,10 @@
-"""What every session-checked file route shares: who is asking, and how a private file is answered."""
+"""How a private file is answered (pages/portal.py `file_route` decides who may have it)."""
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from fastapi import Request, Response
-from nicegui import app, run
-
-from models.shapes import Actor
-from services import auth
 from services.files import FileContent, safe_file_name
-
-from . import guard
-
-
-async def request_actor(request: Request) -> Actor | None:
-    """The signed-in account behind an HTTP request (file routes bypass the page guard)."""
-    token = app.storage.user.get(guard.SESSION_KEY)
-    host = request.client.host if request.client else None
-    return await run.io_bound(auth.resolve_session, token, ip_address=host) if token else None
 
 
 def file_response(content: FileContent, *, inline: bool) -> Response:
@@ -29,3 +16,8 @@ def file_response(content: FileContent, *, inline: bool) -> Response:
     if content.mime_type == 'text/html':
         headers['Content-Security-Policy'] = 'sandbox'
     return Response(content.data, media_type=content.mime_type, headers=headers)
+
+
+def no_store(text: str, status: int) -> Response:
+    """A short plain-text refusal that is never cached."""
+    return Response(text, status_code=status, media_type='text/plain', headers={'Cache-Control': 'no-store'})

@@ -14,7 +14,7 @@ from services import auth, questionnaire, registration
 from services.errors import NotAvailable, PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 
 
 def register() -> None:

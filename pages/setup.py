@@ -7,7 +7,7 @@ from services import auth
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 
 
 def register() -> None:

@@ -6,7 +6,7 @@ from nicegui import ui
 from services import charts
 
 from . import guard, page
-from .frame import frame
+from .frame import frame_legacy as frame
 from .staff_widgets import PagedTable, chart_dialog, col
 
 COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of birth'),

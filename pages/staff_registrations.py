@@ -1,16 +1,13 @@
 """The clinic's review queue (`/staff/registrations`): pending first; open one; accept, merge or reject."""
 from __future__ import annotations
 
-from fastapi import Request, Response
-from fastapi.responses import PlainTextResponse
-from nicegui import app, run, ui
+from nicegui import run, ui
 
 from services import db, registration_review
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame
-from .private_files import file_response, request_actor
+from .frame import frame_legacy as frame
 
 PAGE_SIZE = 25
 COLUMNS = [
@@ -24,19 +21,6 @@ STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merge
 
 def register() -> None:
     page('/staff/registrations')(registrations_page)
-
-    @app.get('/staff/registrations/file/{file_id}')
-    async def registration_file(file_id: int, request: Request) -> Response:
-        """An uploaded registration file, for staff only (checked in the service, audited)."""
-        actor = await request_actor(request)
-        if actor is None:
-            return PlainTextResponse('Please sign in.', status_code=401)
-        try:
-            content = await run.io_bound(db.run, registration_review.read_file, actor=actor,
-                                         registration_file_id=file_id)
-        except PortalError as error:
-            return PlainTextResponse(str(error), status_code=404)
-        return file_response(content, inline=True)
 
 
 async def registrations_page(open: int | None = None) -> None:  # noqa: A002  (query parameter name)

@@ -7,7 +7,7 @@ from services import worklist
 from services.errors import PortalError
 
 from . import guard, page
-from .frame import frame, not_available_page
+from .frame import frame_legacy as frame, not_available_page
 from .staff_widgets import PagedTable, col, when
 
 COLUMNS = [col('reply_id', 'Reply'), col('replied_at', 'Replied'), col('contact', 'Contact'), col('chart', 'Chart'),

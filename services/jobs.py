@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import notifications, outbox, registration, scheduler
+from . import idempotency, notifications, outbox, registration, scheduler
 
 
 def register_all() -> None:
@@ -12,3 +12,4 @@ def register_all() -> None:
     scheduler.register('code_expiry_reminders', notifications.send_code_expiry_reminders, seconds=600)
     scheduler.register('staff_digest', notifications.send_staff_digest, seconds=60)
     scheduler.register('registration_purge', registration.purge_job, seconds=600)
+    scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)

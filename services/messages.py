@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from models import Document, Reply, ReplyAttachment, Share, StoredFile
 from models.shapes import Actor
 
-from . import audit, clock, db, files, sanitize
+from . import audit, clock, db, files, idempotency, sanitize
 from .errors import NotAvailable
 from .settings import get_settings
 
@@ -179,13 +179,17 @@ def authorized_share(session: Session, *, actor: Actor, share_id: Any, allow_sta
     return share
 
 
-def audited(fn: Callable[..., T], *, actor: Actor, share_id: Any, what: str, **kwargs: Any) -> T:
+def audited(fn: Callable[..., T], *, actor: Actor, share_id: Any, what: str, idempotency_key: str | None = None,
+            **kwargs: Any) -> T | idempotency.Replayed:
     """Run `fn(session, actor=, share_id=, **kwargs)` in a transaction; audit a refusal in its own transaction.
 
-    The refusal must survive the rollback of the refused work, so it is written after it.
+    The refusal must survive the rollback of the refused work, so it is written after it. With an
+    `idempotency_key` a change already made under that key is not made again (REPLAYED is returned).
     """
     try:
         with db.transaction() as session:
+            if idempotency_key and not idempotency.claim(session, key=idempotency_key, action=what, actor=actor):
+                return idempotency.REPLAYED
             return fn(session, actor=actor, share_id=share_id, **kwargs)
     except Denied as denied:
         with db.transaction() as session:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models import Reply, ReplyAttachment, Share
 from models.shapes import Actor
 
-from . import audit, clock, files, messages, validate
+from . import audit, clock, files, idempotency, messages, validate
 from .errors import InvalidInput
 from .settings import get_settings
 
@@ -48,12 +48,15 @@ def check_attachment_count(count: int) -> None:
         raise InvalidInput(f'A reply can have at most {MAX_ATTACHMENTS} attachments; remove {count - MAX_ATTACHMENTS}.')
 
 
-def create_reply(*, actor: Actor, share_id: Any, text: str | None, attachments: list[Attachment] = ()) -> int:
+def create_reply(*, actor: Actor, share_id: Any, text: str | None, attachments: list[Attachment] = (),
+                 idempotency_key: str | None = None) -> int | idempotency.Replayed:
     """Store a reply with its attachments, update the share's reply count and audit it; return the reply id.
 
-    Every check runs before anything is written, so a refused reply leaves no row and no file behind.
+    Every check runs before anything is written, so a refused reply leaves no row and no file behind; the same
+    submit sent twice (same `idempotency_key`) stores one reply.
     """
     return messages.audited(_create_reply, actor=actor, share_id=share_id, what='reply', text=text,
+                            idempotency_key=idempotency_key,
                             attachments=list(attachments))
 
 

@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nicegui import run, ui
+from nicegui import ui
 
 from models.shapes import Actor
 from services import messages
-from services.settings import PortalSettings, get_settings
+from services.settings import PortalSettings
 
-from . import guard, page
-from .frame import frame
+from .. import access
+from ..portal import Page, portal_page
 
 PAGE_SIZE = 25
 REGISTRATION_START = '/registration/start'
@@ -81,37 +81,30 @@ ITEM_CARD = r'''
 '''
 
 
-def register() -> None:
-    page('/')(contact_home)
-
-
-async def contact_home() -> None:
+@portal_page('/', roles=access.CONTACT, title='Messages', others_go_home=True)
+async def contact_home(page: Page) -> None:
     """The message lists of every contact the account holds; staff and admins go to their own start pages."""
-    actor = await guard.require_contact()
-    if actor is None:
-        return
-    settings = await run.io_bound(get_settings)
-    with frame('Messages', actor, settings):
-        ui.label('Secure messages').classes('text-2xl font-bold').mark('messages-title')
-        search = ui.input('Search messages', placeholder='Title, regarding, by or type') \
-            .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
-        search.props('prepend-icon=search')
-        empty = ui.column().classes('w-full')
-        top = MessageList(actor, settings, 'messages', search)
-        has_replies = await guard.call(messages.has_replies, actor=actor)
-        replies = MessageList(actor, settings, 'replies', search, visible=has_replies)
-        _bottom_buttons(settings)
+    actor, settings = page.signed_in, page.settings
+    ui.label('Secure messages').classes('text-2xl font-bold').mark('messages-title')
+    search = ui.input('Search messages', placeholder='Title, regarding, by or type') \
+        .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
+    search.props('prepend-icon=search')
+    empty = ui.column().classes('w-full')
+    top = MessageList(actor, settings, 'messages', search)
+    has_replies = await access.call(messages.has_replies, actor=actor)
+    replies = MessageList(actor, settings, 'replies', search, visible=has_replies)
+    _bottom_buttons(settings)
 
-        async def on_search() -> None:
-            await top.load(1)
-            await replies.load(1)
-
-        search.on_value_change(on_search)
+    async def on_search() -> None:
         await top.load(1)
         await replies.load(1)
-        if top.total == 0 and not has_replies:
-            with empty:
-                _empty_state(settings)
+
+    search.on_value_change(on_search)
+    await top.load(1)
+    await replies.load(1)
+    if top.total == 0 and not has_replies:
+        with empty:
+            _empty_state(settings)
 
 
 class MessageList:
@@ -143,13 +136,13 @@ class MessageList:
         await self.load(int(pagination.get('page') or 1))
 
     async def load(self, page: int) -> None:
-        """Fetch one page from the server (the guard runs again: websocket events skip middleware)."""
-        actor = await guard.require()
+        """Fetch one page from the server (the session is checked again: websocket events skip middleware)."""
+        actor = await access.current_actor()
         if actor is None:
             return
         pagination = self.table.pagination
         size = int(pagination.get('rowsPerPage') or PAGE_SIZE)
-        result = await guard.call(messages.list_messages, actor=actor, which=self.which, offset=(page - 1) * size,
+        result = await access.call(messages.list_messages, actor=actor, which=self.which, offset=(page - 1) * size,
                                   limit=size, sort=pagination.get('sortBy'),
                                   descending=pagination.get('descending', True), search=self.search.value or '')
         self.total = result.total
@@ -191,14 +184,10 @@ def _bottom_buttons(settings: PortalSettings) -> None:
                 ui.label('You will be signed out to register a new person. Continue?')
                 with ui.row().classes('w-full justify-end'):
                     ui.button('Cancel', on_click=dialog.close).props('flat').mark('registration-cancel')
-                    ui.button('Sign out and register', on_click=_start_registration).mark('registration-confirm')
+                    ui.button('Sign out and register', on_click=lambda: ui.navigate.to(REGISTRATION_START)) \
+                        .mark('registration-confirm')
             ui.button('NEW REGISTRATION', icon='person_add', on_click=dialog.open).props('outline') \
                 .mark('new-registration')
         else:
             ui.element('div')
-        ui.button('LOGOUT', icon='logout', on_click=guard.sign_out).mark('logout')
-
-
-def _start_registration() -> None:
-    """Open the registration start, which issues the wizard's token and then signs the contact out."""
-    ui.navigate.to(REGISTRATION_START)
+        ui.button('LOGOUT', icon='logout', on_click=access.sign_out).mark('logout')

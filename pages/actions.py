@@ -1,0 +1,260 @@
+"""One way to handle a click: every state-changing event runs through an `Action`.
+
+An action re-checks the session and role (a session that ended meanwhile is refused), disables its triggers and
+shows progress while it runs, never runs twice at once, gives each submit an idempotency key so the service makes
+a change once even when the same submit arrives twice, shows a `PortalError` as the message next to the control
+(an aria-live region), and logs anything else under an error id the person sees.
+
+    save = actions.button('Save chart', save_chart)      # inside a @portal_page builder
+
+    async def save_chart(act: actions.Act) -> None:
+        chart_id = await act.call(charts.save_chart, first_name=first.value, last_name=last.value)
+        act.done('Chart saved.', navigate=f'/staff/chart/{chart_id}')
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from nicegui import app, context, run, ui
+
+from models.shapes import Actor
+from services import db, idempotency
+from services.errors import PortalError
+from services.settings import PortalSettings
+
+from . import access
+
+T = TypeVar('T')
+log = logging.getLogger('smp.actions')
+FLASH_KEY = 'flash'
+SETTLE_SECONDS = 0.6  # after a success, clicks that were already on their way are ignored this long
+_ROLES_ATTR = 'portal_roles'
+
+
+class Message(ui.label):
+    """The message next to a control: announced by screen readers, red for errors, green for success."""
+
+    def __init__(self, mark: str = 'action-message') -> None:
+        super().__init__()
+        self.props['aria-live'] = 'polite'
+        self.props['role'] = 'status'
+        self.classes('text-sm').mark(mark)
+        self.set_visibility(False)
+
+    def error(self, text: str) -> None:
+        self._show(text, 'text-negative', 'alert')
+
+    def success(self, text: str) -> None:
+        self._show(text, 'text-positive', 'status')
+
+    def clear(self) -> None:
+        self.text = ''
+        self.set_visibility(False)
+
+    def _show(self, text: str, colour: str, role: str) -> None:
+        self.classes(remove='text-negative text-positive').classes(colour)
+        self.props['role'] = role
+        self.text = text
+        self.set_visibility(True)
+        self.update()
+
+
+class Stop(Exception):
+    """Ends an action quietly (the same submit was already made; or the handler already said why)."""
+
+
+@dataclass
+class Act:
+    """One run of an action: who runs it, its idempotency key, and the message next to the control."""
+
+    actor: Actor | None
+    settings: PortalSettings
+    key: str
+    message: Message
+    event: Any = None
+    _calls: int = field(default=0)
+
+    async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Make a change off the loop, once per submit: `fn` gets the actor and, in one transaction, the session.
+
+        A service that keeps its own transactions takes `idempotency_key` instead and claims it itself.
+        A submit that arrives again with the same key changes nothing and ends the action quietly.
+        """
+        parameters = inspect.signature(fn).parameters
+        if 'actor' in parameters:
+            kwargs.setdefault('actor', self.actor)
+        self._calls += 1
+        key = f'{self.key}.{self._calls}'
+        if 'session' in parameters:
+            result = await run.io_bound(db.run, idempotency.run_once, idempotency_key=key, service=fn, **kwargs)
+        elif 'idempotency_key' in parameters:
+            result = await run.io_bound(fn, idempotency_key=key, **kwargs)
+        else:
+            raise TypeError(f'{fn.__qualname__} makes changes without an idempotency key: use act.run for it')
+        if result is idempotency.REPLAYED:
+            raise Stop()
+        return result
+
+    async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Read something for the action: `fn(session, **kwargs)` off the loop."""
+        if 'actor' in inspect.signature(fn).parameters:
+            kwargs.setdefault('actor', self.actor)
+        return await access.call(fn, **kwargs)
+
+    async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """A service with its own transactions whose repeat is harmless (sign-in, a code check) off the loop."""
+        if 'actor' in inspect.signature(fn).parameters:
+            kwargs.setdefault('actor', self.actor)
+        return await run.io_bound(fn, **kwargs)
+
+    def fail(self, text: str) -> None:
+        """Show `text` next to the control and end the action (nothing was changed)."""
+        self.message.error(text)
+        raise Stop()
+
+    def done(self, notice: str | None = None, *, navigate: str | None = None) -> None:
+        """Finish: show `notice` next to the control, or on the next page when navigating."""
+        if navigate is not None:
+            if notice:
+                flash(notice)
+            ui.navigate.to(navigate)
+        elif notice:
+            self.message.success(notice)
+        else:
+            self.message.clear()
+
+
+Handler = Callable[[Act], Awaitable[Any]]
+
+
+class Action:
+    """A state-changing event handler; pass it as `on_click`, `on_upload`, `on_change` or to `.on(...)`."""
+
+    def __init__(self, handler: Handler, *, triggers: Iterable[ui.element] = (), message: Message | None = None,
+                 roles: frozenset[str] | None = None, queue: bool = False) -> None:
+        self.handler, self.queue = handler, queue
+        self.triggers = list(triggers)
+        self.roles = roles if roles is not None else getattr(context.client, _ROLES_ATTR, None)
+        if self.roles is None:
+            raise TypeError('an action outside a portal page must declare its roles')
+        self.message = message if message is not None else self._message_after(self.triggers)
+        self.key = _new_key()
+        self.running = False
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, event: Any) -> None:
+        if self.running and not self.queue:
+            return  # a second click while the first runs
+        async with self._lock:
+            self.running = True
+            self._busy(True)
+            succeeded = False
+            try:
+                succeeded = await self._run(event)
+            finally:
+                if succeeded:
+                    self.key = _new_key()
+                    await asyncio.sleep(SETTLE_SECONDS)
+                self._busy(False)
+                self.running = False
+
+    async def _run(self, event: Any) -> bool:
+        visit = await access.visit()
+        if not access.allows(self.roles, visit.actor):
+            self._refused(visit.actor)
+            return False
+        act = Act(visit.actor, visit.settings, self.key, self.message, event)
+        try:
+            self.message.clear()
+            await self.handler(act)
+            return True
+        except Stop:
+            return False
+        except PortalError as error:
+            self.message.error(str(error))
+            return False
+        except Exception:
+            error_id = secrets.token_hex(3).upper()
+            log.exception('action %s failed, error id %s', getattr(self.handler, '__qualname__', '?'), error_id)
+            self.message.error(f'Something went wrong (error {error_id}). Please try again; if it keeps '
+                               'happening, tell the clinic this error code.')
+            return False
+
+    def _refused(self, actor: Actor | None) -> None:
+        if actor is None:
+            flash('Your session has ended. Sign in again to continue.', 'warning')
+            ui.navigate.to(access.login_path(_current_path()))
+        else:
+            self.message.error('You are not allowed to do this.')
+
+    def _busy(self, busy: bool) -> None:
+        for trigger in self.triggers:
+            if isinstance(trigger, ui.button):
+                trigger.props['loading'] = busy
+            trigger.set_enabled(not busy)
+            trigger.update()
+
+    @staticmethod
+    def _message_after(triggers: list[ui.element]) -> Message:
+        message = Message()
+        if triggers and triggers[0].parent_slot is not None:
+            slot = triggers[0].parent_slot
+            index = slot.children.index(triggers[0]) if triggers[0] in slot.children else -1
+            message.move(target_container=slot.parent, target_index=index + 1 if index >= 0 else -1,
+                         target_slot=slot.name)
+        return message
+
+
+def button(text: str, handler: Handler, *, icon: str | None = None, message: Message | None = None,
+           roles: frozenset[str] | None = None, enter: Iterable[ui.element] = ()) -> ui.button:
+    """A button whose click runs `handler` as an Action; Enter in any of `enter` submits it too."""
+    trigger = ui.button(text, icon=icon)
+    action = Action(handler, triggers=[trigger], message=message, roles=roles)
+    trigger.on_click(action)
+    for field_ in enter:
+        field_.on('keydown.enter', action)
+    return trigger
+
+
+def bind_page(roles: frozenset[str]) -> None:
+    """Remember the roles of the page being built: its actions require them too."""
+    setattr(context.client, _ROLES_ATTR, roles)
+
+
+def flash(text: str, kind: str = 'positive') -> None:
+    """Queue a notice for the next page this browser opens (never PHI: it is stored in the browser's storage)."""
+    queued = list(app.storage.user.get(FLASH_KEY, []))[-4:]
+    app.storage.user[FLASH_KEY] = queued + [{'text': text, 'kind': kind}]
+
+
+def show_flash() -> None:
+    """Show the notices queued before the navigation that opened this page."""
+    queued = app.storage.user.pop(FLASH_KEY, None) or []
+    for notice in queued:
+        kind = notice.get('kind', 'positive')
+        with ui.row().classes('w-full items-center gap-2 rounded p-3 ' +
+                              ('bg-green-1 text-green-10' if kind == 'positive' else 'bg-orange-1 text-orange-10')) \
+                .mark('flash') as banner:
+            banner.props['role'] = 'status'
+            ui.icon('check_circle' if kind == 'positive' else 'info')
+            ui.label(str(notice.get('text', ''))).classes('grow')
+            close = ui.button(icon='close', on_click=banner.delete).props('flat round dense')
+            close.props['aria-label'] = 'Dismiss'
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _current_path() -> str | None:
+    try:
+        request = context.client.request
+        return request.url.path if request is not None else None
+    except Exception:
+        return None

@@ -1,0 +1,1 @@
+"""Admin pages: settings, accounts, audit log, email, outbox, templates, questionnaire."""

@@ -1,0 +1,1 @@
+"""Pages of the outside contact: the main screen, the document viewer and reply, settings, terms."""

@@ -1,0 +1,165 @@
+"""`/message/{id}`: the document viewer with its replies and the reply form; the contact's file routes.
+
+Files are served only by the routes below, which check the session and ask the services for authorization.
+"""
+from __future__ import annotations
+
+from nicegui import html, ui
+
+from models.shapes import Actor
+from services import messages, replies
+from services.errors import NotAvailable, UploadRejected
+from services.files import FileContent, safe_file_name
+from services.settings import PortalSettings
+
+from .. import access, actions
+from ..frame import not_available
+from ..portal import Page, file_route, portal_page
+from .home import local_time
+
+ACCEPT = '.pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg'
+
+
+@file_route('/files/message/{share_id}', roles=access.CONTACT)
+def message_file(actor: Actor, share_id: int) -> FileContent:
+    """The shared document's PDF or image (the service checks the share is this account's)."""
+    return messages.message_file(actor=actor, share_id=share_id)
+
+
+@file_route('/files/reply-attachment/{attachment_id}', roles=access.CONTACT, inline=())
+def reply_attachment(actor: Actor, attachment_id: int) -> FileContent:
+    """An attachment of a reply to one of this account's shares."""
+    return messages.reply_attachment_file(actor=actor, attachment_id=attachment_id)
+
+
+@portal_page('/message/{share_id}', roles=access.CONTACT, title='Message')
+async def message_page(page: Page, share_id: str, reply: str | None = None) -> None:
+    """Home icon, the document's header and body, the replies summary, and the reply form when allowed."""
+    home = ui.button(icon='home', on_click=lambda: ui.navigate.to('/')).props('flat round size=lg color=primary')
+    home.props['aria-label'] = 'Home'
+    home.tooltip('Back to the message list').mark('home')
+    try:
+        view = await access.off_loop(messages.open_message, actor=page.signed_in,
+                                    share_id=int(share_id) if share_id.isdigit() else share_id)
+    except NotAvailable as error:
+        not_available(str(error), ('Back to the message list', '/'))
+        return
+    page.title(view.title)
+    _header(view)
+    _body(view)
+    _replies_summary(view, page.settings)
+    if view.can_reply:
+        ReplyForm(view.share_id, page.settings, focus=reply == '1')
+
+
+def _header(view: messages.MessageView) -> None:
+    with ui.card().classes('w-full gap-2').mark('message-header'):
+        ui.label(view.title).classes('text-xl font-bold').mark('message-title')
+        with ui.grid().classes('grid-cols-1 sm:grid-cols-2 gap-x-6 gap-y-1 w-full'):
+            for label, value, mark in (('TYPE', view.doc_type, 'type'),
+                                       ('SERV DATE', view.service_date.isoformat(), 'serv-date'),
+                                       ('REGARDING', view.regarding, 'regarding'), ('BY', view.by_name, 'by')):
+                with ui.row().classes('gap-2 items-baseline'):
+                    ui.label(label).classes('text-xs font-bold text-grey-7 w-24')
+                    ui.label(value).mark(f'header-{mark}')
+
+
+def _body(view: messages.MessageView) -> None:
+    src = f'/files/message/{view.share_id}'
+    with ui.card().classes('w-full gap-3').mark('message-body'):
+        if view.file_mime == 'application/pdf':
+            html.iframe().props(f'src={src} title="Document"') \
+                .classes('w-full border rounded').style('height: 75vh; min-height: 420px').mark('pdf-frame')
+        elif view.file_mime in ('image/png', 'image/jpeg'):
+            ui.image(src).props('fit=contain alt="Document image"').classes('w-full max-h-[75vh]').mark('image')
+        if view.body_html:
+            # stored sanitized on the way in, cleaned again by the service; ui.html keeps DOMPurify on
+            ui.html(view.body_html).classes('w-full').mark('body-html')
+        elif view.body_text:
+            ui.label(view.body_text).classes('w-full whitespace-pre-wrap').mark('body-text')
+        with ui.row().classes('items-center gap-4'):
+            ui.button('Download', icon='download',
+                      on_click=lambda: ui.download.from_url(f'{src}?download=1')).props('outline').mark('download')
+            if view.file_mime == 'application/pdf':  # phone browsers often show no PDF inside a page
+                ui.link('Open in a new tab', src, new_tab=True).classes('text-sm').mark('open-pdf')
+
+
+def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> None:
+    if not view.replies:
+        return
+    with ui.column().classes('w-full gap-2').mark('replies-summary'):
+        ui.label(f'Replies ({len(view.replies)})').classes('text-lg font-bold')
+        for item in view.replies:
+            with ui.card().classes('w-full gap-1').mark('reply'):
+                ui.label(f'{local_time(item.created_at, settings)} · {item.author_name}') \
+                    .classes('text-xs text-grey-7')
+                ui.label(item.body).classes('whitespace-pre-wrap break-words').mark('reply-body')
+                for attachment in item.attachments:
+                    ui.link(attachment.file_name, f'/files/reply-attachment/{attachment.attachment_id}',
+                            new_tab=True).classes('text-sm').mark('reply-attachment')
+
+
+class ReplyForm:
+    """Reply text and up to five attachments; every check runs again on the server when sending."""
+
+    def __init__(self, share_id: int, settings: PortalSettings, *, focus: bool) -> None:
+        self.share_id, self.max_bytes = share_id, settings.upload_max_bytes
+        self.pending: list[replies.Attachment] = []
+        with ui.card().classes('w-full gap-2').mark('reply-form'):
+            ui.label('Reply').classes('text-lg font-bold')
+            self.text = ui.textarea('Your reply', placeholder='Write your reply to the clinic') \
+                .props(f'outlined autogrow counter maxlength={replies.MAX_TEXT}').classes('w-full').mark('reply-text')
+            if focus:
+                self.text.props('autofocus')
+            ui.label(f'Attachments: up to {replies.MAX_ATTACHMENTS} PDF, PNG or JPEG files, '
+                     f'{settings.upload_max_mb} MB each.').classes('text-xs text-grey-7')
+            self.message = actions.Message('reply-error')
+            self.upload = ui.upload(multiple=True, auto_upload=True, max_files=replies.MAX_ATTACHMENTS,
+                                    max_file_size=self.max_bytes, label='Attach files',
+                                    on_upload=actions.Action(self.keep_upload, message=self.message, queue=True),
+                                    on_rejected=self.on_rejected) \
+                .props('flat bordered').classes('w-full').mark('reply-upload')
+            self.upload.props['accept'] = ACCEPT
+            self.files = ui.column().classes('gap-1').mark('reply-files')
+            self.message.move(target_index=-1)
+            actions.button('Send reply', self.send, icon='send', message=self.message).mark('send-reply')
+
+    async def keep_upload(self, act: actions.Act) -> None:
+        """Keep a checked copy of the upload in memory until the reply is sent (nothing is stored yet)."""
+        upload = act.event.file
+        name = safe_file_name(upload.name)
+        if upload.size() > self.max_bytes:
+            raise UploadRejected(f'"{name}" is larger than the limit of {self.max_bytes // (1024 * 1024)} MB.')
+        attachment = replies.Attachment(name=name, data=await upload.read())
+        # no await from here to the append: several uploads finishing together cannot pass six files
+        replies.check_attachment_count(len(self.pending) + 1)
+        replies.check_attachment(attachment, max_bytes=self.max_bytes)
+        self.pending.append(attachment)
+        self.render_files()
+        self.upload.reset()  # the list below is what will be sent
+
+    def on_rejected(self) -> None:
+        self.message.error(f'Attach at most {replies.MAX_ATTACHMENTS} PDF, PNG or JPEG files of up to '
+                           f'{self.max_bytes // (1024 * 1024)} MB each.')
+
+    def render_files(self) -> None:
+        self.files.clear()
+        with self.files:
+            for index, attachment in enumerate(self.pending):
+                with ui.row().classes('items-center gap-2'):
+                    ui.icon('attach_file')
+                    ui.label(attachment.name).mark('pending-file')
+                    remove = ui.button(icon='close', on_click=lambda i=index: self.remove(i)) \
+                        .props('flat round dense size=sm')
+                    remove.props['aria-label'] = f'Remove {attachment.name}'
+
+    def remove(self, index: int) -> None:
+        if 0 <= index < len(self.pending):
+            self.pending.pop(index)
+        self.render_files()
+
+    async def send(self, act: actions.Act) -> None:
+        """Store the reply (the service checks everything again) and go straight back to the list."""
+        await act.call(replies.create_reply, share_id=self.share_id, text=self.text.value,
+                       attachments=list(self.pending))
+        act.done('Your reply was sent to the clinic.', navigate='/')

@@ -1,0 +1,178 @@
+"""One way to write a page: `@portal_page(path, roles=...)`, and `@file_route(path, roles=...)` for private files.
+
+Both deny by default: the role set is a required argument, and public routes say `roles=PUBLIC`. The decorator
+reads the session and settings off the event loop, refuses (and audits) the wrong role, wraps the standard frame,
+and hands the builder a `Page` with the actor. `ROUTES` lists every registered route for the route × role test.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request, Response
+from nicegui import app, run, ui
+
+from models.shapes import Actor
+from services import db
+from services.errors import PortalError
+from services.files import FileContent
+from services.settings import PortalSettings
+
+from . import access, actions
+from .frame import frame
+from .private_files import file_response, no_store
+
+# NiceGUI cancels a page whose builder takes longer than its response timeout (3 s by default);
+# our builders wait for the database off the event loop, so give a loaded server more room.
+PAGE_BUILD_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Route:
+    """A registered page or file route and who may open it."""
+
+    path: str
+    roles: frozenset[str]
+    kind: str  # 'page' | 'file'
+    terms_gate: bool = True
+    others_go_home: bool = False
+    endpoint: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+
+    def register(self) -> None:
+        """Add the route to the app (NiceGUI's test runner clears routes between tests, so this runs per start)."""
+        if self.kind == 'page':
+            ui.page(self.path, response_timeout=PAGE_BUILD_SECONDS)(self.endpoint)
+        else:
+            app.get(self.path, include_in_schema=False)(self.endpoint)
+
+
+ROUTES: dict[str, Route] = {}
+
+
+@dataclass
+class Page:
+    """What a page builder is given: who is looking, the settings, and the route it was opened as."""
+
+    actor: Actor | None
+    settings: PortalSettings
+    route: Route
+    path: str
+
+    @property
+    def signed_in(self) -> Actor:
+        """The actor of a page that requires sign-in (never None there)."""
+        assert self.actor is not None
+        return self.actor
+
+    def title(self, text: str) -> None:
+        """Name the browser tab (e.g. after the document's name)."""
+        ui.page_title(f'{text} · {self.settings.portal_name}' if text else self.settings.portal_name)
+
+
+def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate: bool = True,
+                others_go_home: bool = False, framed: bool = True) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Any]]:
+    """Register `builder(page, **route_params)` at `path` for `roles` (access.PUBLIC for anyone).
+
+    `terms_gate=False` lets a contact who has not yet accepted the terms of use open the page;
+    `others_go_home=True` sends other signed-in roles to their own start page without a refusal (the '/' link).
+    """
+    def decorator(builder: Callable[..., Awaitable[None]]) -> Callable[..., Any]:
+        async def open_page(request: Request, **params: Any) -> None:
+            visit = await access.visit(request.client.host if request.client else None)
+            target = await _refusal(route, visit, request)
+            if target is not None:
+                ui.navigate.to(target)
+                return
+            actions.bind_page(route.roles)
+            page = Page(visit.actor, visit.settings, route, request.url.path)
+            page.title(title)
+            if not framed:
+                await builder(page, **params)
+                return
+            with frame(visit.actor, visit.settings):
+                actions.show_flash()
+                await builder(page, **params)
+
+        _copy_signature(builder, open_page)
+        route = _declare(path, roles, 'page', open_page, terms_gate=terms_gate, others_go_home=others_go_home)
+        return builder
+    return decorator
+
+
+async def _refusal(route: Route, visit: access.Visit, request: Request) -> str | None:
+    """Where to send a visitor who may not see this page, or None to build it."""
+    actor = visit.actor
+    if route.roles == access.PUBLIC:
+        return None
+    back_to = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+    if actor is None:
+        return access.login_path(back_to)
+    if actor.role not in route.roles and route.others_go_home:
+        return access.home_of(actor)
+    if actor.role not in route.roles:
+        await access.refuse(actor, route.path, f'{actor.role} may not open this page')
+        actions.flash('You do not have access to that page.', 'warning')
+        return access.home_of(actor)
+    if visit.terms_pending and route.terms_gate:
+        return '/terms'  # the admin requires terms of use: accepted once, at first sign-in
+    return None
+
+
+def file_route(path: str, *, roles: frozenset[str], inline: tuple[str, ...] = ('application/pdf', 'image/png',
+               'image/jpeg')) -> Callable[[Callable[..., FileContent]], Callable[..., FileContent]]:
+    """Register `read(actor, **route_params) -> FileContent` (a service call run off the loop) at `path`.
+
+    Anonymous callers get 401, other roles 403 (audited), missing or foreign files 404; never cached.
+    Files whose type is in `inline` open in the browser unless `?download=1`.
+    """
+    def decorator(read: Callable[..., FileContent]) -> Callable[..., FileContent]:
+        async def serve(request: Request, download: bool = False, **params: Any) -> Response:
+            ip = request.client.host if request.client else None
+            actor = (await access.visit(ip)).actor
+            if not access.allows(route.roles, actor):
+                if actor is not None:
+                    await access.refuse(actor, route.path, f'{actor.role} may not open this file', ip)
+                return no_store('Sign in to see this file.' if actor is None else 'You may not open this file.',
+                                401 if actor is None else 403)
+            try:
+                content = await run.io_bound(read, actor, **params)
+            except PortalError as error:
+                return no_store(str(error) if str(error) else 'This file is not available.', 404)
+            if content is None:
+                return no_store('This file is not available.', 404)
+            return file_response(content, inline=not download and content.mime_type in inline)
+
+        _copy_signature(read, serve, extra=[inspect.Parameter('download', inspect.Parameter.KEYWORD_ONLY,
+                                                              default=False, annotation=bool)])
+        route = _declare(path, roles, 'file', serve, terms_gate=False)
+        return read
+    return decorator
+
+
+def _declare(path: str, roles: frozenset[str], kind: str, endpoint: Callable[..., Any], **options: bool) -> Route:
+    if not isinstance(roles, frozenset) or not roles or not (roles == access.PUBLIC or roles <= set(access.ROLES)):
+        raise TypeError(f'{path}: declare who may open it: roles=PUBLIC, CONTACT, STAFF, ADMIN or SIGNED_IN')
+    previous = ROUTES.get(path)
+    if previous is not None and previous.endpoint.__module__ != endpoint.__module__:
+        raise ValueError(f'{path} is declared twice ({previous.endpoint.__module__}, {endpoint.__module__})')
+    route = Route(path, roles, kind, endpoint=endpoint, **options)
+    ROUTES[path] = route
+    return route
+
+
+def _copy_signature(source: Callable[..., Any], target: Callable[..., Any],
+                    extra: list[inspect.Parameter] | None = None) -> None:
+    """Give `target` the route parameters of `source` (all but its first), so FastAPI parses them."""
+    params = list(inspect.signature(source).parameters.values())[1:]
+    request = inspect.Parameter('request', inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
+    keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params + (extra or [])]
+    target.__signature__ = inspect.Signature([request] + keyword)  # type: ignore[attr-defined]
+    target.__name__ = getattr(source, '__name__', 'route')
+    target.__module__ = source.__module__
+
+
+def run_read(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """A service read in its own transaction (for `file_route` readers: `return run_read(svc, actor=a, ...)`)."""
+    return db.run(fn, **kwargs)

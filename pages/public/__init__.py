@@ -1,0 +1,1 @@
+"""Pages anyone may open: sign-in, activation, setup, forgot password, the registration wizard."""

@@ -1,0 +1,1 @@
+"""Clinic staff pages: charts, documents, contacts, the SMP worklist, registrations."""
