@@ -4,6 +4,7 @@ Every page (pages/portal.py) and every action (pages/actions.py) asks here; noth
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -53,6 +54,8 @@ async def visit(ip_address: str | None = None) -> Visit:
     """The signed-in account (or None), the settings and the terms state, in one thread hop."""
     token = app.storage.user.get(SESSION_KEY)
     result = await run.io_bound(_read_visit, token, ip_address or client_ip())
+    if result is None:  # NiceGUI answers None when the app is stopping
+        raise asyncio.CancelledError()
     if result.actor is None and token:
         app.storage.user.pop(SESSION_KEY, None)  # ended, expired or disabled: forget it
     return result

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from services import clock as clock_module
-from services import config, db, settings
+from services import access_log, config, db, settings
 from tests.smtp import SmtpServer
 
 PG_URL = os.environ.get('SMP_TEST_POSTGRES_URL')
@@ -40,6 +40,7 @@ def portal_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config.reload_config()
     settings.invalidate_cache()
     clock_module.set_clock(None)
+    access_log.reset()
     yield data
     clock_module.set_clock(None)
     settings.invalidate_cache()

@@ -1,0 +1,118 @@
+"""The route × role table: every declared page and file route, for signed-out, contact, staff, admin and disabled.
+
+Routes come from the registry `@portal_page` / `@file_route` build (pages.portal.ROUTES), and every route the
+app serves outside NiceGUI's own must be in it, so a page added later is covered without editing this file.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from nicegui import app
+from nicegui.testing import User
+from sqlmodel import select
+from starlette.routing import Route as StarletteRoute
+
+from models import Account, AuditEvent
+from pages import access
+from pages.portal import ROUTES, Route
+from services import db
+from tests.admin_portal import HOME, landed_on, sign_in_as
+
+ROLES = ('signed-out', 'contact', 'staff', 'admin', 'disabled')
+EMAIL = {'contact': 'doc@outside.test', 'staff': 'nurse@clinic.test', 'admin': 'boss@clinic.test',
+         'disabled': 'gone@clinic.test'}
+# allowed pages that move on by design when opened with a made-up id or while signed in
+MOVES_ON = {'/login', '/registration/start', '/setup', '/activate', '/forgot-password', '/registration/{token}'}
+NICEGUI_OWN = ('/_nicegui',)
+
+
+def concrete(path: str) -> str:
+    return re.sub(r'\{[^}]+\}', '1', path)
+
+
+def expected_landing(route: Route, role: str) -> str | None:
+    """Where `role` lands on opening the page: its own path when allowed, else the sign-in page or its home."""
+    actor_role = None if role in ('signed-out', 'disabled') else role
+    if route.roles == access.PUBLIC or (actor_role is not None and actor_role in route.roles):
+        return concrete(route.path)
+    if actor_role is None:
+        return '/login'
+    return HOME[actor_role]
+
+
+async def become(user: User, role: str) -> None:
+    if role == 'signed-out':
+        return
+    await sign_in_as(user, 'staff' if role == 'disabled' else role, EMAIL[role])
+    if role == 'disabled':
+        def disable(session) -> None:
+            account = session.exec(select(Account).where(Account.email == EMAIL['disabled'])).one()
+            account.is_active = False
+            session.add(account)
+        db.run(disable)
+
+
+def test_every_served_route_is_declared(user: User) -> None:
+    served = {route.path for route in app.routes if isinstance(route, StarletteRoute)}
+    undeclared = sorted(p for p in served if not p.startswith(NICEGUI_OWN) and p not in ROUTES
+                        and p != '/favicon.ico')
+    assert undeclared == []
+    assert {'/', '/message/{share_id}', '/login', '/staff', '/admin', '/files/message/{share_id}'} <= set(ROUTES)
+
+
+def test_a_page_without_roles_cannot_be_declared() -> None:
+    from pages.portal import file_route, portal_page
+    with pytest.raises(TypeError):
+        portal_page('/nobody', roles=frozenset())
+    with pytest.raises(TypeError):
+        file_route('/files/nobody', roles=frozenset({'everyone'}))
+
+
+@pytest.mark.parametrize('role', ROLES)
+async def test_every_page_admits_exactly_its_roles(user: User, role: str) -> None:
+    await become(user, role)
+    problems = []
+    for route in sorted((r for r in ROUTES.values() if r.kind == 'page'), key=lambda r: r.path):
+        if route.path in MOVES_ON:
+            continue
+        target = expected_landing(route, role)
+        await user.open(concrete(route.path))
+        if not await landed_on(user, target, settle=0.2):
+            problems.append(f'{route.path}: {role} ended on {user.back_history[-1]}, expected {target}')
+    assert problems == []
+
+
+@pytest.mark.parametrize('role', ROLES)
+async def test_every_file_route_admits_exactly_its_roles(user: User, role: str) -> None:
+    await become(user, role)
+    problems = []
+    for route in sorted((r for r in ROUTES.values() if r.kind == 'file'), key=lambda r: r.path):
+        response = await user.http_client.get(concrete(route.path), follow_redirects=False)
+        allowed = route.roles == access.PUBLIC or role in route.roles
+        expected = {404} if allowed else {401} if role in ('signed-out', 'disabled') else {403}
+        if response.status_code not in expected:
+            problems.append(f'{route.path}: {role} got {response.status_code}, expected {expected}')
+        if response.headers.get('cache-control') != 'no-store' and route.roles != access.PUBLIC:
+            problems.append(f'{route.path}: {role} got a cacheable answer')
+    assert problems == []
+
+
+async def test_a_refused_page_is_audited_once_and_explained(user: User) -> None:
+    await become(user, 'contact')
+    for _ in range(3):
+        await user.open('/admin/settings')
+        assert await landed_on(user, '/')
+    await user.should_see('You do not have access to that page.')
+    events = db.run(lambda session: session.exec(
+        select(AuditEvent).where(AuditEvent.action == 'access_denied')).all())
+    assert [(e.object_id, e.actor) for e in events] == [('/admin/settings', EMAIL['contact'])]
+
+
+async def test_a_refused_file_is_audited(user: User) -> None:
+    await become(user, 'contact')
+    response = await user.http_client.get('/staff/files/document/1')
+    assert response.status_code == 403
+    events = db.run(lambda session: session.exec(
+        select(AuditEvent).where(AuditEvent.action == 'access_denied')).all())
+    assert [e.object_id for e in events] == ['/staff/files/document/{document_id}']
