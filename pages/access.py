@@ -8,16 +8,19 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
-from nicegui import app, context, run, ui
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from nicegui import context, run, ui
 
 from models.shapes import Actor
-from services import access_log, auth, contact_accounts, db
+from services import access_log, auth, contact_accounts, cookie_tickets, db
+from services.config import get_config
 from services.settings import PortalSettings, get_settings
 
 T = TypeVar('T')
-SESSION_KEY = 'session_token'
+SESSION_COOKIE = 'smp_session'  # the portal's own cookie: a fresh random token at every sign-in
 
 PUBLIC = frozenset({'public'})  # anyone, signed in or not: a page must say so to be public
 CONTACT = frozenset({'contact'})
@@ -43,22 +46,36 @@ def allows(roles: frozenset[str], actor: Actor | None) -> bool:
 
 def client_ip() -> str | None:
     """The connecting client's address (as seen by this process)."""
-    try:
-        request = context.client.request
-    except Exception:
-        return None
+    request = _page_request()
     return request.client.host if request is not None and request.client else None
 
 
-async def visit(ip_address: str | None = None) -> Visit:
-    """The signed-in account (or None), the settings and the terms state, in one thread hop."""
-    token = app.storage.user.get(SESSION_KEY)
-    result = await run.io_bound(_read_visit, token, ip_address or client_ip())
+async def visit(request: Request | None = None) -> Visit:
+    """The signed-in account (or None), the settings and the terms state, in one thread hop.
+
+    The session token comes from the portal's HttpOnly cookie of the HTTP request (for websocket events, the
+    request that loaded the page).
+    """
+    request = request or _page_request()
+    token = request.cookies.get(SESSION_COOKIE) if request is not None else None
+    ip = request.client.host if request is not None and request.client else None
+    result = await run.io_bound(_read_visit, token, ip)
     if result is None:  # NiceGUI answers None when the app is stopping
         raise asyncio.CancelledError()
-    if result.actor is None and token:
-        app.storage.user.pop(SESSION_KEY, None)  # ended, expired or disabled: forget it
     return result
+
+
+def session_token() -> str | None:
+    """The session token of the browser this page belongs to."""
+    request = _page_request()
+    return request.cookies.get(SESSION_COOKIE) if request is not None else None
+
+
+def _page_request() -> Request | None:
+    try:
+        return context.client.request
+    except Exception:
+        return None
 
 
 def _read_visit(token: str | None, ip_address: str | None) -> Visit:
@@ -91,27 +108,51 @@ def login_path(back_to: str | None = None) -> str:
     return f'/login?next={quote(target, safe="")}' if target and target != '/' else '/login'
 
 
-def start_session(token: str) -> None:
-    """Keep the new session token in this browser's storage (the only thing kept there)."""
-    app.storage.user[SESSION_KEY] = token
+def start_session(token: str, then: str) -> str:
+    """Where to navigate after a sign-in: `/session/start` sets the new token as this browser's cookie and goes
+    on to `then` (the token travels as a one-time ticket, never in the URL itself)."""
+    query = urlencode({'ticket': cookie_tickets.issue(token), 'next': safe_next(then) or '/'})
+    return f'/session/start?{query}'
+
+
+def cookie_response(request: Request, ticket: str | None, then: str | None) -> Response:
+    """Redeem a sign-in ticket: set the session cookie and go on, or go to the sign-in page."""
+    token = cookie_tickets.redeem(ticket)
+    response = RedirectResponse(safe_next(then) or '/' if token else '/login', status_code=303)
+    response.headers['Cache-Control'] = 'no-store'
+    if token:
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite='lax', path='/',
+                            secure=get_config().cookie_https_only)
+    return response
 
 
 async def sign_out() -> None:
-    """End the session everywhere and go to the sign-in page."""
-    token = app.storage.user.pop(SESSION_KEY, None)
-    await run.io_bound(auth.end_session, token, ip_address=client_ip())
+    """End the session everywhere and go to the sign-in page (the cookie left behind is worth nothing)."""
+    await end_session()
     ui.navigate.to('/login')
 
 
-def forget_session() -> None:
-    """Drop this browser's token after the service ended every session (password change)."""
-    app.storage.user.pop(SESSION_KEY, None)
+async def end_session() -> None:
+    """End this browser's session on the server."""
+    await run.io_bound(auth.end_session, session_token(), ip_address=client_ip())
 
 
 def safe_next(path: str | None) -> str | None:
-    """A same-site path to return to after sign-in, or None (no open redirects)."""
-    if not path or not path.startswith('/') or path.startswith('//') or '\\' in path or len(path) > 500:
+    """A path on this portal to return to after sign-in, or None (no open redirects).
+
+    Checked as given and once more decoded, so neither browsers' URL clean-up (tabs, newlines and backslashes
+    dropped or turned into slashes) nor a later decode can make it leave the portal.
+    """
+    if not path or len(path) > 500:
         return None
+    for form in (path, unquote(path)):
+        if not form.startswith('/') or form.startswith('//') or '\\' in form or '@' in form.split('?')[0]:
+            return None
+        if any(ord(ch) < 0x21 or ord(ch) == 0x7f for ch in form):
+            return None
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return None
     return path
 
 

@@ -35,7 +35,7 @@ class Route:
 
     path: str
     roles: frozenset[str]
-    kind: str  # 'page' | 'file'
+    kind: str  # 'page' | 'file' | 'http'
     terms_gate: bool = True
     others_go_home: bool = False
     endpoint: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
@@ -46,6 +46,14 @@ class Route:
             ui.page(self.path, response_timeout=PAGE_BUILD_SECONDS)(self.endpoint)
         else:
             app.get(self.path, include_in_schema=False)(self.endpoint)
+
+
+def public_endpoint(path: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Register a plain public HTTP handler `fn(request, **query) -> Response` (no page, no session needed)."""
+    def decorator(fn: Callable[..., Response]) -> Callable[..., Response]:
+        _declare(path, access.PUBLIC, 'http', fn)
+        return fn
+    return decorator
 
 
 ROUTES: dict[str, Route] = {}
@@ -80,7 +88,7 @@ def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate
     """
     def decorator(builder: Callable[..., Awaitable[None]]) -> Callable[..., Any]:
         async def open_page(request: Request, **params: Any) -> None:
-            visit = await access.visit(request.client.host if request.client else None)
+            visit = await access.visit(request)
             target = await _refusal(route, visit, request)
             if target is not None:
                 ui.navigate.to(target)
@@ -130,7 +138,7 @@ def file_route(path: str, *, roles: frozenset[str], inline: tuple[str, ...] = ('
     def decorator(read: Callable[..., FileContent]) -> Callable[..., FileContent]:
         async def serve(request: Request, download: bool = False, **params: Any) -> Response:
             ip = request.client.host if request.client else None
-            actor = (await access.visit(ip)).actor
+            actor = (await access.visit(request)).actor
             if not access.allows(route.roles, actor):
                 if actor is not None:
                     await access.refuse(actor, route.path, f'{actor.role} may not open this file', ip)

@@ -14,12 +14,26 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from nicegui.testing import User
 
 from services import clock as clock_module
 from services import access_log, config, db, settings
 from tests.smtp import SmtpServer
 
 PG_URL = os.environ.get('SMP_TEST_POSTGRES_URL')
+_nicegui_open = User.open
+
+
+async def _open_like_a_browser(self: User, path: str, *, clear_forward_history: bool = True):
+    """NiceGUI's simulated browser records the path it was asked for; the sign-in hop that sets the session
+    cookie (`/session/start`) redirects, so record where a real browser would end up."""
+    if path.startswith('/session/'):
+        response = await self.http_client.get(path, follow_redirects=False)
+        path = response.headers.get('location', '/login')
+    return await _nicegui_open(self, path, clear_forward_history=clear_forward_history)
+
+
+User.open = _open_like_a_browser
 FAST_HASHING = {'SMP_ARGON2_MEMORY_KIB': '256', 'SMP_ARGON2_TIME_COST': '1'}
 _ran_on: Counter[str] = Counter()
 

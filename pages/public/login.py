@@ -1,12 +1,19 @@
 """Sign-in for everyone (`/login`); each role then lands on its own start page."""
 from __future__ import annotations
 
+from fastapi import Request, Response
 from nicegui import ui
 
 from services import auth
 
 from .. import access, actions
-from ..portal import Page, portal_page
+from ..portal import Page, portal_page, public_endpoint
+
+
+@public_endpoint('/session/start')
+def session_start(request: Request, ticket: str | None = None, next: str | None = None) -> Response:  # noqa: A002
+    """Set the session cookie from the one-time ticket a sign-in issued, then go on."""
+    return access.cookie_response(request, ticket, next)
 
 
 @portal_page('/login', roles=access.PUBLIC, title='Sign in')
@@ -31,8 +38,7 @@ async def login_page(page: Page, next: str | None = None) -> None:  # noqa: A002
             if result is None:
                 password.value = ''
                 act.fail(auth.SIGN_IN_FAILED)
-            access.start_session(result.token)
-            act.done(navigate=access.safe_next(next) or access.home_of(result.actor))
+            act.done(navigate=access.start_session(result.token, access.safe_next(next) or access.home_of(result.actor)))
 
         actions.button('Sign in', sign_in, message=error, enter=[username, password]) \
             .classes('w-full').props('size=lg').mark('sign-in')
