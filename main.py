@@ -30,30 +30,45 @@ from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
 
 log = logging.getLogger('smp')
+# NiceGUI 3.18 renders with Vue's in-browser template compiler and an inline start-up script, so scripts need
+# 'unsafe-inline' and 'unsafe-eval' (measured in Chromium on every page: tests/security); everything else is
+# locked to this origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
+)
 SECURITY_HEADERS = [
     (b'referrer-policy', b'no-referrer'),
     (b'x-content-type-options', b'nosniff'),
     (b'x-frame-options', b'SAMEORIGIN'),
     (b'permissions-policy', b'camera=(), microphone=(), geolocation=()'),
+    (b'content-security-policy', CONTENT_SECURITY_POLICY.encode()),
 ]
+STATIC_PREFIX = '/_nicegui/'  # NiceGUI's own scripts and styles: the only responses that may be cached
 
 
 class SecurityHeaders:
-    """ASGI middleware adding the headers every response needs (no referrer leaks codes in URLs)."""
+    """ASGI middleware adding the headers every response needs: no referrer (codes travel in URLs), a CSP,
+    HSTS behind HTTPS, and no caching of anything but NiceGUI's static files (pages carry PHI)."""
 
-    def __init__(self, asgi_app) -> None:
+    def __init__(self, asgi_app, https: bool = False) -> None:
         self.app = asgi_app
+        self.headers = SECURITY_HEADERS + (
+            [(b'strict-transport-security', b'max-age=31536000; includeSubDomains')] if https else [])
 
     async def __call__(self, scope, receive, send) -> None:
         if scope['type'] != 'http':
             await self.app(scope, receive, send)
             return
+        extra = self.headers if scope.get('path', '').startswith(STATIC_PREFIX) \
+            else self.headers + [(b'cache-control', b'no-store')]
 
         async def send_with_headers(message) -> None:
             if message['type'] == 'http.response.start':
                 headers = list(message.get('headers', []))
                 present = {name.lower() for name, _ in headers}
-                message['headers'] = headers + [h for h in SECURITY_HEADERS if h[0] not in present]
+                message['headers'] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -74,7 +89,7 @@ def serve() -> None:
     config = prepare()
     jobs.register_all()
     pages.register_all()
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
     if config.scheduler:
         app.on_startup(scheduler.start)
         app.on_shutdown(scheduler.stop)
