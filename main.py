@@ -25,6 +25,7 @@ if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: ke
 from nicegui import app, ui  # noqa: E402
 
 import pages  # noqa: E402
+from pages.upload_limit import UploadLimit  # noqa: E402
 from services import auth, backup, config as config_module, db, jobs, passwords, scheduler, settings  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
@@ -89,6 +90,7 @@ def serve() -> None:
     config = prepare()
     jobs.register_all()
     pages.register_all()
+    app.add_middleware(UploadLimit)
     app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
     if config.scheduler:
         app.on_startup(scheduler.start)
