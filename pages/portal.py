@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request, Response
-from nicegui import app, run, ui
+from nicegui import app, context, run, ui
 
 from models.shapes import Actor
 from services import db
@@ -67,12 +67,18 @@ class Page:
     settings: PortalSettings
     route: Route
     path: str
+    cross_site: bool = False  # opened by a link on another site (the browser's Sec-Fetch-Site says so)
 
     @property
     def signed_in(self) -> Actor:
         """The actor of a page that requires sign-in (never None there)."""
         assert self.actor is not None
         return self.actor
+
+    async def connected(self) -> None:
+        """Wait until the browser has connected: a page changes nothing on a plain GET (prefetchers, scanners),
+        only once the person's browser runs it."""
+        await context.client.connected()
 
     def title(self, text: str) -> None:
         """Name the browser tab (e.g. after the document's name)."""
@@ -94,7 +100,8 @@ def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate
                 ui.navigate.to(target)
                 return
             actions.bind_page(route.roles)
-            page = Page(visit.actor, visit.settings, route, request.url.path)
+            page = Page(visit.actor, visit.settings, route, request.url.path,
+                        cross_site=request.headers.get('sec-fetch-site') in ('cross-site', 'same-site'))
             page.title(title)
             if not framed:
                 await builder(page, **params)

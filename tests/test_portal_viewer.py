@@ -252,5 +252,6 @@ async def test_a_script_tag_in_a_reply_is_shown_as_text(user: User) -> None:
     user.find(marker='send-reply').click()
     await user.should_see(marker='replies-title', retries=50)
     await user.open(f'/message/{casey.share_ids[0]}')
+    await user.should_see(marker='reply-body', retries=50)  # the document loads once the browser is connected
     body = _element(user, 'reply-body')
     assert isinstance(body, ui.label) and body.text == '<script>window.hacked = 1</script><b>bold?</b>'

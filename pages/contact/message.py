@@ -34,22 +34,43 @@ def reply_attachment(actor: Actor, attachment_id: int) -> FileContent:
 
 @portal_page('/message/{share_id}', roles=access.CONTACT, title='Message')
 async def message_page(page: Page, share_id: str, reply: str | None = None) -> None:
-    """Home icon, the document's header and body, the replies summary, and the reply form when allowed."""
+    """Home icon, the document's header and body, the replies summary, and the reply form when allowed.
+
+    Opening marks the message read and audits the view, so that happens only once the person's browser has
+    connected, and after a click when the page was opened from a link on another site.
+    """
     home = ui.button(icon='home', on_click=lambda: ui.navigate.to('/')).props('flat round size=lg color=primary')
     home.props['aria-label'] = 'Home'
     home.tooltip('Back to the message list').mark('home')
-    try:
-        view = await access.off_loop(messages.open_message, actor=page.signed_in,
-                                    share_id=int(share_id) if share_id.isdigit() else share_id)
-    except NotAvailable as error:
-        not_available(str(error), ('Back to the message list', '/'))
+    content = ui.column().classes('w-full gap-4')
+    wanted = int(share_id) if share_id.isdigit() else share_id
+
+    async def show(actor: Actor) -> None:
+        try:
+            view = await access.off_loop(messages.open_message, actor=actor, share_id=wanted)
+        except NotAvailable as error:
+            with content:
+                not_available(str(error), ('Back to the message list', '/'))
+            return
+        content.clear()
+        with content:
+            page.title(view.title)
+            _header(view)
+            _body(view)
+            _replies_summary(view, page.settings)
+            if view.can_reply:
+                ReplyForm(view.share_id, page.settings, focus=reply == '1')
+
+    if page.cross_site:
+        async def open_document(act: actions.Act) -> None:
+            await show(act.actor)
+
+        with content:
+            ui.label('You followed a link to a secure message.').classes('text-lg')
+            actions.button('Show the message', open_document, icon='description').mark('show-message')
         return
-    page.title(view.title)
-    _header(view)
-    _body(view)
-    _replies_summary(view, page.settings)
-    if view.can_reply:
-        ReplyForm(view.share_id, page.settings, focus=reply == '1')
+    await page.connected()
+    await show(page.signed_in)
 
 
 def _header(view: messages.MessageView) -> None:
