@@ -28,7 +28,8 @@ SECRET_KEYS = {'smtp_password'}
 
 class FooterLink(BaseModel):
     label: str = Field(min_length=1, max_length=60)
-    url: str = Field(pattern=r'^(https?://|mailto:|/)\S+$', max_length=500)
+    # absolute http(s), mailto, or a path on this portal; never scheme-relative (//host), never a backslash
+    url: str = Field(pattern=r'^(https?://[^\s/\\][^\s\\]*|mailto:[^\s\\]+|/([^\s/\\][^\s\\]*)?)$', max_length=500)
 
 
 class PortalSettings(BaseModel):

@@ -194,7 +194,10 @@ def _document_types(value: Any, label: str) -> list[str]:
 
 
 def _footer_links(value: Any, label: str) -> list[dict[str, str]]:
-    return parse_footer_links(value) if isinstance(value, str) else list(value or [])
+    if isinstance(value, str):
+        return parse_footer_links(value)
+    return parse_footer_links(footer_links_text([FooterLink.model_validate(v) if isinstance(v, dict) else v
+                                                 for v in value or []]))
 
 
 def parse_footer_links(text: str) -> list[dict[str, str]]:
