@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, delete
 
 from models import ActionReceipt
@@ -35,14 +36,15 @@ def claim(session: Session, *, key: str, action: str, actor: Actor | None = None
     """Record `key` in the caller's transaction; False when it was used before (then change nothing)."""
     if not key or len(key) > 64:
         raise ValueError('an idempotency key of 1 to 64 characters is required')
-    try:
-        with session.begin_nested():
-            session.add(ActionReceipt(key=key, action=action[:120],
-                                      account_id=actor.account_id if isinstance(actor, Actor) else None))
-            session.flush()
-    except IntegrityError:  # the same submit again (on PostgreSQL it waited for the first one's commit)
-        return False
-    return True
+    # one statement, inside the caller's transaction: a refused change rolls the receipt back with it
+    # (a SAVEPOINT as the first statement would commit on its own under pysqlite)
+    insert = sqlite_insert if session.get_bind().dialect.name == 'sqlite' else postgres_insert
+    statement = insert(ActionReceipt).values(
+        key=key, action=action[:120], account_id=actor.account_id if isinstance(actor, Actor) else None,
+        created_at=clock.now(),
+    ).on_conflict_do_nothing(index_elements=['key'])
+    # on PostgreSQL a concurrent insert of the same key waits for the first one's commit, then does nothing
+    return session.execute(statement).rowcount == 1
 
 
 def run_once(session: Session, *, idempotency_key: str, service: Callable[..., T], **kwargs: Any) -> T | Replayed:

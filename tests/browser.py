@@ -31,6 +31,7 @@ class PortalServer:
     data_dir: Path
     env: dict[str, str]
     process: subprocess.Popen
+    log_file: object = None
 
     def seed(self, fn, **kwargs):
         """Run `fn(session=..., **kwargs)` against the server's database."""
@@ -46,23 +47,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> PortalServer:
-    """Start main.py on a free loopback port with this test's data directory; stop it afterwards."""
+def start_portal(data_dir: Path, environ: dict[str, str]) -> PortalServer:
+    """Start main.py on a free loopback port with `data_dir`; return once it answers."""
     port = _free_port()
     url = f'http://127.0.0.1:{port}'
-    monkeypatch.setenv('SMP_PORT', str(port))
-    monkeypatch.setenv('SMP_BASE_URL', url)
     # the scheduler runs in the server so emails are delivered as in production
     # settings seeded by the test process must reach the server at once (no 5 s cache)
-    env = dict(os.environ, SMP_SCHEDULER='true', SMP_LOG_LEVEL='WARNING', PYTHONUNBUFFERED='1',
-               SMP_SETTINGS_CACHE_SECONDS='0')
+    env = dict(environ, SMP_PORT=str(port), SMP_BASE_URL=url, SMP_DATA_DIR=str(data_dir),
+               DATABASE_URL=environ.get('DATABASE_URL', f'sqlite:///{data_dir / "portal.db"}'),
+               SMP_SCHEDULER='true', SMP_LOG_LEVEL='WARNING', PYTHONUNBUFFERED='1', SMP_SETTINGS_CACHE_SECONDS='0',
+               NICEGUI_STORAGE_PATH=str(data_dir / 'nicegui-storage'))
     for key in [k for k in env if k.startswith('PYTEST') or k == 'NICEGUI_USER_SIMULATION']:
         env.pop(key)  # NiceGUI treats a process with these as a test run
-    env['NICEGUI_STORAGE_PATH'] = str(portal_env / 'nicegui-storage')
-    log = open(portal_env / 'server.log', 'w')
-    process = subprocess.Popen([sys.executable, str(ROOT / 'main.py')], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = PortalServer(url=url, data_dir=portal_env, env=env, process=process)
+    log = open(data_dir / 'server.log', 'w')
+    process = subprocess.Popen([sys.executable, str(ROOT / 'main.py')], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    server = PortalServer(url=url, data_dir=data_dir, env=env, process=process)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -73,15 +73,51 @@ def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch, request: py
                 process.kill()
                 pytest.fail(f'portal did not start:\n{server.log()}')
             time.sleep(0.2)
+    server.log_file = log
+    return server
+
+
+def stop_portal(server: PortalServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+    server.log_file.close()
+
+
+@pytest.fixture
+def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch) -> PortalServer:
+    """Start main.py on a free loopback port with this test's data directory; stop it afterwards."""
+    server = start_portal(portal_env, dict(os.environ))
+    monkeypatch.setenv('SMP_PORT', server.env['SMP_PORT'])
+    monkeypatch.setenv('SMP_BASE_URL', server.url)
     config.reload_config()
     db.init(config.get_config().resolved_database_url)
     yield server
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    stop_portal(server)
+
+
+@pytest.fixture(scope='module')
+def module_portal(tmp_path_factory: pytest.TempPathFactory) -> PortalServer:
+    """One portal for a whole test module (browser tests whose data do not collide): start once, share."""
+    data_dir = tmp_path_factory.mktemp('module-portal')
+    environ = {k: v for k, v in os.environ.items() if not k.startswith('SMP_SMTP_')}
+    environ.update(SMP_ARGON2_MEMORY_KIB='256', SMP_ARGON2_TIME_COST='1')
+    environ.pop('DATABASE_URL', None)
+    server = start_portal(data_dir, environ)
+    yield server
+    stop_portal(server)
+
+
+@pytest.fixture
+def shared_portal(module_portal: PortalServer, monkeypatch: pytest.MonkeyPatch) -> PortalServer:
+    """The module's portal, with this test process pointed at its database and data directory for seeding."""
+    for key in ('SMP_DATA_DIR', 'DATABASE_URL', 'SMP_BASE_URL', 'SMP_PORT'):
+        monkeypatch.setenv(key, module_portal.env[key])
+    config.reload_config()
+    db.init(module_portal.env['DATABASE_URL'])
+    return module_portal
 
 
 @pytest.fixture

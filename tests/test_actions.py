@@ -10,6 +10,7 @@ from sqlmodel import delete, select
 
 from models import Account, ActionReceipt, Reply, UserSession
 from services import db, idempotency, replies
+from services.errors import InvalidInput
 from tests import factories, portal_data
 from tests.admin_portal import landed_on, until
 from tests.portal import seed
@@ -111,3 +112,14 @@ def test_old_receipts_are_forgotten(database: str, clock) -> None:
     db.run(lambda session: idempotency.claim(session, key='new', action='test'))
     assert db.run(idempotency.forget_old) == 1
     assert db.run(lambda session: [r.key for r in session.exec(select(ActionReceipt)).all()]) == ['new']
+
+
+def test_a_refused_change_leaves_its_key_free_for_the_corrected_submit(database: str) -> None:
+    def refuse(session) -> None:
+        raise InvalidInput('Fix the time zone.')
+    with pytest.raises(InvalidInput):
+        db.run(idempotency.run_once, idempotency_key='k-2', service=refuse)
+    assert db.run(idempotency.was_used, key='k-2') is False
+    assert db.run(idempotency.run_once, idempotency_key='k-2', service=lambda session: 'saved') == 'saved'
+    assert db.run(idempotency.run_once, idempotency_key='k-2', service=lambda session: 'saved') \
+        is idempotency.REPLAYED
