@@ -42,9 +42,9 @@ def claim(session: Session, *, key: str, action: str, actor: Actor | None = None
     statement = insert(ActionReceipt).values(
         key=key, action=action[:120], account_id=actor.account_id if isinstance(actor, Actor) else None,
         created_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=['key'])
+    ).on_conflict_do_nothing(index_elements=['key']).returning(ActionReceipt.key)
     # on PostgreSQL a concurrent insert of the same key waits for the first one's commit, then does nothing
-    return session.execute(statement).rowcount == 1
+    return session.execute(statement).first() is not None
 
 
 def run_once(session: Session, *, idempotency_key: str, service: Callable[..., T], **kwargs: Any) -> T | Replayed:
