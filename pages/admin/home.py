@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from . import guard, page
-from .frame import STAFF_LINKS, frame_legacy as frame
+from .. import guard, page
+from ..frame import STAFF_LINKS, frame_legacy as frame
 
 AREAS = [
     ('Settings', '/admin/settings', 'tune',

@@ -6,8 +6,8 @@ from nicegui import run, ui
 from services import email_admin
 from services.errors import InvalidInput
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 VARIABLE_COLUMNS = [
     {'name': 'name', 'label': 'Variable', 'field': 'name', 'align': 'left'},

@@ -6,8 +6,8 @@ from nicegui import ui
 from services import audit_query
 from services.errors import PortalError
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 PAGE_SIZE = 50
 COLUMNS = [

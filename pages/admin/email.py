@@ -6,8 +6,8 @@ from nicegui import run, ui
 from services import email_admin
 from services.errors import InvalidInput
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 PASSWORD_KEPT = 'A password is stored. Leave empty to keep it.'
 

@@ -6,8 +6,8 @@ from nicegui import ui
 from services import email_admin, mailer, outbox
 from services.settings import get_settings
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 PAGE_SIZE = 25
 STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',

@@ -8,8 +8,8 @@ from nicegui import ui
 from services import accounts_admin
 from services.errors import PortalError
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 PAGE_SIZE = 25
 COLUMNS = [

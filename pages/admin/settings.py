@@ -13,8 +13,8 @@ from services.errors import PortalError
 from services.settings import PortalSettings, get_settings
 from services.settings_admin import LABELS
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 LOGO_CACHE = 'public, max-age=300'
 
