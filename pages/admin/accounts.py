@@ -1,46 +1,36 @@
 """`/admin/accounts`: staff and admin accounts, contact accounts; every action goes through an audited service."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from nicegui import ui
 
 from services import accounts_admin
-from services.errors import PortalError
 
-from .. import guard, page
-from ..frame import frame_legacy as frame
+from .. import access, actions
+from ..portal import Page, portal_page
+from . import Action, columns, read
 
 PAGE_SIZE = 25
-COLUMNS = [
-    {'name': 'username', 'label': 'Username', 'field': 'username', 'align': 'left'},
-    {'name': 'name', 'label': 'Name', 'field': 'name', 'align': 'left'},
-    {'name': 'role', 'label': 'Role', 'field': 'role', 'align': 'left'},
-    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
-    {'name': 'last', 'label': 'Last sign-in', 'field': 'last', 'align': 'left'},
-]
+COLUMNS = columns(('username', 'Username'), ('name', 'Name'), ('role', 'Role'), ('status', 'Status'),
+                  ('last', 'Last sign-in'))
 
 
-def register() -> None:
-    page('/admin/accounts')(accounts_page)
-
-
-async def accounts_page() -> None:
+@portal_page('/admin/accounts', roles=access.ADMIN, title='Accounts')
+async def accounts_page(page: Page) -> None:
     """Two lists (staff/admins and contacts), each searchable and paged on the server; click a row to act."""
-    actor = await guard.require(*guard.ADMIN)
-    if actor is None:
-        return
-    with frame('Accounts', actor):
-        ui.label('Accounts').classes('text-2xl font-bold').mark('admin-accounts')
-        with ui.tabs().classes('w-full') as tabs:
-            staff_tab = ui.tab('Staff and administrators').mark('tab-staff')
-            contact_tab = ui.tab('Contact accounts').mark('tab-contacts')
-        with ui.tab_panels(tabs, value=staff_tab).classes('w-full'):
-            with ui.tab_panel(staff_tab):
-                create_form()
-                await account_list('staff')
-            with ui.tab_panel(contact_tab):
-                await account_list('contact')
+    ui.label('Accounts').classes('text-2xl font-bold').mark('admin-accounts')
+    with ui.tabs().classes('w-full') as tabs:
+        staff_tab = ui.tab('Staff and administrators').mark('tab-staff')
+        contact_tab = ui.tab('Contact accounts').mark('tab-contacts')
+    with ui.tab_panels(tabs, value=staff_tab).classes('w-full'):
+        with ui.tab_panel(staff_tab):
+            create_form()
+            await AccountList('staff').load(1)
+        with ui.tab_panel(contact_tab):
+            await AccountList('contact').load(1)
 
 
 def create_form() -> None:
@@ -50,79 +40,123 @@ def create_form() -> None:
         name = ui.input('Name').classes('w-full max-w-md').mark('new-name')
         role = ui.select({'staff': 'Staff', 'admin': 'Administrator'}, value='staff', label='Role') \
             .classes('w-48').mark('new-role')
-        error = ui.label().classes('text-negative').mark('error-new')
 
-        async def create() -> None:
-            actor = await guard.require(*guard.ADMIN)
-            if actor is None:
-                return
-            try:
-                row = await guard.call(accounts_admin.create_staff_account, actor=actor, email=email.value,
-                                       display_name=name.value, role=role.value)
-            except PortalError as problem:
-                error.text = str(problem)
-                return
-            error.text = ''
+        async def create(act: actions.Act) -> None:
+            row = await act.call(accounts_admin.create_staff_account, email=email.value, display_name=name.value,
+                                 role=role.value)
             email.value = name.value = ''
-            ui.notify(f'Account {row.username} created; an email asks them to set a password.', type='positive')
+            act.done(f'Account {row.username} created; an email asks them to set a password.')
 
-        ui.button('Create account', on_click=create).mark('create-account')
+        button = ui.button('Create account').mark('create-account')
+        button.on_click(Action(create, triggers=[button], message=actions.Message('error-new')))
 
 
-async def account_list(kind: str) -> None:
+class AccountList:
     """Search box, paged table and the detail card of the clicked account."""
-    search = ui.input('Search (name, email' + (', contact or organization)' if kind == 'contact' else ')')) \
-        .props('clearable debounce=400').classes('w-full max-w-md').mark(f'search-{kind}')
-    table = ui.table(columns=COLUMNS, rows=[], row_key='id',
-                     pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-        .classes('w-full cursor-pointer').props(f':rows-per-page-options="[{PAGE_SIZE}]"').mark(f'accounts-{kind}')
-    ui.label('Click an account to see it and act on it.').classes('text-xs text-grey-7')
-    detail = ui.column().classes('w-full')
 
-    latest = {'request': 0}
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.search = ui.input('Search (name, email' + (', contact or organization)' if kind == 'contact' else ')')) \
+            .props('clearable debounce=400').classes('w-full max-w-md').mark(f'search-{kind}')
+        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id',
+                              pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
+            .classes('w-full cursor-pointer').props(f':rows-per-page-options="[{PAGE_SIZE}]"').mark(f'accounts-{kind}')
+        ui.label('Click an account to see it and act on it.').classes('text-xs text-grey-7')
+        self.detail = ui.column().classes('w-full')
+        self.panel: AccountPanel | None = None
+        self.latest = 0
+        self.table.on('request', lambda e: self.load(e.args['pagination']['page']))
+        self.table.on('row-click', lambda e: self.show(e.args[1]['id']))
+        self.search.on_value_change(lambda: self.load(1))
 
-    async def load(page: int = 1) -> None:
-        latest['request'] += 1
-        mine = latest['request']
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
+    async def load(self, page: int = 1) -> None:
+        self.latest += 1
+        mine = self.latest
+        found = await read(accounts_admin.list_accounts, kind=self.kind, search=self.search.value or '',
+                           offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        if found is None or mine != self.latest:
+            return  # signed out, or a newer search or page was asked for meanwhile: its answer wins
+        rows, total = found
+        self.table.rows = [_row(r) for r in rows]
+        self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': total}
+
+    async def reload(self) -> None:
+        await self.load(self.table.pagination.get('page', 1))
+
+    async def show(self, account_id: int) -> None:
+        info = await read(accounts_admin.account_detail, account_id=account_id)
+        if info is None:
             return
-        rows, total = await guard.call(accounts_admin.list_accounts, actor=actor, kind=kind, search=search.value or '',
-                                       offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        if mine != latest['request']:
-            return  # a newer search or page was asked for meanwhile: its answer wins
-        table.rows = [_row(r) for r in rows]
-        table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
-
-    async def show(account_id: int) -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
-        info = await guard.call(accounts_admin.account_detail, actor=actor, account_id=account_id)
-        detail.clear()
-        with detail, ui.card().classes('w-full gap-2').mark('account-detail'):
-            _detail(info, kind, lambda fn, **kw: act(fn, info.account.id, **kw))
-
-    async def act(fn: Callable, account_id: int, **kwargs) -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
-        try:
-            await guard.call(fn, actor=actor, account_id=account_id, **kwargs)
-        except PortalError as problem:
-            ui.notify(str(problem), type='negative')
-            return
-        ui.notify('Done.', type='positive')
-        await load(table.pagination.get('page', 1))
-        await show(account_id)
-
-    table.on('request', lambda e: load(e.args['pagination']['page']))
-    table.on('row-click', lambda e: show(e.args[1]['id']))
-    search.on_value_change(lambda: load(1))
-    await load(1)
+        if self.panel is None:
+            with self.detail:
+                self.panel = AccountPanel(self.kind, after_change=self.reload)
+        self.panel.message.clear()
+        self.panel.show(info)
 
 
-def _detail(info: accounts_admin.AccountDetail, kind: str, act: Callable) -> None:
+class AccountPanel:
+    """The clicked account and its actions: built once, then filled with each account clicked.
+
+    The buttons stay while the admin works (an action's button must outlive the action); their visibility and
+    wording follow the account shown.
+    """
+
+    def __init__(self, kind: str, after_change: Callable[[], Awaitable[None]]) -> None:
+        self.kind, self.after_change = kind, after_change
+        self.info: accounts_admin.AccountDetail | None = None
+        with ui.card().classes('w-full gap-2').mark('account-detail'):
+            self.facts = ui.column().classes('w-full gap-1')
+            with ui.row().classes('gap-2 flex-wrap'):
+                self.buttons = {
+                    'disable': ui.button('Disable').props('outline color=negative'),
+                    'enable': ui.button('Enable').props('outline'),
+                    'end-sessions': ui.button('End all sessions').props('outline'),
+                    'reset-password': ui.button('Send password reset').props('outline'),
+                    'change-role': ui.button('Make admin').props('outline'),
+                    'unlock': ui.button('Unlock sign-in').props('outline'),
+                }
+            self.message = actions.Message('account-message')
+        for mark, button in self.buttons.items():
+            button.mark(mark).on_click(Action(partial(self.change, mark), triggers=[button],
+                                                      message=self.message))
+
+    def show(self, info: accounts_admin.AccountDetail) -> None:
+        self.info = info
+        account = info.account
+        self.facts.clear()
+        with self.facts:
+            _facts(info, self.kind)
+        self.buttons['disable'].set_visibility(account.active)
+        self.buttons['enable'].set_visibility(not account.active)
+        self.buttons['reset-password'].set_visibility(self.kind != 'contact')
+        self.buttons['change-role'].set_visibility(self.kind != 'contact')
+        self.buttons['change-role'].text = f'Make {_other_role(account)}'
+
+    async def change(self, mark: str, act: actions.Act) -> None:
+        assert self.info is not None
+        account = self.info.account
+        fn, options = _CHANGES[mark](account)
+        await act.call(fn, account_id=account.id, **options)
+        self.show(await act.read(accounts_admin.account_detail, account_id=account.id))
+        await self.after_change()
+        act.done('Done.')
+
+
+def _other_role(account: accounts_admin.AccountRow) -> str:
+    return 'staff' if account.role == 'admin' else 'admin'
+
+
+_CHANGES: dict[str, Callable[[accounts_admin.AccountRow], tuple[Callable[..., Any], dict[str, Any]]]] = {
+    'disable': lambda account: (accounts_admin.set_active, {'active': False}),
+    'enable': lambda account: (accounts_admin.set_active, {'active': True}),
+    'end-sessions': lambda account: (accounts_admin.end_sessions, {}),
+    'reset-password': lambda account: (accounts_admin.reset_password, {}),
+    'change-role': lambda account: (accounts_admin.change_role, {'role': _other_role(account)}),
+    'unlock': lambda account: (accounts_admin.unlock, {}),
+}
+
+
+def _facts(info: accounts_admin.AccountDetail, kind: str) -> None:
     account = info.account
     ui.label(f'{account.display_name or account.username} ({account.username})').classes('text-lg font-bold') \
         .mark('detail-username')
@@ -137,24 +171,6 @@ def _detail(info: accounts_admin.AccountDetail, kind: str, act: Callable) -> Non
             ui.label(f'{contact.name} · {contact.email} · {contact.organization}').classes('text-sm').mark('linked-contact')
         if not info.contacts:
             ui.label('No linked contacts.').classes('text-sm text-grey-7')
-    with ui.row().classes('gap-2 flex-wrap'):
-        if account.active:
-            ui.button('Disable', on_click=lambda: act(accounts_admin.set_active, active=False)) \
-                .props('outline color=negative').mark('disable')
-        else:
-            ui.button('Enable', on_click=lambda: act(accounts_admin.set_active, active=True)).props('outline') \
-                .mark('enable')
-        ui.button('End all sessions', on_click=lambda: act(accounts_admin.end_sessions)).props('outline') \
-            .mark('end-sessions')
-        if kind == 'contact':
-            ui.button('Unlock sign-in', on_click=lambda: act(accounts_admin.unlock)).props('outline').mark('unlock')
-        else:
-            ui.button('Send password reset', on_click=lambda: act(accounts_admin.reset_password)).props('outline') \
-                .mark('reset-password')
-            other = 'staff' if account.role == 'admin' else 'admin'
-            ui.button(f'Make {other}', on_click=lambda: act(accounts_admin.change_role, role=other)).props('outline') \
-                .mark('change-role')
-            ui.button('Unlock sign-in', on_click=lambda: act(accounts_admin.unlock)).props('outline').mark('unlock')
 
 
 def _row(row: accounts_admin.AccountRow) -> dict:

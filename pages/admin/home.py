@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from .. import guard, page
-from ..frame import STAFF_LINKS, frame_legacy as frame
+from .. import access
+from ..frame import STAFF_LINKS
+from ..portal import Page, portal_page
 
 AREAS = [
     ('Settings', '/admin/settings', 'tune',
@@ -19,25 +20,19 @@ AREAS = [
 ]
 
 
-def register() -> None:
-    page('/admin')(admin_home)
-
-
-async def admin_home() -> None:
-    actor = await guard.require(*guard.ADMIN)
-    if actor is None:
-        return
-    with frame('Administration', actor):
-        ui.label('Administration').classes('text-2xl font-bold').mark('admin-home')
-        with ui.element('div').classes('grid grid-cols-1 sm:grid-cols-2 gap-3 w-full'):
-            for title, target, icon, text in AREAS:
-                with ui.card().classes('cursor-pointer gap-1').on('click', lambda t=target: ui.navigate.to(t)) \
-                        .mark(f'area-{target.rsplit("/", 1)[-1]}'):
-                    with ui.row().classes('items-center gap-2'):
-                        ui.icon(icon, color='primary')
-                        ui.link(title, target).classes('text-lg font-bold')
-                    ui.label(text).classes('text-sm text-grey-8')
-        ui.label('Clinic workspace').classes('text-lg font-bold mt-4')
-        with ui.row().classes('gap-3 flex-wrap'):
-            for label, target in STAFF_LINKS:
-                ui.button(label, on_click=lambda t=target: ui.navigate.to(t)).props('outline')
+@portal_page('/admin', roles=access.ADMIN, title='Administration')
+async def admin_home(page: Page) -> None:
+    """The admin areas as cards, then the clinic workspace (admins are staff too)."""
+    ui.label('Administration').classes('text-2xl font-bold').mark('admin-home')
+    with ui.element('div').classes('grid grid-cols-1 sm:grid-cols-2 gap-3 w-full'):
+        for title, target, icon, text in AREAS:
+            with ui.card().classes('cursor-pointer gap-1').on('click', lambda t=target: ui.navigate.to(t)) \
+                    .mark(f'area-{target.rsplit("/", 1)[-1]}'):
+                with ui.row().classes('items-center gap-2'):
+                    ui.icon(icon, color='primary')
+                    ui.link(title, target).classes('text-lg font-bold')
+                ui.label(text).classes('text-sm text-grey-8')
+    ui.label('Clinic workspace').classes('text-lg font-bold mt-4')
+    with ui.row().classes('gap-3 flex-wrap'):
+        for label, target in STAFF_LINKS:
+            ui.button(label, on_click=lambda t=target: ui.navigate.to(t)).props('outline')
