@@ -13,7 +13,7 @@ from sqlmodel import Session
 from models import EmailTemplate, OutboxEmail
 from models.shapes import Actor
 
-from . import audit, clock, db, mailer, outbox, validate
+from . import audit, clock, db, idempotency, mailer, outbox, validate
 from .config import get_config
 from .email_templates import (COMMON_VARIABLES, KINDS, RenderedEmail, TemplateSource, check_source, common_context,
                               current_source, default_source, render_source)
@@ -62,6 +62,22 @@ def preview(session: Session, *, kind: str, subject: str, html: str, text: str) 
     return render_source(source, sample_context(session, kind))
 
 
+@dataclass(frozen=True)
+class LivePreview:
+    """An editor's preview: the rendered email, or the problem that keeps the edited template from rendering."""
+
+    email: RenderedEmail | None
+    problem: str = ''
+
+
+def live_preview(session: Session, *, kind: str, subject: str, html: str, text: str) -> LivePreview:
+    """`preview` while the admin types: a template that does not render yet is an answer here, not an error."""
+    try:
+        return LivePreview(preview(session, kind=kind, subject=subject, html=html, text=text))
+    except InvalidInput as problem:
+        return LivePreview(None, str(problem))
+
+
 def sample_context(session: Session | None, kind: str) -> dict[str, Any]:
     """The common variables plus the kind's documented sample values."""
     return common_context(session) | KINDS[kind].sample
@@ -98,15 +114,19 @@ class TestResult:
     answer: str
 
 
-def send_test_email(*, to: str, actor: Actor, kind: str = 'test_email',
-                    edited: tuple[str, str, str] | None = None) -> TestResult:
+def send_test_email(*, to: str, actor: Actor, kind: str = 'test_email', edited: tuple[str, str, str] | None = None,
+                    idempotency_key: str | None = None) -> TestResult | idempotency.Replayed:
     """Send one email now (blocking: pages run this off the event loop) and return the server's answer.
 
     `edited` = (subject, html, text) tests a template being edited before it is saved; it is checked first.
-    Template kinds other than the test email are filled with their sample values.
+    Template kinds other than the test email are filled with their sample values. The same submit sent twice
+    (same `idempotency_key`) sends one email and returns REPLAYED the second time.
     """
     address = validate.email(to, label='Test address')
     with db.transaction() as session:
+        if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='test_email_sent',
+                                                     actor=actor):
+            return idempotency.REPLAYED
         settings = get_settings(session)
         context = sample_context(session, kind) | {'sent_at': clock.now().strftime('%d %b %Y %H:%M UTC')}
         if edited is not None:

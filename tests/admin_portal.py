@@ -39,10 +39,17 @@ async def sign_in_as(user: User, role: str, email: str) -> None:
     assert await landed_on(user, HOME[role]), f'sign-in as {role} did not land on {HOME[role]}: {user.back_history}'
 
 
+async def click(user: User, marker: str) -> None:
+    """Click a button once it is enabled (an action keeps its button disabled while it runs and just after)."""
+    assert await until(lambda: all(getattr(e, 'enabled', True) for e in user.find(marker=marker).elements)), \
+        f'{marker} stayed disabled'
+    user.find(marker=marker).click()
+
+
 async def click_and_see(user: User, marker: str, text: str) -> None:
     """Click a button and wait for a new notification or label containing `text`."""
     user.notify.messages.clear()
-    user.find(marker=marker).click()
+    await click(user, marker)
     await see(user, text)
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from models import Account, AuditEvent, OutboxEmail, UserSession
 from services import audit, auth, throttle
 from tests import factories
-from tests.admin_portal import click_and_see, see, sign_in_as, until
+from tests.admin_portal import click, click_and_see, see, sign_in_as, until
 from tests.portal import seed
 
 ADMIN = 'boss@clinic.test'
@@ -55,9 +55,13 @@ async def test_admin_creates_a_staff_account_that_gets_a_reset_email(user: User)
 
     user.find(marker='new-email').type('not an email')
     user.find(marker='new-name').type('Someone')
-    user.find(marker='create-account').click()
+    await click(user, 'create-account')
     await see(user, 'Email is not a valid email address.')
     assert seed(lambda session: len(session.exec(select(Account)).all())) == 2
+
+    user.find(marker='new-email').clear().type('night.nurse@clinic.test')  # the corrected submit goes through
+    await click_and_see(user, 'create-account', 'Account night.nurse@clinic.test created')
+    assert seed(lambda session: len(session.exec(select(Account)).all())) == 3
 
 
 async def test_disabling_from_the_page_ends_sessions_and_keeps_the_last_admin(user: User) -> None:
@@ -127,7 +131,7 @@ async def test_audit_page_filters_and_exports_exactly_the_matching_rows(user: Us
     assert json.loads(exported.detail_json)['rows'] == 2
 
     user.find(marker='filter-chart').clear().type('x1')
-    user.find(marker='apply-filter').click()
+    await click(user, 'apply-filter')
     await see(user, 'Chart id must be a number.')
 
 

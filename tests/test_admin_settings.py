@@ -11,7 +11,7 @@ from sqlmodel import select
 from models import AuditEvent
 from services import settings as settings_service
 from tests import factories
-from tests.admin_portal import click_and_see, landed_on, see, sign_in_as, until
+from tests.admin_portal import click, click_and_see, landed_on, see, sign_in_as, until
 from tests.portal import seed
 
 ADMIN = 'boss@clinic.test'
@@ -21,7 +21,7 @@ XHTML = b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><scrip
 async def open_settings(user: User) -> None:
     await sign_in_as(user, 'admin', ADMIN)
     await user.open('/admin/settings')
-    await user.should_see(marker='admin-settings')
+    await see(user, marker='admin-settings')
 
 
 def set_value(user: User, marker: str, value) -> None:
@@ -51,8 +51,9 @@ async def test_feature_switches_take_effect_at_once_and_are_audited(user: User) 
     assert event.actor == ADMIN
 
     user.find(marker='replies_enabled').click()
-    await click_and_see(user, 'save-features', 'Saved.')
-    assert settings_service.get_settings().replies_enabled is False
+    await click(user, 'save-features')  # 'Saved.' is still shown from the first save: wait for the change itself
+    assert await until(lambda: settings_service.get_settings().replies_enabled is False)
+    await see(user, 'Saved.')
 
 
 async def test_invalid_security_values_are_refused_and_nothing_changes(user: User) -> None:
@@ -60,9 +61,9 @@ async def test_invalid_security_values_are_refused_and_nothing_changes(user: Use
     before = settings_service.get_settings()
     set_value(user, 'session_idle_minutes', 0)
     set_value(user, 'activation_code_days', 365)
-    user.find(marker='save-security').click()
-    await user.should_see('Session idle timeout (minutes) must be between 1 and 1440.')
-    await user.should_see('Activation code lifetime (days) must be between 1 and 90.')
+    await click(user, 'save-security')
+    await see(user, 'Session idle timeout (minutes) must be between 1 and 1440.')
+    await see(user, 'Activation code lifetime (days) must be between 1 and 90.')
     settings_service.invalidate_cache()
     after = settings_service.get_settings()
     assert after.session_idle_minutes == before.session_idle_minutes == 15
@@ -72,8 +73,8 @@ async def test_invalid_security_values_are_refused_and_nothing_changes(user: Use
     set_value(user, 'session_idle_minutes', 20)
     set_value(user, 'activation_code_days', 45)
     set_value(user, 'password_min_length', 7)
-    user.find(marker='save-security').click()
-    await user.should_see('Password minimum length must be between 8 and 128.')
+    await click(user, 'save-security')
+    await see(user, 'Password minimum length must be between 8 and 128.')
     set_value(user, 'password_min_length', 14)
     await click_and_see(user, 'save-security', 'Saved.')
     now = settings_service.get_settings()
@@ -84,23 +85,23 @@ async def test_general_section_validates_time_zone_and_email(user: User) -> None
     await open_settings(user)
     set_value(user, 'time_zone', 'Mars/Olympus')
     set_value(user, 'support_email', 'not-an-email')
-    user.find(marker='save-general').click()
-    await user.should_see('is not a known time zone')
-    await user.should_see('Support email is not a valid email address.')
+    await click(user, 'save-general')
+    await see(user, 'is not a known time zone')
+    await see(user, 'Support email is not a valid email address.')
     assert settings_service.get_settings().time_zone == 'UTC'
     set_value(user, 'time_zone', 'Europe/Zurich')
     set_value(user, 'support_email', 'help@clinic.test')
     set_value(user, 'portal_name', 'Valley Clinic Portal')
     await click_and_see(user, 'save-general', 'Saved.')
     await user.open('/admin')
-    await user.should_see('Valley Clinic Portal')
+    await see(user, 'Valley Clinic Portal')
 
 
 async def test_new_logo_appears_in_the_header_and_is_served_safely(user: User) -> None:
     await open_settings(user)
     upload = user.find(marker='logo-upload').elements.pop()
     await upload.handle_uploads([SmallFileUpload('logo.png', 'image/png', factories.MINIMAL_PNG)])
-    await user.should_see('Logo saved.')
+    await see(user, 'Logo saved.')
     file_id = settings_service.get_settings().logo_file_id
     assert file_id
     await user.open('/admin')
@@ -122,6 +123,21 @@ async def test_new_logo_appears_in_the_header_and_is_served_safely(user: User) -
     assert isinstance(user.find(marker='logo').elements.pop(), ui.icon)
 
 
+async def test_the_logo_alt_text_reaches_preview_and_header_as_text(user: User) -> None:
+    alt = 'Valley "Clinic" logo\' onerror=alert(1) x="'
+    await open_settings(user)
+    upload = user.find(marker='logo-upload').elements.pop()
+    await upload.handle_uploads([SmallFileUpload('logo.png', 'image/png', factories.MINIMAL_PNG)])
+    await see(user, 'Logo saved.')
+    set_value(user, 'logo_alt', alt)
+    assert await until(lambda: user.find(marker='preview-logo').elements.pop().props.get('alt') == alt)
+    await click_and_see(user, 'save-branding', 'Saved.')
+    assert settings_service.get_settings().logo_alt == alt
+    await user.open('/admin')
+    logo = user.find(marker='logo').elements.pop()
+    assert logo.props['alt'] == alt and 'onerror' not in logo.props
+
+
 async def test_svg_logo_is_sanitized_and_served_with_a_strict_policy(user: User) -> None:
     await open_settings(user)
     svg = (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script>'
@@ -129,7 +145,7 @@ async def test_svg_logo_is_sanitized_and_served_with_a_strict_policy(user: User)
            b'<circle r="4" fill="#123456"/></svg>')
     upload = user.find(marker='logo-upload').elements.pop()
     await upload.handle_uploads([SmallFileUpload('logo.svg', 'image/svg+xml', svg)])
-    await user.should_see('Logo saved.')
+    await see(user, 'Logo saved.')
     response = await user.http_client.get('/branding/logo')
     assert response.headers['content-type'] == 'image/svg+xml'
     assert "default-src 'none'" in response.headers['content-security-policy']
@@ -143,9 +159,9 @@ async def test_a_logo_that_is_really_html_is_refused_and_nothing_changes(user: U
     await open_settings(user)
     upload = user.find(marker='logo-upload').elements.pop()
     await upload.handle_uploads([SmallFileUpload('logo.png', 'image/png', b'<html><script>alert(1)</script></html>')])
-    await user.should_see('"logo.png" is not a PNG, JPEG or SVG image.')
+    await see(user, '"logo.png" is not a PNG, JPEG or SVG image.')
     await upload.handle_uploads([SmallFileUpload('logo.svg', 'image/svg+xml', XHTML)])
-    await user.should_see('"logo.svg" is not a PNG, JPEG or SVG image that can be shown safely.')
+    await see(user, '"logo.svg" is not a PNG, JPEG or SVG image that can be shown safely.')
     assert settings_service.get_settings().logo_file_id is None
     assert (await user.http_client.get('/branding/logo')).status_code == 404
     assert audit_events() == []
@@ -156,17 +172,17 @@ async def test_branding_texts_reach_the_frame_and_bad_links_are_refused(user: Us
     set_value(user, 'header_text', 'Occupational Health')
     set_value(user, 'footer_text', 'Valley Clinic, Main Street 1')
     set_value(user, 'footer_links', 'Privacy | javascript:alert(1)')
-    user.find(marker='save-branding').click()
-    await user.should_see('Footer link line 1')
+    await click(user, 'save-branding')
+    await see(user, 'Footer link line 1')
     assert settings_service.get_settings().header_text == ''
     set_value(user, 'footer_links', 'Privacy | https://clinic.test/privacy')
     set_value(user, 'primary_color', '#aa3300')
     await click_and_see(user, 'save-branding', 'Saved.')
-    await user.should_see(marker='preview-header-text')
+    await see(user, marker='preview-header-text')
     await user.open('/admin')
-    await user.should_see('Occupational Health')
-    await user.should_see('Valley Clinic, Main Street 1')
-    await user.should_see('Privacy')
+    await see(user, 'Occupational Health')
+    await see(user, 'Valley Clinic, Main Street 1')
+    await see(user, 'Privacy')
 
 
 async def test_settings_page_is_for_admins_only(user: User) -> None:
@@ -179,13 +195,13 @@ async def test_settings_page_is_for_admins_only(user: User) -> None:
 async def test_the_smtp_password_never_reaches_the_audit_log(user: User) -> None:
     """Through the SMTP page linked from the Email section, end to end."""
     await open_settings(user)
-    await user.should_see(marker='smtp-link')
+    await see(user, marker='smtp-link')
     await user.open('/admin/email')
     await see(user, marker='email-page')
     user.find(marker='host').clear().type('mail.clinic.test')
     user.find(marker='mail-from').clear().type('portal@clinic.test')
     user.find(marker='password').type('Very-Secret-Mail-Pass-7')
-    user.find(marker='save').click()
+    await click(user, 'save')
     assert await until(lambda: settings_service.get_settings().smtp_password == 'Very-Secret-Mail-Pass-7')
     settings_service.invalidate_cache()
     events = seed(lambda session: session.exec(select(AuditEvent)).all())

@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from models import AuditEvent, OutboxEmail
 from models.shapes import Actor
-from services import db, email_admin, outbox
+from services import db, email_admin, idempotency, outbox
+from services.errors import InvalidInput
 from tests import factories
 
 ADMIN = Actor(account_id=None, username='admin@clinic.test', role='admin')
@@ -27,6 +28,18 @@ def test_a_test_email_reaches_the_server(database, smtp_server) -> None:
     with db.transaction() as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == 'test_email_sent')).one()
         assert '250' in event.detail_json
+
+
+def test_the_same_test_email_submit_sent_twice_sends_one_email(database, smtp_server) -> None:
+    with pytest.raises(InvalidInput):  # a refused address claims nothing: the corrected submit may use the key
+        email_admin.send_test_email(to='not an address', actor=ADMIN, idempotency_key='submit-1')
+    first = email_admin.send_test_email(to='admin@clinic.test', actor=ADMIN, idempotency_key='submit-1')
+    again = email_admin.send_test_email(to='admin@clinic.test', actor=ADMIN, idempotency_key='submit-1')
+    assert first.ok and again is idempotency.REPLAYED
+    smtp_server.wait_for('admin@clinic.test')
+    assert len(smtp_server.to('admin@clinic.test')) == 1
+    with db.transaction() as session:
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == 'test_email_sent')).all()) == 1
 
 
 def test_a_test_email_shows_the_error_when_the_server_is_down(database, smtp_server) -> None:

@@ -6,24 +6,17 @@ from typing import Any
 from nicegui import ui
 
 from services import questionnaire
-from services.errors import PortalError
 
-from . import guard, page
-from .frame import frame_legacy as frame
-
-
-def register() -> None:
-    page('/admin/questionnaire')(questionnaire_page)
+from .. import access, actions
+from ..portal import Page, portal_page
+from . import Action
 
 
-async def questionnaire_page() -> None:
+@portal_page('/admin/questionnaire', roles=access.ADMIN, title='Questionnaire')
+async def questionnaire_page(page: Page) -> None:
     """Edit the New Registration questionnaire; the next wizard asks what is saved here."""
-    actor = await guard.require(*guard.ADMIN)
-    if actor is None:
-        return
-    definition = await guard.call(questionnaire.current_definition)
-    with frame('Questionnaire', actor):
-        Editor(definition).build()
+    definition = await access.call(questionnaire.current_definition)
+    Editor(definition).build()
 
 
 class Editor:
@@ -38,15 +31,15 @@ class Editor:
                  'The fields first_name and last_name name the new chart and must stay.').classes('text-grey-8')
         ui.input('Questionnaire title').bind_value(self.definition, 'title').props('outlined').classes('w-96') \
             .mark('title')
-        self.error = ui.label().classes('text-negative').mark('editor-error')
-        self.error.set_visibility(False)
         self.sections = ui.column().classes('w-full gap-4')
         self.render()
         with ui.row().classes('gap-2'):
             ui.button('Add section', icon='add', on_click=self.add_section).props('outline').mark('add-section')
-            ui.button('Save', icon='save', on_click=self.save).mark('save')
+            save = ui.button('Save', icon='save').mark('save')
             ui.button('Reset to default', icon='restart_alt', on_click=self.confirm_reset) \
                 .props('flat color=negative').mark('reset')
+        self.message = actions.Message('editor-error')
+        save.on_click(Action(self.save, triggers=[save], message=self.message))
 
     def render(self) -> None:
         self.sections.clear()
@@ -110,41 +103,29 @@ class Editor:
              'type': 'text', 'required': False, 'help': '', 'options': [], '_new': True}]})
         self.render()
 
-    async def save(self) -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
-        try:
-            cleaned = await guard.call(questionnaire.save_definition, definition=self.definition, actor=actor)
-        except PortalError as error:
-            self.error.text = str(error)
-            self.error.set_visibility(True)
-            ui.notify(str(error), type='negative', multi_line=True)
-            return
-        self.error.set_visibility(False)
+    async def save(self, act: actions.Act) -> None:
+        cleaned = await act.call(questionnaire.save_definition, definition=self.definition)
         self.definition.clear()
         self.definition.update(cleaned)
         self.render()
-        ui.notify('Questionnaire saved. New registrations ask it from now on.', type='positive')
+        act.done('Questionnaire saved. New registrations ask it from now on.')
 
     def confirm_reset(self) -> None:
         with ui.dialog() as dialog, ui.card():
             ui.label('Replace the questionnaire with the default one? Your changes are lost.')
             with ui.row():
-                ui.button('Reset', on_click=lambda: self.reset(dialog)).props('color=negative').mark('reset-confirm')
+                reset = ui.button('Reset').props('color=negative').mark('reset-confirm')
                 ui.button('Cancel', on_click=dialog.close).props('flat')
+        reset.on_click(Action(lambda act: self.reset(act, dialog), triggers=[reset], message=self.message))
         dialog.open()
 
-    async def reset(self, dialog: ui.dialog) -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
-        dialog.close()
-        default = await guard.call(questionnaire.reset_definition, actor=actor)
+    async def reset(self, act: actions.Act, dialog: ui.dialog) -> None:
+        dialog.close()  # what happens next shows on the page
+        default = await act.call(questionnaire.reset_definition)
         self.definition.clear()
         self.definition.update(default)
         self.render()
-        ui.notify('The default questionnaire applies again.', type='positive')
+        act.done('The default questionnaire applies again.')
 
 
 def _order_buttons(items: list[Any], index: int, rerender, what: str) -> None:
@@ -159,9 +140,9 @@ def _order_buttons(items: list[Any], index: int, rerender, what: str) -> None:
         items.pop(index)
         rerender()
 
-    ui.button(icon='arrow_upward', on_click=lambda: move(-1)).props(f'flat round dense aria-label="Move {what} up"') \
-        .mark(f'up-{what.replace(" ", "-")}')
-    ui.button(icon='arrow_downward', on_click=lambda: move(1)) \
-        .props(f'flat round dense aria-label="Move {what} down"').mark(f'down-{what.replace(" ", "-")}')
-    ui.button(icon='delete', on_click=remove).props(f'flat round dense aria-label="Remove {what}"') \
-        .mark(f'remove-{what.replace(" ", "-")}')
+    for icon, label, mark, handler in (('arrow_upward', f'Move {what} up', 'up', lambda: move(-1)),
+                                       ('arrow_downward', f'Move {what} down', 'down', lambda: move(1)),
+                                       ('delete', f'Remove {what}', 'remove', remove)):
+        button = ui.button(icon=icon, on_click=handler).props('flat round dense') \
+            .mark(f'{mark}-{what.replace(" ", "-")}')
+        button.props['aria-label'] = label

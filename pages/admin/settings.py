@@ -5,27 +5,26 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Response
-from nicegui import app, run, ui
+from nicegui import ui
 
 from services import branding, db, settings_admin
 from services.config import get_config
-from services.errors import PortalError
-from services.settings import PortalSettings, get_settings
+from services.settings import PortalSettings
 from services.settings_admin import LABELS
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import access, actions
+from ..portal import Page, _declare, portal_page
+from . import Action
 
 LOGO_CACHE = 'public, max-age=300'
 
 
-def register() -> None:
-    page('/admin/settings')(settings_page)
-    app.get('/branding/logo', include_in_schema=False)(logo_route)
-
-
 def logo_route() -> Response:
-    """The co-brand logo (public: it is on the sign-in page). A sync route: FastAPI runs it in a thread."""
+    """The co-brand logo (public: it is on the sign-in page). A sync route: FastAPI runs it in a thread.
+
+    Not a `@file_route`: that answer is private (no-store, attachment name, no SVG policy), while the logo is
+    public, cached for a few minutes and, as SVG, needs its own Content-Security-Policy.
+    """
     logo = db.run(branding.current_logo)
     if logo is None:
         return Response(status_code=404, headers={'Cache-Control': 'no-store'})
@@ -35,20 +34,21 @@ def logo_route() -> Response:
     return Response(content=logo.data, media_type=logo.mime_type, headers=headers)
 
 
-async def settings_page() -> None:
+# declared in the route registry like a file route, so pages.register_all adds it again after every route reset
+_declare('/branding/logo', access.PUBLIC, 'file', logo_route, terms_gate=False)
+
+
+@portal_page('/admin/settings', roles=access.ADMIN, title='Settings')
+async def settings_page(page: Page) -> None:
     """The sections: General, Features, Branding, Security, Email."""
-    actor = await guard.require(*guard.ADMIN)
-    if actor is None:
-        return
-    current = await run.io_bound(get_settings)
-    with frame('Settings', actor):
-        ui.label('Settings').classes('text-2xl font-bold').mark('admin-settings')
-        ui.label('Changes apply at once, without a restart. Each section has its own Save.').classes('text-grey-8')
-        general_section(current)
-        features_section(current)
-        branding_section(current)
-        security_section(current)
-        email_section(current)
+    current = page.settings
+    ui.label('Settings').classes('text-2xl font-bold').mark('admin-settings')
+    ui.label('Changes apply at once, without a restart. Each section has its own Save.').classes('text-grey-8')
+    general_section(current)
+    features_section(current)
+    branding_section(current)
+    security_section(current)
+    email_section(current)
 
 
 def general_section(s: PortalSettings) -> None:
@@ -82,7 +82,7 @@ def features_section(s: PortalSettings) -> None:
 
 def branding_section(s: PortalSettings) -> None:
     with _card('Branding'):
-        state = {'logo_file_id': s.logo_file_id}
+        state: dict[str, Any] = {'logo_file_id': s.logo_file_id, 'logo_alt': s.logo_alt}
         logo_controls(state, on_change=lambda: preview.refresh())
         fields = {
             'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
@@ -105,56 +105,44 @@ def branding_section(s: PortalSettings) -> None:
             element.on_value_change(preview.refresh)
 
 
-def logo_controls(state: dict[str, int | None], on_change: Callable[[], None]) -> None:
+def logo_controls(state: dict[str, Any], on_change: Callable[[], None]) -> None:
     """The current logo, an upload (saved at once, checked on the server) and a remove button."""
     with ui.row().classes('items-center gap-4'):
         logo_box = ui.row().classes('items-center gap-2')
         upload = ui.upload(label=f'Upload a logo (PNG, JPEG or SVG, up to {branding.LOGO_MAX_BYTES // 1024} KB)',
                            auto_upload=True, max_files=1, max_file_size=branding.LOGO_MAX_BYTES,
-                           on_rejected=lambda: ui.notify('That file is larger than the logo limit.', type='negative')) \
+                           on_rejected=lambda: message.error('That file is larger than the logo limit.')) \
             .props('accept=".png,.jpg,.jpeg,.svg,image/png,image/jpeg,image/svg+xml"').mark('logo-upload')
         remove = ui.button('Remove logo').props('flat').mark('remove-logo')
-    logo_error = ui.label().classes('text-negative').mark('error-logo')
+    message = actions.Message('error-logo')
 
     def show_logo() -> None:
         logo_box.clear()
         with logo_box:
             if state['logo_file_id']:
-                ui.image(f'/branding/logo?v={state["logo_file_id"]}').classes('w-28 h-10').props('fit=contain') \
-                    .mark('current-logo')
+                logo = ui.image(f'/branding/logo?v={state["logo_file_id"]}').classes('w-28 h-10') \
+                    .props('fit=contain').mark('current-logo')
+                logo.props['alt'] = state['logo_alt']  # data, never parsed as props
             else:
                 ui.label('No logo: the header shows the default icon.').classes('text-grey-7')
 
-    async def on_upload(event) -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
-        data = await event.file.read()
-        try:
-            state['logo_file_id'] = await guard.call(branding.save_logo, data=data, file_name=event.file.name,
-                                                     actor=actor)
-        except PortalError as problem:
-            logo_error.text = str(problem)
-            return
-        finally:
-            upload.reset()
-        logo_error.text = ''
-        ui.notify('Logo saved.')
+    async def save_logo(act: actions.Act) -> None:
+        data, file_name = await act.event.file.read(), act.event.file.name
+        upload.reset()
+        state['logo_file_id'] = await act.call(branding.save_logo, data=data, file_name=file_name)
         show_logo()
         on_change()
+        act.done('Logo saved.')
 
-    async def remove_logo() -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
-        await guard.call(branding.remove_logo, actor=actor)
+    async def remove_logo(act: actions.Act) -> None:
+        await act.call(branding.remove_logo)
         state['logo_file_id'] = None
-        ui.notify('Logo removed.')
         show_logo()
         on_change()
+        act.done('Logo removed.')
 
-    upload.on_upload(on_upload)
-    remove.on_click(remove_logo)
+    upload.on_upload(Action(save_logo, triggers=[upload], message=message))
+    remove.on_click(Action(remove_logo, triggers=[remove], message=message))
     show_logo()
 
 
@@ -165,7 +153,9 @@ def _preview(s: PortalSettings, logo_file_id: int | None, values: dict[str, Any]
         with ui.row().classes('items-center gap-3 px-3 py-2 bg-white shadow-sm w-full') \
                 .style(f'border-bottom: 3px solid {color}').mark('preview-header'):
             if logo_file_id:
-                ui.image(f'/branding/logo?v={logo_file_id}').classes('w-28 h-10').props('fit=contain')
+                logo = ui.image(f'/branding/logo?v={logo_file_id}').classes('w-28 h-10').props('fit=contain') \
+                    .mark('preview-logo')
+                logo.props['alt'] = values['logo_alt'] or ''  # data, never parsed as props
             else:
                 ui.icon('local_hospital', size='md').style(f'color: {color}')
             with ui.column().classes('gap-0'):
@@ -203,7 +193,9 @@ def email_section(s: PortalSettings) -> None:
 
 def _number(s: PortalSettings, key: str) -> ui.number:
     low, high = settings_admin.bounds(key)
-    return ui.number(LABELS[key], value=getattr(s, key), precision=0, format='%d').props(f'hint="{low} to {high}"')
+    number = ui.number(LABELS[key], value=getattr(s, key), precision=0, format='%d')
+    number.props['hint'] = f'{low} to {high}'
+    return number
 
 
 def _card(title: str) -> ui.card:
@@ -217,19 +209,11 @@ def _save_row(section: str, fields: dict[str, ui.element]) -> None:
     """Mark the fields, add the section's Save button and its message line."""
     for key, element in fields.items():
         element.classes('w-full max-w-xl').mark(key)
-    error = ui.label().classes('text-negative').mark(f'error-{section}')
 
-    async def save() -> None:
-        actor = await guard.require(*guard.ADMIN)
-        if actor is None:
-            return
+    async def save(act: actions.Act) -> None:
         values = {key: element.value for key, element in fields.items()}
-        try:
-            diff = await guard.call(settings_admin.save_section, section=section, values=values, actor=actor)
-        except PortalError as problem:
-            error.text = str(problem)
-            return
-        error.text = ''
-        ui.notify('Saved.' if diff else 'Nothing changed.', type='positive' if diff else 'info')
+        diff = await act.call(settings_admin.save_section, section=section, values=values)
+        act.done('Saved.' if diff else 'Nothing changed.')
 
-    ui.button('Save', on_click=save).mark(f'save-{section}')
+    button = ui.button('Save').mark(f'save-{section}')
+    button.on_click(Action(save, triggers=[button], message=actions.Message(f'error-{section}')))

@@ -1,0 +1,114 @@
+"""`/admin/audit`: the audit log with filters, server-side paging, CSV export and access reports."""
+from __future__ import annotations
+
+from nicegui import ui
+
+from services import audit_query
+
+from .. import access, actions
+from ..portal import Page, portal_page
+from . import Action, columns, read
+
+PAGE_SIZE = 50
+COLUMNS = columns(('id', 'ID'), ('at', 'When (UTC)'), ('actor', 'Account'), ('action', 'Action'),
+                  ('object', 'Object'), ('chart', 'Chart'), ('contact', 'Contact'), ('ip', 'From'),
+                  ('detail', 'Detail'))
+REPORT_COLUMNS = columns(('actor', 'Account'), ('action', 'Action'), ('count', 'Times'), ('first', 'First (UTC)'),
+                         ('last', 'Last (UTC)'), ('charts', 'Charts'), numbers=('count',))
+
+
+@portal_page('/admin/audit', roles=access.ADMIN, title='Audit log')
+async def audit_page(page: Page) -> None:
+    """Filter, page, export; below, the per-chart and per-account reports."""
+    choices = await access.call(audit_query.actions, actor=page.signed_in)
+    ui.label('Audit log').classes('text-2xl font-bold').mark('admin-audit')
+    ui.label('Dates are whole days in the portal time zone, both included. The log cannot be edited; '
+             '`python main.py check-audit` verifies its hash chain.').classes('text-sm text-grey-8')
+    with ui.row().classes('gap-3 items-end flex-wrap'):
+        form = {
+            'since': ui.input('From').props('type=date stack-label').mark('filter-since'),
+            'until': ui.input('To').props('type=date stack-label').mark('filter-until'),
+            'account': ui.input('Account (username or id)').mark('filter-account'),
+            'action': ui.select({'': 'Any action', **{a: a for a in choices}}, value='', label='Action')
+            .classes('w-56').mark('filter-action'),
+            'contact_id': ui.input('Contact id').classes('w-28').mark('filter-contact'),
+            'chart_id': ui.input('Chart id').classes('w-28').mark('filter-chart'),
+        }
+        apply = ui.button('Filter', icon='filter_alt').mark('apply-filter')
+        export = ui.button('Export CSV', icon='download').props('outline').mark('export-csv')
+    message = actions.Message('error-filter')
+    table = ui.table(columns=COLUMNS, rows=[], row_key='id',
+                     pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
+        .classes('w-full').props(f'wrap-cells :rows-per-page-options="[{PAGE_SIZE}]"').mark('audit-table')
+    shown = {'filter': audit_query.AuditFilter(), 'request': 0}
+
+    def typed() -> audit_query.AuditFilter:
+        """The filter in the form (InvalidInput names the field that is wrong)."""
+        return audit_query.AuditFilter.from_form(**{k: e.value for k, e in form.items()})
+
+    async def load(page: int = 1) -> None:
+        """One page of the filter last applied (paging never applies a half-typed filter)."""
+        shown['request'] += 1
+        mine = shown['request']
+        found = await read(audit_query.list_events, filters=shown['filter'], offset=(page - 1) * PAGE_SIZE,
+                           limit=PAGE_SIZE)
+        if found is None or mine != shown['request']:
+            return  # signed out, or a newer filter or page was asked for meanwhile: its answer wins
+        rows, total = found
+        table.rows = [_row(r) for r in rows]
+        table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
+
+    async def filter_log(act: actions.Act) -> None:
+        shown['filter'] = typed()
+        await load(1)
+
+    async def download(act: actions.Act) -> None:
+        data = await act.call(audit_query.export_csv, filters=typed())  # the export is audited
+        ui.download.content(data, 'audit-log.csv', 'text/csv')
+
+    apply.on_click(Action(filter_log, triggers=[apply], message=message))
+    export.on_click(Action(download, triggers=[export], message=message))
+    table.on('request', lambda e: load(e.args['pagination']['page']))
+    await load(1)
+    reports()
+
+
+def reports() -> None:
+    """Who touched the documents of chart X; what account Y did (each report is audited)."""
+    with ui.card().classes('w-full gap-2').mark('reports'):
+        ui.label('Access reports').classes('text-lg font-bold')
+        with ui.row().classes('gap-3 items-end flex-wrap'):
+            chart = ui.input('Chart id').classes('w-28').mark('report-chart')
+            chart_button = ui.button('Who accessed this chart').props('outline').mark('run-chart-report')
+            account = ui.input('Account (username or id)').mark('report-account')
+            account_button = ui.button('What this account did').props('outline').mark('run-account-report')
+        message = actions.Message('report-error')
+        title = ui.label().classes('text-sm font-bold').mark('report-title')
+        table = ui.table(columns=REPORT_COLUMNS, rows=[], row_key='key').classes('w-full').mark('report-table')
+
+        async def chart_report(act: actions.Act) -> None:
+            if not (chart.value or '').strip().isdigit():
+                act.fail('Chart id must be a number.')
+            lines = await act.call(audit_query.chart_access_report, chart_id=int(chart.value))
+            show(f'Access to chart {int(chart.value)}', lines)
+
+        async def account_report(act: actions.Act) -> None:
+            if not (account.value or '').strip():
+                act.fail('Enter a username or account id.')
+            lines = await act.call(audit_query.account_activity_report, account=account.value.strip())
+            show(f'Activity of {account.value.strip()}', lines)
+
+        def show(heading: str, lines: list[audit_query.ReportLine]) -> None:
+            title.text = heading + ('' if lines else ': nothing recorded')
+            table.rows = [{'key': i, 'actor': line.actor, 'action': line.action, 'count': line.count,
+                           'first': f'{line.first_at:%Y-%m-%d %H:%M}', 'last': f'{line.last_at:%Y-%m-%d %H:%M}',
+                           'charts': ', '.join(str(c) for c in line.charts[:20])} for i, line in enumerate(lines)]
+
+        chart_button.on_click(Action(chart_report, triggers=[chart_button], message=message))
+        account_button.on_click(Action(account_report, triggers=[account_button], message=message))
+
+
+def _row(row: audit_query.EventRow) -> dict:
+    return {'id': row.id, 'at': row.at.strftime('%Y-%m-%d %H:%M:%S'), 'actor': row.actor, 'action': row.action,
+            'object': row.object, 'chart': row.chart_id or '', 'contact': row.contact_id or '', 'ip': row.ip_address,
+            'detail': row.detail[:200]}

@@ -1,0 +1,125 @@
+"""The built-in outbox (`/admin/outbox`): every email, newest first, rendered, with retry and cancel."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nicegui import ui
+
+from models import OutboxEmail
+from services import email_admin, mailer, outbox
+
+from .. import access, actions
+from ..portal import Page, portal_page
+from . import Action, columns, read
+
+PAGE_SIZE = 25
+STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
+            'cancelled': 'Cancelled'}
+COLUMNS = columns(('id', 'ID'), ('created', 'Created'), ('kind', 'Kind'), ('to', 'Recipient'), ('status', 'Status'),
+                  ('attempts', 'Attempts'), ('next', 'Next attempt'), ('error', 'Last error'), numbers=('attempts',))
+
+
+@portal_page('/admin/outbox', roles=access.ADMIN, title='Outbox')
+async def outbox_page(page: Page) -> None:
+    """List emails with server-side paging; open one to read it as sent."""
+    with ui.row().classes('w-full items-center gap-4'):
+        ui.label('Outbox').classes('text-2xl font-bold').mark('outbox-page')
+        ui.space()
+        ui.link('Email delivery (SMTP)', '/admin/email')
+        ui.link('Email templates', '/admin/templates')
+    if mailer.smtp_config(page.settings) is None:
+        ui.label('No mail server is configured: emails stay here, unsent. Open one to read it and follow its links.') \
+            .classes('text-warning').mark('no-smtp')
+    with ui.row().classes('gap-3'):
+        status = ui.select(STATUSES, value='', label='Status').classes('w-48').mark('status')
+        kind = ui.select({'': 'All'} | email_admin.template_kinds(), value='', label='Kind') \
+            .classes('w-64').mark('kind')
+    table = ui.table(columns=COLUMNS, rows=[], row_key='id',
+                     pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}).classes('w-full').mark('outbox')
+    message = actions.Message('outbox-message')
+
+    async def load(page: int = 1) -> None:
+        found = await read(outbox.list_emails, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                           status=status.value or None, kind=kind.value or None)
+        if found is None:
+            return
+        rows, total = found
+        table.rows = [_row(e) for e in rows]
+        table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
+
+    viewer = EmailViewer(after_change=lambda: load(table.pagination.get('page', 1)), message=message)
+
+    async def show(event: Any) -> None:
+        email = await read(outbox.get_email, email_id=event.args[1]['id'])
+        message.clear()
+        viewer.show(email)
+
+    table.on('request', lambda e: load(e.args['pagination']['page']))
+    table.on('row-click', show)
+    status.on_value_change(lambda: load(1))
+    kind.on_value_change(lambda: load(1))
+    await load(1)
+
+
+class EmailViewer:
+    """The opened email as sent, with Retry now and Cancel (built once; the buttons outlive their actions)."""
+
+    def __init__(self, after_change: Callable[[], Awaitable[None]], message: actions.Message) -> None:
+        self.after_change = after_change
+        self.email: OutboxEmail | None = None
+        with ui.card().classes('w-full') as self.card:
+            self.subject = ui.label().classes('text-lg font-bold').mark('email-subject')
+            self.to = ui.label().classes('text-xs text-grey-7')
+            self.state = ui.label().classes('text-sm').mark('email-state')
+            # our own rendered template (autoescaped); ui.html keeps its default sanitizing
+            self.html = ui.html('').classes('w-full border rounded p-2').mark('email-html')
+            with ui.row():
+                self.retry = ui.button('Retry now').props('outline').mark('retry')
+                self.cancel = ui.button('Cancel').props('outline color=negative').mark('cancel')
+        self.card.set_visibility(False)
+        self.retry.on_click(Action(self.act_on(email_admin.retry_email), triggers=[self.retry],
+                                           message=message))
+        self.cancel.on_click(Action(self.act_on(email_admin.cancel_email), triggers=[self.cancel],
+                                            message=message))
+
+    def show(self, email: OutboxEmail | None) -> None:
+        self.email = email
+        self.card.set_visibility(email is not None)
+        if email is None:
+            return
+        self.subject.text = email.subject
+        self.to.text = f'To {email.to_address} · Message-ID {email.message_id}'
+        self.state.text = _state(email)
+        self.html.content = email.body_html
+        self.retry.set_visibility(email.status in ('failed', 'pending', 'cancelled'))
+        self.cancel.set_visibility(email.status in ('pending', 'failed'))
+
+    def act_on(self, change: Callable[..., OutboxEmail | None]) -> Callable[[actions.Act], Awaitable[None]]:
+        """An action that retries or cancels the email shown, then closes it and reloads the list."""
+        async def run(act: actions.Act) -> None:
+            assert self.email is not None
+            email_id = self.email.id
+            email = await act.call(change, email_id=email_id)
+            self.show(None)
+            await self.after_change()
+            act.done(f'Email {email_id} is now {email.status}.' if email else 'Done.')
+        return run
+
+
+def _state(email) -> str:
+    attempts = f'{email.attempts} attempt{"" if email.attempts == 1 else "s"}'
+    if email.status == 'sent' and email.sent_at:
+        return f'Sent {email.sent_at:%Y-%m-%d %H:%M} UTC after {attempts}.'
+    if email.status == 'pending':
+        return f'Pending, next attempt {email.next_attempt_at:%Y-%m-%d %H:%M} UTC ({attempts} so far).'
+    if email.status == 'failed':
+        return f'Failed after {attempts}: {email.last_error or "no answer"}'
+    return f'{email.status.title()} ({attempts}).'
+
+
+def _row(email) -> dict:
+    return {'id': email.id, 'created': email.created_at.strftime('%Y-%m-%d %H:%M'), 'kind': email.kind,
+            'to': email.to_address, 'status': email.status, 'attempts': email.attempts,
+            'next': email.next_attempt_at.strftime('%Y-%m-%d %H:%M') if email.status == 'pending' else '',
+            'error': (email.last_error or '')[:120]}
