@@ -40,15 +40,17 @@ _ROLES_ATTR = 'portal_roles'
 class Message(ui.label):
     """The message next to a control: announced by screen readers, red for errors, green for success."""
 
-    def __init__(self, mark: str = 'action-message') -> None:
+    def __init__(self, mark: str = 'action-message', *, failed: str = '') -> None:
+        """`failed` starts every error (e.g. 'Not saved.'), saying what did not happen before the reason."""
         super().__init__()
+        self.failed = failed
         self.props['aria-live'] = 'polite'
         self.props['role'] = 'status'
         self.classes('text-sm').mark(mark)
         self.set_visibility(False)
 
     def error(self, text: str) -> None:
-        self._show(text, 'text-negative', 'alert')
+        self._show(f'{self.failed} {text}' if self.failed else text, 'text-negative', 'alert')
 
     def success(self, text: str) -> None:
         self._show(text, 'text-positive', 'status')

@@ -11,7 +11,7 @@ from services import accounts_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import Action, columns, read
+from . import columns, read
 
 PAGE_SIZE = 25
 COLUMNS = columns(('username', 'Username'), ('name', 'Name'), ('role', 'Role'), ('status', 'Status'),
@@ -48,7 +48,7 @@ def create_form() -> None:
             act.done(f'Account {row.username} created; an email asks them to set a password.')
 
         button = ui.button('Create account').mark('create-account')
-        button.on_click(Action(create, triggers=[button], message=actions.Message('error-new')))
+        button.on_click(actions.Action(create, triggers=[button], message=actions.Message('error-new')))
 
 
 class AccountList:
@@ -117,7 +117,7 @@ class AccountPanel:
                 }
             self.message = actions.Message('account-message')
         for mark, button in self.buttons.items():
-            button.mark(mark).on_click(Action(partial(self.change, mark), triggers=[button],
+            button.mark(mark).on_click(actions.Action(partial(self.change, mark), triggers=[button],
                                                       message=self.message))
 
     def show(self, info: accounts_admin.AccountDetail) -> None:

@@ -7,7 +7,7 @@ from services import audit_query
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import Action, columns, read
+from . import columns, read
 
 PAGE_SIZE = 50
 COLUMNS = columns(('id', 'ID'), ('at', 'When (UTC)'), ('actor', 'Account'), ('action', 'Action'),
@@ -66,8 +66,8 @@ async def audit_page(page: Page) -> None:
         data = await act.call(audit_query.export_csv, filters=typed())  # the export is audited
         ui.download.content(data, 'audit-log.csv', 'text/csv')
 
-    apply.on_click(Action(filter_log, triggers=[apply], message=message))
-    export.on_click(Action(download, triggers=[export], message=message))
+    apply.on_click(actions.Action(filter_log, triggers=[apply], message=message))
+    export.on_click(actions.Action(download, triggers=[export], message=message))
     table.on('request', lambda e: load(e.args['pagination']['page']))
     await load(1)
     reports()
@@ -104,8 +104,8 @@ def reports() -> None:
                            'first': f'{line.first_at:%Y-%m-%d %H:%M}', 'last': f'{line.last_at:%Y-%m-%d %H:%M}',
                            'charts': ', '.join(str(c) for c in line.charts[:20])} for i, line in enumerate(lines)]
 
-        chart_button.on_click(Action(chart_report, triggers=[chart_button], message=message))
-        account_button.on_click(Action(account_report, triggers=[account_button], message=message))
+        chart_button.on_click(actions.Action(chart_report, triggers=[chart_button], message=message))
+        account_button.on_click(actions.Action(account_report, triggers=[account_button], message=message))
 
 
 def _row(row: audit_query.EventRow) -> dict:

@@ -7,7 +7,7 @@ from services import email_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import Action, Outcome
+
 
 PASSWORD_KEPT = 'A password is stored. Leave empty to keep it.'
 
@@ -46,14 +46,14 @@ async def email_page(page: Page) -> None:
                              ('smtp_password', password), ('mail_from', mail_from)):
             _hint(element, view, key)
         save_button = ui.button('Save', icon='save').mark('save')
-        saved = Outcome('error', failed='Not saved.')
+        saved = actions.Message('error', failed='Not saved.')
     with ui.card().classes('w-full max-w-xl gap-2'):
         ui.label('Send a test email (uses the saved settings)').classes('font-bold')
         with ui.row().classes('w-full items-center gap-2'):
             test_to = ui.input('To', value=page.signed_in.username).props('outlined dense type=email') \
                 .classes('flex-1').mark('test-to')
             test_button = ui.button('Send test email', icon='send').mark('send-test')
-        answer = Outcome('test-answer', failed='Not sent.')
+        answer = actions.Message('test-answer', failed='Not sent.')
 
     async def save(act: actions.Act) -> None:
         diff = await act.call(email_admin.save_smtp, host=host.value, port=port.value, tls=tls.value,
@@ -71,11 +71,11 @@ async def email_page(page: Page) -> None:
         result = await act.call(email_admin.send_test_email, to=test_to.value)
         show_answer(act, answer, result)
 
-    save_button.on_click(Action(save, triggers=[save_button], message=saved))
-    test_button.on_click(Action(send_test, triggers=[test_button], message=answer))
+    save_button.on_click(actions.Action(save, triggers=[save_button], message=saved))
+    test_button.on_click(actions.Action(send_test, triggers=[test_button], message=answer))
 
 
-def show_answer(act: actions.Act, answer: Outcome, result: email_admin.TestResult) -> None:
+def show_answer(act: actions.Act, answer: actions.Message, result: email_admin.TestResult) -> None:
     """What the mail server answered; a refusal is shown as 'Not sent. …' (the send itself is done either way)."""
     if result.ok:
         act.done(f'Server answered: {result.answer}')

@@ -11,7 +11,7 @@ from services import email_admin, mailer, outbox
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import Action, columns, read
+from . import columns, read
 
 PAGE_SIZE = 25
 STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
@@ -78,9 +78,9 @@ class EmailViewer:
                 self.retry = ui.button('Retry now').props('outline').mark('retry')
                 self.cancel = ui.button('Cancel').props('outline color=negative').mark('cancel')
         self.card.set_visibility(False)
-        self.retry.on_click(Action(self.act_on(email_admin.retry_email), triggers=[self.retry],
+        self.retry.on_click(actions.Action(self.act_on(email_admin.retry_email), triggers=[self.retry],
                                            message=message))
-        self.cancel.on_click(Action(self.act_on(email_admin.cancel_email), triggers=[self.cancel],
+        self.cancel.on_click(actions.Action(self.act_on(email_admin.cancel_email), triggers=[self.cancel],
                                             message=message))
 
     def show(self, email: OutboxEmail | None) -> None:

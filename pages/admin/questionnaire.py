@@ -9,7 +9,6 @@ from services import questionnaire
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import Action
 
 
 @portal_page('/admin/questionnaire', roles=access.ADMIN, title='Questionnaire')
@@ -39,7 +38,7 @@ class Editor:
             ui.button('Reset to default', icon='restart_alt', on_click=self.confirm_reset) \
                 .props('flat color=negative').mark('reset')
         self.message = actions.Message('editor-error')
-        save.on_click(Action(self.save, triggers=[save], message=self.message))
+        save.on_click(actions.Action(self.save, triggers=[save], message=self.message))
 
     def render(self) -> None:
         self.sections.clear()
@@ -116,7 +115,7 @@ class Editor:
             with ui.row():
                 reset = ui.button('Reset').props('color=negative').mark('reset-confirm')
                 ui.button('Cancel', on_click=dialog.close).props('flat')
-        reset.on_click(Action(lambda act: self.reset(act, dialog), triggers=[reset], message=self.message))
+        reset.on_click(actions.Action(lambda act: self.reset(act, dialog), triggers=[reset], message=self.message))
         dialog.open()
 
     async def reset(self, act: actions.Act, dialog: ui.dialog) -> None:

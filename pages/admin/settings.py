@@ -13,12 +13,13 @@ from services.settings import PortalSettings
 from services.settings_admin import LABELS
 
 from .. import access, actions
-from ..portal import Page, _declare, portal_page
-from . import Action
+from ..portal import Page, portal_page, public_endpoint
+
 
 LOGO_CACHE = 'public, max-age=300'
 
 
+@public_endpoint('/branding/logo')
 def logo_route() -> Response:
     """The co-brand logo (public: it is on the sign-in page). A sync route: FastAPI runs it in a thread.
 
@@ -33,9 +34,6 @@ def logo_route() -> Response:
         headers['Content-Security-Policy'] = branding.SVG_CSP
     return Response(content=logo.data, media_type=logo.mime_type, headers=headers)
 
-
-# declared in the route registry like a file route, so pages.register_all adds it again after every route reset
-_declare('/branding/logo', access.PUBLIC, 'file', logo_route, terms_gate=False)
 
 
 @portal_page('/admin/settings', roles=access.ADMIN, title='Settings')
@@ -141,8 +139,8 @@ def logo_controls(state: dict[str, Any], on_change: Callable[[], None]) -> None:
         on_change()
         act.done('Logo removed.')
 
-    upload.on_upload(Action(save_logo, triggers=[upload], message=message))
-    remove.on_click(Action(remove_logo, triggers=[remove], message=message))
+    upload.on_upload(actions.Action(save_logo, triggers=[upload], message=message))
+    remove.on_click(actions.Action(remove_logo, triggers=[remove], message=message))
     show_logo()
 
 
@@ -216,4 +214,4 @@ def _save_row(section: str, fields: dict[str, ui.element]) -> None:
         act.done('Saved.' if diff else 'Nothing changed.')
 
     button = ui.button('Save').mark(f'save-{section}')
-    button.on_click(Action(save, triggers=[button], message=actions.Message(f'error-{section}')))
+    button.on_click(actions.Action(save, triggers=[button], message=actions.Message(f'error-{section}')))

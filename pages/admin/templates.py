@@ -7,7 +7,7 @@ from services import email_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import Action, Outcome, columns, read
+from . import columns, read
 from .email import show_answer
 
 VARIABLE_COLUMNS = columns(('name', 'Variable'), ('meaning', 'Meaning'))
@@ -39,12 +39,12 @@ async def templates_page(page: Page, kind: str = 'reminder_to_review') -> None:
             with ui.row().classes('gap-2'):
                 save_button = ui.button('Save', icon='save').mark('save')
                 reset_button = ui.button('Reset to default', icon='restart_alt').props('outline').mark('reset')
-            saved = Outcome('save-message', failed='Not saved.')
+            saved = actions.Message('save-message', failed='Not saved.')
             with ui.row().classes('w-full items-center gap-2'):
                 test_to = ui.input('Send a test to', value=page.signed_in.username).props('outlined dense type=email') \
                     .classes('flex-1').mark('test-to')
                 test_button = ui.button('Send test email', icon='send').props('outline').mark('send-test')
-            answer = Outcome('test-answer', failed='Not sent.')
+            answer = actions.Message('test-answer', failed='Not sent.')
         with ui.column().classes('min-w-0 gap-2'):
             ui.label('Preview with sample values').classes('text-lg font-bold')
             with ui.card().classes('w-full gap-1'):
@@ -117,9 +117,9 @@ async def templates_page(page: Page, kind: str = 'reminder_to_review') -> None:
     for field in (subject, html, text):
         field.on_value_change(refresh_preview)
     picker.on_value_change(load)
-    save_button.on_click(Action(save, triggers=[save_button], message=saved))
-    confirm_button.on_click(Action(reset, triggers=[confirm_button, reset_button], message=saved))
+    save_button.on_click(actions.Action(save, triggers=[save_button], message=saved))
+    confirm_button.on_click(actions.Action(reset, triggers=[confirm_button, reset_button], message=saved))
     reset_button.on_click(confirm.open)
-    test_button.on_click(Action(send_test, triggers=[test_button], message=answer))
+    test_button.on_click(actions.Action(send_test, triggers=[test_button], message=answer))
     await load()
 
