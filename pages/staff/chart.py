@@ -11,9 +11,9 @@ from services.errors import PortalError
 from services.sanitize import clean_html
 from services.settings import get_settings
 
-from . import guard, page
-from .frame import frame_legacy as frame, not_available_page
-from .staff_widgets import PagedTable, chart_dialog, col, error_label, rescind_dialog, send_dialog, show_error, when
+from .. import guard, page
+from ..frame import frame_legacy as frame, not_available_page
+from .widgets import PagedTable, chart_dialog, col, error_label, rescind_dialog, send_dialog, show_error, when
 
 DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
                     col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]

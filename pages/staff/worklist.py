@@ -6,9 +6,9 @@ from nicegui import ui
 from services import worklist
 from services.errors import PortalError
 
-from . import guard, page
-from .frame import frame_legacy as frame, not_available_page
-from .staff_widgets import PagedTable, col, when
+from .. import guard, page
+from ..frame import frame_legacy as frame, not_available_page
+from .widgets import PagedTable, col, when
 
 COLUMNS = [col('reply_id', 'Reply'), col('replied_at', 'Replied'), col('contact', 'Contact'), col('chart', 'Chart'),
            col('document_id', 'Document'), col('doc_type', 'Type'), col('service_date', 'Serv date'),

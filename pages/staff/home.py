@@ -5,9 +5,9 @@ from nicegui import ui
 
 from services import charts
 
-from . import guard, page
-from .frame import frame_legacy as frame
-from .staff_widgets import PagedTable, chart_dialog, col
+from .. import guard, page
+from ..frame import frame_legacy as frame
+from .widgets import PagedTable, chart_dialog, col
 
 COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of birth'),
            col('external_id', 'External id'), col('employer', 'Employer'), col('status', 'Status')]

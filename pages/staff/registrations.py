@@ -6,8 +6,8 @@ from nicegui import run, ui
 from services import db, registration_review
 from services.errors import PortalError
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import guard, page
+from ..frame import frame_legacy as frame
 
 PAGE_SIZE = 25
 COLUMNS = [

@@ -7,9 +7,9 @@ from nicegui import ui
 from services import contacts
 from services.errors import PortalError
 
-from . import guard, page
-from .frame import frame_legacy as frame, not_available_page
-from .staff_widgets import PagedTable, col, contact_form, rescind_dialog, when
+from .. import guard, page
+from ..frame import frame_legacy as frame, not_available_page
+from .widgets import PagedTable, col, contact_form, rescind_dialog, when
 
 LIST_COLUMNS = [col('name', 'Name'), col('email', 'Email'), col('organization', 'Organization'),
                 col('account', 'Portal account')]

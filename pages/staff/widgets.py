@@ -10,7 +10,7 @@ from nicegui import ui
 from services import charts, contacts, sharing
 from services.errors import PortalError
 
-from . import guard
+from .. import guard
 
 PAGE_SIZE = 25
 Fetch = Callable[[int, int], Awaitable[tuple[list[dict], int]]]
