@@ -3,46 +3,37 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from models.shapes import Actor
 from services import charts
 
-from .. import guard, page
-from ..frame import frame_legacy as frame
+from .. import access
+from ..portal import Page, portal_page
 from .widgets import PagedTable, chart_dialog, col
 
 COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of birth'),
            col('external_id', 'External id'), col('employer', 'Employer'), col('status', 'Status')]
 
 
-def register() -> None:
-    page('/staff')(staff_home)
-
-
-async def staff_home() -> None:
+@portal_page('/staff', roles=access.STAFF, title='Clinic workspace')
+async def staff_home(page: Page) -> None:
     """Search charts by name, date of birth or external id; open one; create one."""
-    actor = await guard.require(*guard.STAFF)
-    if actor is None:
-        return
-    with frame('Clinic workspace', actor):
-        with ui.row().classes('w-full items-center'):
-            ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
-            ui.space()
-            create = chart_dialog(None, lambda chart_id: ui.navigate.to(f'/staff/chart/{chart_id}'))
-            ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
-        search = ui.input('Search charts: name, date of birth (YYYY-MM-DD) or external id') \
-            .props('clearable debounce=300 outlined autofocus').classes('w-full').mark('chart-search')
+    with ui.row().classes('w-full items-center'):
+        ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
+        ui.space()
+        create = chart_dialog(None)
+        ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
+    search = ui.input('Search charts: name, date of birth (YYYY-MM-DD) or external id') \
+        .props('clearable debounce=300 outlined autofocus').classes('w-full').mark('chart-search')
 
-        async def fetch(offset: int, limit: int):
-            current = await guard.require(*guard.STAFF)
-            if current is None:
-                return None
-            rows, total = await guard.call(charts.search_charts, actor=current, query=search.value or '',
-                                           offset=offset, limit=limit)
-            return [_row(c) for c in rows], total
+    async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
+        rows, total = await access.call(charts.search_charts, actor=actor, query=search.value or '',
+                                        offset=offset, limit=limit)
+        return [_row(c) for c in rows], total
 
-        table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
-                           on_click=lambda row: ui.navigate.to(row['url']))
-        search.on_value_change(lambda: table.load(1))
-        table.start()
+    table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
+                       on_click=lambda row: ui.navigate.to(row['url']))
+    search.on_value_change(lambda: table.load(1))
+    table.start()
 
 
 def _row(chart: charts.ChartRow) -> dict:

@@ -1,81 +1,70 @@
 """The clinic's review queue (`/staff/registrations`): pending first; open one; accept, merge or reject."""
 from __future__ import annotations
 
-from nicegui import run, ui
+from collections.abc import Callable
 
-from services import db, registration_review
-from services.errors import PortalError
+from nicegui import ui
 
-from .. import guard, page
-from ..frame import frame_legacy as frame
+from models.shapes import Actor
+from services import registration_review
+from services.errors import NotAvailable
 
-PAGE_SIZE = 25
-COLUMNS = [
-    {'name': 'reference', 'label': 'Reference', 'field': 'reference', 'align': 'left'},
-    {'name': 'name', 'label': 'Name', 'field': 'name', 'align': 'left'},
-    {'name': 'submitted', 'label': 'Submitted', 'field': 'submitted', 'align': 'left'},
-    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
-]
+from .. import access, actions
+from ..portal import Page, portal_page
+from .widgets import PagedTable, col, reader
+
+COLUMNS = [col('reference', 'Reference'), col('name', 'Name'), col('submitted', 'Submitted'), col('status', 'Status')]
 STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merged': 'Merged', 'rejected': 'Rejected'}
 
 
-def register() -> None:
-    page('/staff/registrations')(registrations_page)
-
-
-async def registrations_page(open: int | None = None) -> None:  # noqa: A002  (query parameter name)
+@portal_page('/staff/registrations', roles=access.STAFF, title='Registrations')
+async def registrations_page(page: Page, open: int | None = None,  # noqa: A002  (query parameter name)
+                             status: str = '') -> None:
     """The queue with server-side paging; a row click (or ?open=ID) shows the registration below."""
-    actor = await guard.require(*guard.STAFF)
-    if actor is None:
-        return
-    with frame('Registrations', actor):
-        ui.label('New registrations').classes('text-2xl font-bold').mark('registrations')
-        status = ui.select(STATUS_FILTER, value='', label='Status').classes('w-48').mark('status-filter')
-        table = ui.table(columns=COLUMNS, rows=[], row_key='id',
-                         pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-            .classes('w-full cursor-pointer').mark('registration-table')
-        detail = ui.column().classes('w-full')
+    ui.label('New registrations').classes('text-2xl font-bold').mark('registrations')
+    shown = ui.select(STATUS_FILTER, value=status if status in STATUS_FILTER else '', label='Status') \
+        .classes('w-48').mark('status-filter')
 
-        async def load(page: int = 1) -> None:
-            if await guard.require(*guard.STAFF) is None:
-                return
-            rows, total = await guard.call(registration_review.list_registrations, actor=actor,
-                                           offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, status=status.value or None)
-            table.rows = [{'id': r.id, 'reference': r.reference, 'name': r.name, 'status': r.status,
-                           'submitted': r.submitted_at.strftime('%Y-%m-%d %H:%M')} for r in rows]
-            table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
+    async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
+        rows, total = await access.call(registration_review.list_registrations, actor=actor, offset=offset,
+                                        limit=limit, status=shown.value or None)
+        return [{'id': r.id, 'reference': r.reference, 'name': r.name, 'status': r.status,
+                 'submitted': r.submitted_at.strftime('%Y-%m-%d %H:%M')} for r in rows], total
 
-        async def show(registration_id: int) -> None:
-            if await guard.require(*guard.STAFF) is None:
-                return
-            try:
-                item = await guard.call(registration_review.get_registration, actor=actor,
-                                        registration_id=registration_id)
-            except PortalError as error:
-                ui.notify(str(error), type='warning')
-                return
-            detail.clear()
-            with detail:
-                Review(item, on_done=lambda: done(registration_id)).build()
+    table = PagedTable(COLUMNS, fetch, mark='registration-table', on_click=lambda row: show(row['id']))
+    missing = actions.Message('registration-missing')
+    detail = ui.column().classes('w-full')
 
-        async def done(registration_id: int) -> None:
-            await load(table.pagination.get('page', 1))
-            await show(registration_id)
+    def queue_with(registration_id: int) -> str:
+        """This queue, filtered as now, with the registration open (where a decision returns to)."""
+        return f'/staff/registrations?open={registration_id}' + (f'&status={shown.value}' if shown.value else '')
 
-        table.on('request', lambda e: load(e.args['pagination']['page']))
-        table.on('row-click', lambda e: show(e.args[1]['id']))
-        status.on_value_change(lambda: load(1))
-        await load(1)
-        if open:
-            await show(open)
+    async def show(registration_id: int, actor: Actor | None = None) -> None:
+        actor = actor or await reader()
+        if actor is None:
+            return
+        missing.clear()
+        try:
+            item = await access.call(registration_review.get_registration, actor=actor,
+                                     registration_id=registration_id)
+        except NotAvailable as error:
+            missing.error(str(error))
+            return
+        detail.clear()
+        with detail:
+            Review(item, queue_with).build()
+
+    shown.on_value_change(lambda: table.load(1))
+    table.start()
+    if open:
+        await show(open, page.signed_in)
 
 
 class Review:
     """One opened registration: answers, files and the three decisions while it is pending."""
 
-    def __init__(self, item: registration_review.RegistrationDetail, on_done) -> None:
-        self.item = item
-        self.on_done = on_done
+    def __init__(self, item: registration_review.RegistrationDetail, queue_with: Callable[[int], str]) -> None:
+        self.item, self.queue_with = item, queue_with
 
     def build(self) -> None:
         item = self.item
@@ -107,7 +96,7 @@ class Review:
         with ui.row().classes('w-full gap-6 items-start'):
             with ui.column().classes('gap-2'):
                 ui.label('Accept: the new chart becomes active.').classes('text-sm')
-                ui.button('Accept', icon='check', on_click=self.accept).props('color=positive').mark('accept')
+                actions.button('Accept', self.accept, icon='check').props('color=positive').mark('accept')
             with ui.column().classes('gap-2'):
                 ui.label('Merge into an existing chart:').classes('text-sm')
                 with ui.row().classes('items-center gap-2'):
@@ -118,13 +107,14 @@ class Review:
             with ui.column().classes('gap-2'):
                 ui.label('Reject, with a reason the clinic keeps:').classes('text-sm')
                 self.reason = ui.textarea('Reason').props('outlined dense').classes('w-72').mark('reject-reason')
-                ui.button('Reject', icon='block', on_click=self.reject).props('color=negative').mark('reject')
+                actions.button('Reject', self.reject, icon='block').props('color=negative').mark('reject')
 
     async def search(self) -> None:
-        actor = await guard.require(*guard.STAFF)
+        """Find active charts to merge into (a read: no action)."""
+        actor = await reader()
         if actor is None:
             return
-        hits = await guard.call(registration_review.search_charts, actor=actor, query=self.query.value or '')
+        hits = await access.call(registration_review.search_charts, actor=actor, query=self.query.value or '')
         self.hits.clear()
         with self.hits:
             if not hits:
@@ -133,26 +123,21 @@ class Review:
                 born = f' · born {hit.date_of_birth:%Y-%m-%d}' if hit.date_of_birth else ''
                 with ui.row().classes('items-center gap-2'):
                     ui.label(f'{hit.name}{born} · chart {hit.id}')
-                    ui.button('Merge here', on_click=lambda h=hit: self.merge(h.id)).props('outline dense') \
+                    actions.button('Merge here', self.merge_into(hit.id)).props('outline dense') \
                         .mark(f'merge-into-{hit.id}')
 
-    async def accept(self) -> None:
-        await self.decide(registration_review.accept, 'Accepted: the chart is active.')
+    async def accept(self, act: actions.Act) -> None:
+        await self.decide(act, registration_review.accept, 'Accepted: the chart is active.')
 
-    async def merge(self, chart_id: int) -> None:
-        await self.decide(registration_review.merge, 'Merged into the chosen chart.', chart_id=chart_id)
+    def merge_into(self, chart_id: int) -> actions.Handler:
+        async def merge(act: actions.Act) -> None:
+            await self.decide(act, registration_review.merge, 'Merged into the chosen chart.', chart_id=chart_id)
+        return merge
 
-    async def reject(self) -> None:
-        await self.decide(registration_review.reject, 'Rejected.', reason=self.reason.value or '')
+    async def reject(self, act: actions.Act) -> None:
+        await self.decide(act, registration_review.reject, 'Rejected.', reason=self.reason.value or '')
 
-    async def decide(self, fn, message: str, **kwargs) -> None:
-        actor = await guard.require(*guard.STAFF)
-        if actor is None:
-            return
-        try:
-            await guard.call(fn, actor=actor, registration_id=self.item.id, **kwargs)
-        except PortalError as error:
-            ui.notify(str(error), type='negative')
-            return
-        ui.notify(message, type='positive')
-        await self.on_done()
+    async def decide(self, act: actions.Act, fn: Callable[..., None], notice: str, **kwargs: object) -> None:
+        """Make the decision, then show the queue and this registration as they are now, with the notice."""
+        await act.call(fn, registration_id=self.item.id, **kwargs)
+        act.done(notice, navigate=self.queue_with(self.item.id))
