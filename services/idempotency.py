@@ -9,8 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete
 
 from models import ActionReceipt
@@ -33,18 +32,20 @@ REPLAYED = Replayed()
 
 
 def claim(session: Session, *, key: str, action: str, actor: Actor | None = None) -> bool:
-    """Record `key` in the caller's transaction; False when it was used before (then change nothing)."""
+    """Record `key` in the caller's transaction; False when it was used before (then change nothing).
+
+    One INSERT … ON CONFLICT DO NOTHING, no savepoint: SQLite's driver starts no transaction before a SAVEPOINT,
+    so releasing one committed the key at once and a change that then failed (bad input) left its key used,
+    turning the corrected resubmit into a silent replay. Now the key commits or rolls back with the change;
+    on PostgreSQL a concurrent submit with the same key waits for the first one's commit, then does nothing.
+    """
     if not key or len(key) > 64:
         raise ValueError('an idempotency key of 1 to 64 characters is required')
-    # one statement, inside the caller's transaction: a refused change rolls the receipt back with it
-    # (a SAVEPOINT as the first statement would commit on its own under pysqlite)
-    insert = sqlite_insert if session.get_bind().dialect.name == 'sqlite' else postgres_insert
+    insert = postgresql.insert if session.get_bind().dialect.name == 'postgresql' else sqlite.insert
     statement = insert(ActionReceipt).values(
         key=key, action=action[:120], account_id=actor.account_id if isinstance(actor, Actor) else None,
-        created_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=['key']).returning(ActionReceipt.key)
-    # on PostgreSQL a concurrent insert of the same key waits for the first one's commit, then does nothing
-    return session.execute(statement).first() is not None
+        created_at=clock.now()).on_conflict_do_nothing(index_elements=['key']).returning(ActionReceipt.key)
+    return session.execute(statement).first() is not None  # (rowcount is -1 for this on psycopg)
 
 
 def run_once(session: Session, *, idempotency_key: str, service: Callable[..., T], **kwargs: Any) -> T | Replayed:

@@ -41,6 +41,7 @@ def test_staff_uploads_a_pdf_and_sees_it_inline(portal_server, browser, tmp_path
     wait_for(browser, lambda d: 'Chosen: scan.pdf' in d.page_source)
     browser.find_element(By.XPATH, '//button[contains(normalize-space(), "Save document")]').click()
     frame = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'iframe[src^="/staff/files/document/"]'))[0]
+    wait_for(browser, lambda d: 'Document saved.' in d.page_source)  # the notice came along to the new page
     src = frame.get_attribute('src')
     # the browser itself (with its session cookie) gets the PDF from the route the iframe shows
     answer = browser.execute_async_script(
@@ -50,7 +51,7 @@ def test_staff_uploads_a_pdf_and_sees_it_inline(portal_server, browser, tmp_path
     assert answer[0] == 200 and answer[1] == 'application/pdf' and answer[2] == 'no-store'
     assert answer[3].startswith('inline;')
     assert frame.size['height'] > 300 and frame.is_displayed()
-    # without the session the same address refuses
+    # without the session the same address refuses (401: sign in first)
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(src, timeout=5)
-    assert refused.value.code == 403
+    assert refused.value.code == 401

@@ -9,7 +9,7 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from models import (ActivationCode, AuditEvent, Chart, Contact, Document, OutboxEmail, Reply, ReplyAttachment, Share,
-                    StoredFile)
+                    StoredFile, UserSession)
 from services import activation, clock, db, files, settings, sharing
 from tests import factories
 from tests.portal import seed, sign_in
@@ -28,6 +28,14 @@ def _rows(user: User, marker: str) -> list[dict]:
 async def see(user: User, target=None, **kwargs) -> None:
     """should_see with patience: this machine is shared, and pages load their rows off the event loop."""
     await user.should_see(target, retries=50, **kwargs)
+
+
+async def flashed(user: User, text: str) -> None:
+    """The notice queued before a navigation is in the banner at the top of the page it opened."""
+    await see(user, marker='flash')
+    await see(user, text)
+    banner = next(iter(user.find(marker='flash').elements))
+    assert text in [getattr(element, 'text', None) for element in banner.descendants()]
 
 
 async def until(condition, timeout: float = 5.0):
@@ -82,6 +90,7 @@ async def test_staff_creates_a_chart_and_finds_it_by_search(user: User) -> None:
     user.find(marker='chart-external').type('EMP-123')
     user.find(marker='chart-save').click()
     await see(user, marker='chart-name')
+    await flashed(user, 'Chart saved.')
     [chart] = _all(Chart)
     assert (chart.first_name, str(chart.date_of_birth), chart.external_id) == ('Robin', '1975-04-03', 'EMP-123')
     seed(lambda session: factories.chart(session, first='Other', last='Person'))
@@ -95,6 +104,7 @@ async def test_staff_edits_a_chart_and_bad_input_changes_nothing(user: User) -> 
     await _signed_in(user)
     chart = seed(lambda session: factories.chart(session, first='Robin', last='Hart'))
     await user.open(f'/staff/chart/{chart.id}')
+    await see(user, marker='edit-chart')  # staff pages stream in: the header's badge connects before they finish
     user.find(marker='edit-chart').click()
     user.find(marker='chart-first').clear()
     user.find(marker='chart-save').click()
@@ -107,6 +117,8 @@ async def test_staff_edits_a_chart_and_bad_input_changes_nothing(user: User) -> 
     user.find(marker='chart-email').clear().type('robyn@home.test')
     user.find(marker='chart-save').click()
     await until(lambda: _all(Chart, Chart.first_name == 'Robyn'))
+    await flashed(user, 'Chart saved.')
+    await see(user, 'Hart, Robyn')
     assert _all(Chart)[0].email == 'robyn@home.test'
     assert len(_all(AuditEvent, AuditEvent.action == 'chart_updated')) == 1
 
@@ -115,10 +127,12 @@ async def test_staff_writes_an_html_document_that_is_sanitized(user: User) -> No
     await _signed_in(user)
     chart = seed(factories.chart)
     await user.open(f'/staff/chart/{chart.id}/new-document')
+    await see(user, marker='doc-title')
     user.find(marker='doc-title').type('Visit note')
     user.find(marker='doc-html').type('<p>Fit for <b>light</b> duty</p><script>alert(1)</script>')
     user.find(marker='doc-save').click()
     await see(user, marker='document-html')
+    await flashed(user, 'Document saved.')
     [doc] = _all(Document)
     assert doc.body_html == '<p>Fit for <b>light</b> duty</p>' and doc.author_name == 'Nurse Joy'
     assert doc.doc_type == 'Work Status Report'
@@ -128,11 +142,12 @@ async def test_staff_writes_an_html_document_that_is_sanitized(user: User) -> No
 
 async def _upload(user: User, chart_id: int, name: str, data: bytes) -> None:
     await user.open(f'/staff/chart/{chart_id}/new-document')
+    await see(user, marker='doc-title')
     user.find(marker='doc-title').type('Scan')
     user.find('PDF or image file').click()
     upload = user.find(marker='doc-upload').elements.pop()
     await upload.handle_uploads([SmallFileUpload(name=name, content_type='application/pdf', _data=data)])
-    await _settle(2)
+    await see(user, f'Chosen: {name}')  # the upload is an action: it runs after the session check
     user.find(marker='doc-save').click()
 
 
@@ -150,7 +165,7 @@ async def test_staff_uploads_a_pdf_and_the_file_route_serves_it_to_staff_only(us
     user.find(marker='sign-out').click()
     await see(user, marker='sign-in')
     refused = await user.http_client.get(f'/staff/files/document/{doc.id}')
-    assert refused.status_code == 403 and refused.content != factories.MINIMAL_PDF
+    assert refused.status_code == 401 and refused.content != factories.MINIMAL_PDF  # signed out: sign in first
 
 
 async def test_bad_uploads_get_a_clear_message_and_store_nothing(user: User) -> None:
@@ -189,6 +204,7 @@ async def test_add_contact_refuses_missing_and_duplicate_email(user: User) -> No
     user.find(marker='contact-confirm').click()
     user.find(marker='contact-add').click()
     await see(user, marker='contact-name')
+    await flashed(user, 'Contact Dana Fox added.')
     assert {c.email for c in _all(Contact)} == {'dana@ins.test', 'dana.fox@other.test'}
 
 
@@ -231,6 +247,7 @@ async def test_send_to_a_new_contact_queues_one_invitation_whose_code_works_once
     await see(user, marker='recipient-chip')
     user.find(marker='send').click()
     [share] = await until(lambda: _all(Share))
+    await see(user, 'Sent 1 share (1 with an invitation).')
     assert (share.contact_id, share.source_document_id) == (contact_id, doc_id)
     copy = _all(Document, Document.id == share.document_id)[0]
     assert (copy.doc_type, copy.title, copy.author_name) == ('Received Document', 'Work status - Lee, Pat', 'Nurse Joy')
@@ -249,10 +266,12 @@ async def test_send_to_an_existing_account_queues_a_reminder_and_no_code(user: U
     await _signed_in(user)
     doc_id, contact_id = seed(_document_and_contact, with_account=True)
     await user.open(f'/staff/document/{doc_id}')
+    await see(user, marker='send-document')
     user.find(marker='send-document').click()
     await _send_to(user, 'casey@ins', 'casey@ins.test')
     user.find(marker='send').click()
     await until(lambda: _all(Share))
+    await see(user, 'Sent 1 share.')
     assert [(e.kind, e.contact_id) for e in _all(OutboxEmail)] == [('reminder_to_review', contact_id)]
     assert _all(ActivationCode) == []
     assert (await rows_when(user, 'send-history'))[0]['code_state'] == '—'
@@ -280,12 +299,27 @@ async def test_batch_send_of_three_documents_to_two_contacts_creates_six_shares(
     await _send_to(user, 'employer', 'bo@work.test')
     user.find(marker='send').click()
     shares = await until(lambda: _all(Share))
+    await see(user, 'Sent 6 shares (2 with an invitation).')
     assert len(shares) == 6 and len({(s.source_document_id, s.contact_id) for s in shares}) == 6
     # one invitation per new contact covers all three documents
     assert sorted((e.kind, e.to_address) for e in _all(OutboxEmail)) == [('invitation', 'ann@ins.test'),
                                                                           ('invitation', 'bo@work.test')]
     assert len(_all(ActivationCode)) == 2
     assert len(_all(AuditEvent, AuditEvent.action == 'document_shared')) == 6
+
+
+async def test_send_clicked_twice_shares_once(user: User) -> None:
+    await _signed_in(user)
+    doc_id, _ = seed(_document_and_contact, with_account=False)
+    await user.open(f'/staff/document/{doc_id}')
+    await see(user, marker='send-document')
+    user.find(marker='send-document').click()
+    await _send_to(user, 'adjus', 'casey@ins.test')
+    user.find(marker='send').click()
+    user.find(marker='send').click()  # a double click: the second arrives while the first runs
+    await see(user, 'Sent 1 share (1 with an invitation).')
+    await _settle(10)
+    assert len(_all(Share)) == 1 and len(_all(OutboxEmail)) == 1 and len(_all(ActivationCode)) == 1
 
 
 async def test_rescind_with_a_reason_removes_access_and_is_audited(user: User) -> None:
@@ -307,6 +341,7 @@ async def test_rescind_with_a_reason_removes_access_and_is_audited(user: User) -
     user.find(marker='rescind-reason').type('Sent to the wrong adjuster')
     user.find(marker='rescind-confirm').click()
     await until(lambda: _all(Share, Share.rescinded_at.is_not(None)))
+    await see(user, 'Rescinded.')
     [share] = _all(Share)
     assert share.rescinded_at is not None and share.rescind_reason == 'Sent to the wrong adjuster'
     assert not seed(sharing.share_visible_to, share_id=result.share_id, actor=reader)
@@ -334,6 +369,7 @@ async def test_contact_chart_shows_documents_emails_and_codes_and_sends_a_new_co
     assert [(e['kind'], e['status']) for e in await rows_when(user, 'emails')] == [('invitation', 'pending')]
     assert (await rows_when(user, 'codes'))[0]['state'].startswith('pending until')
     user.find(marker='send-new-code').click()
+    await flashed(user, 'A new code was sent; older unused codes no longer work.')
     states = [r['state'] for r in await rows_when(user, 'codes', lambda rows: len(rows) == 2)]
     assert states[0].startswith('pending until') and states[1] == 'replaced by a newer code'
     await rows_when(user, 'emails', lambda rows: len(rows) == 2)
@@ -374,6 +410,8 @@ async def test_worklist_shows_a_reply_and_move_creates_the_document_in_the_patie
     await see(user, marker='moved-document')
     moved = _all(Document, Document.chart_id == chart_id, Document.source_document_id == original_id)
     assert sorted(d.title for d in moved) == ['Reply attachment: scan.png', 'Reply to: Work status']
+    [text_copy] = [d for d in moved if d.title == 'Reply to: Work status']
+    await flashed(user, f'Moved into the chart as document {text_copy.id}.')
     assert _all(Reply)[0].worked_at is not None
     await user.open(f'/staff/chart/{chart_id}')
     await rows_when(user, 'documents', lambda rows: {'Reply to: Work status', 'Reply attachment: scan.png'}
@@ -385,11 +423,14 @@ async def test_worklist_assign_and_mark_worked(user: User) -> None:
     await _signed_in(user)
     reply_id, _, _ = seed(_reply_data)
     await user.open(f'/staff/reply/{reply_id}')
+    await see(user, marker='mark-worked')
     user.find(marker='mark-worked').click()
     await see(user, 'status: worked')
+    await flashed(user, 'Saved.')
     assign = next(iter(user.find(marker='assign').elements))
     assign.value = next(k for k, v in assign.options.items() if v == 'Nurse Joy')
     await until(lambda: _all(Reply, Reply.assigned_to_account_id.is_not(None)))
+    await see(user, 'Assigned.')
     reply = _all(Reply)[0]
     assert reply.worked_at is not None and reply.assigned_to_account_id is not None
     await user.open('/staff/worklist')
@@ -409,3 +450,31 @@ async def test_contacts_cannot_open_clinic_pages_or_files(user: User) -> None:
         await user.should_not_see(marker='staff-home')
         await user.should_not_see(marker='document-title')
     assert (await user.http_client.get(f'/staff/files/document/{copy_id}')).status_code == 403
+
+
+def _end_sessions(session) -> None:
+    for row in session.exec(select(UserSession)).all():
+        session.delete(row)
+
+
+async def test_a_table_read_after_the_session_ended_goes_to_sign_in(user: User) -> None:
+    await _signed_in(user)
+    seed(lambda session: factories.chart(session, first='Robin', last='Hart'))
+    await user.open('/staff')
+    await rows_when(user, 'charts')
+    seed(_end_sessions)
+    user.find(marker='chart-search').type('hart')
+    await see(user, marker='sign-in')
+    await flashed(user, 'Your session has ended. Sign in again to continue.')
+
+
+async def test_an_action_after_the_session_ended_changes_nothing(user: User) -> None:
+    await _signed_in(user)
+    contact_id = seed(lambda session: factories.contact(session).id)
+    await user.open(f'/staff/contacts/{contact_id}')
+    await see(user, marker='send-new-code')
+    seed(_end_sessions)
+    user.find(marker='send-new-code').click()
+    await see(user, marker='sign-in')
+    await flashed(user, 'Your session has ended. Sign in again to continue.')
+    assert _all(ActivationCode) == [] and _all(OutboxEmail) == []

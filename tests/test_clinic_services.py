@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from models import ActivationCode, AuditEvent, Document, OutboxEmail, Reply, ReplyAttachment, Share, StoredFile
 from models.shapes import Actor
-from services import activation, charts, contacts, documents, files, sharing, worklist
+from services import activation, charts, contacts, db, documents, files, idempotency, sharing, worklist
 from services.errors import Forbidden, InvalidInput, UploadRejected
 from services.settings import get_settings
 from tests import factories
@@ -128,6 +128,44 @@ def test_batch_send_is_all_or_nothing(session, staff) -> None:
         sharing.send_documents(session, document_ids=[doc.id], contact_ids=[contact.id, 10_000], actor=staff)
     session.rollback()
     assert session.exec(select(Share)).all() == []
+
+
+def test_the_same_send_submitted_twice_shares_once(session, staff) -> None:
+    chart = factories.chart(session)
+    doc = factories.document(session, chart_row=chart)
+    contact = factories.contact(session)
+    session.commit()
+
+    def submit():
+        return db.run(idempotency.run_once, idempotency_key='send-form-key.1', service=sharing.send_documents,
+                      document_ids=[doc.id], contact_ids=[contact.id], actor=staff)
+
+    [first] = submit()
+    assert first.email_kind == 'invitation'
+    assert submit() is idempotency.REPLAYED
+    session.expire_all()
+    assert len(session.exec(select(Share)).all()) == 1
+    assert len(session.exec(select(OutboxEmail).where(OutboxEmail.kind == 'invitation')).all()) == 1
+    assert len(session.exec(select(ActivationCode)).all()) == 1
+
+
+def test_a_refused_change_leaves_its_key_unused_for_the_corrected_resubmit(session, staff) -> None:
+    chart = factories.chart(session)
+    doc = factories.document(session, chart_row=chart)
+    contact = factories.contact(session)
+    session.commit()
+
+    def submit(contact_ids):
+        return db.run(idempotency.run_once, idempotency_key='send-form-key.1', service=sharing.send_documents,
+                      document_ids=[doc.id], contact_ids=contact_ids, actor=staff)
+
+    with pytest.raises(InvalidInput, match='Choose at least one recipient'):
+        submit([])
+    assert not db.run(idempotency.was_used, key='send-form-key.1')
+    assert len(submit([contact.id])) == 1  # not mistaken for a replay
+    assert db.run(idempotency.was_used, key='send-form-key.1')
+    session.expire_all()
+    assert len(session.exec(select(Share)).all()) == 1
 
 
 def test_rescind_removes_access_and_is_audited(session, staff) -> None:

@@ -16,6 +16,13 @@ async def see(user: User, target: str | None = None, **kwargs) -> None:
     await user.should_see(target, retries=30, **kwargs)
 
 
+async def flashed(user: User, text: str) -> None:
+    """A decision reopens the queue with the registration; its notice is the banner at the top."""
+    await see(user, marker='flash')
+    banner = next(iter(user.find(marker='flash').elements))
+    assert text in [getattr(element, 'text', None) for element in banner.descendants()]
+
+
 def submit_registration(session, email: str = 'casey@outside.test') -> int:
     """A contact starts and submits a registration through the services; returns its id."""
     settings.set_value(session, 'registration_enabled', True)
@@ -81,9 +88,28 @@ async def test_accept_makes_the_chart_active(user: User) -> None:
     await open_queue(user, registration_id)
     user.find(marker='accept').click()
     await see(user, 'Accepted: the chart is active.')
+    await flashed(user, 'Accepted: the chart is active.')
+    await see(user, marker='registration-detail')
+    assert next(iter(user.find(marker='registration-status').elements)).text == 'accepted'
+    await user.should_not_see(marker='accept')
     reg, chart = load(registration_id)
     assert (reg.status, chart.status) == ('accepted', 'active')
     assert processed_emails() == 1
+
+
+async def test_a_decision_keeps_the_queue_filter(user: User) -> None:
+    registration_id = seed(staff_and_registration)
+    other = seed(submit_registration, email='other@outside.test')
+    await sign_in(user, 'nurse@clinic.test')
+    await see(user, marker='sign-out')
+    await user.open(f'/staff/registrations?status=pending&open={registration_id}')
+    await see(user, marker='accept')
+    user.find(marker='accept').click()
+    await flashed(user, 'Accepted: the chart is active.')
+    await see(user, marker='registration-detail')
+    assert next(iter(user.find(marker='status-filter').elements)).value == 'pending'
+    rows = await table_rows(user, 'registration-table')
+    assert [(r['id'], r['status']) for r in rows] == [(other, 'pending')]  # the accepted one left the filtered list
 
 
 async def test_merge_into_a_chart_found_by_search(user: User) -> None:
@@ -95,6 +121,8 @@ async def test_merge_into_a_chart_found_by_search(user: User) -> None:
     await see(user, marker=f'merge-into-{existing}')
     user.find(marker=f'merge-into-{existing}').click()
     await see(user, 'Merged into the chosen chart.')
+    await flashed(user, 'Merged into the chosen chart.')
+    await see(user, marker='merged-into')
     reg, chart = load(registration_id)
     assert (reg.status, chart.status, chart.merged_into_chart_id) == ('merged', 'merged', existing)
     with db.transaction() as session:
@@ -112,6 +140,7 @@ async def test_reject_needs_a_reason(user: User) -> None:
     user.find(marker='reject-reason').type('Already registered under another name')
     user.find(marker='reject').click()
     await see(user, 'Rejected.')
+    await flashed(user, 'Rejected.')
     reg, chart = load(registration_id)
     assert (reg.status, reg.review_reason, chart.status) == \
         ('rejected', 'Already registered under another name', 'rejected')
@@ -211,7 +240,7 @@ async def test_uploaded_files_are_served_to_staff_only(user: User) -> None:
     await sign_in(user, 'casey@outside.test')
     await see(user, marker='sign-out')
     response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
-    assert response.status_code == 404 and factories.MINIMAL_PDF not in response.content
+    assert response.status_code == 403 and factories.MINIMAL_PDF not in response.content
     user.find(marker='sign-out').click()
     await see(user, marker='sign-in')
     await sign_in(user, 'nurse@clinic.test')

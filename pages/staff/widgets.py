@@ -1,19 +1,24 @@
-"""Building blocks shared by the clinic pages: server-paged tables, the chart and contact forms,
-the Send Document dialog and the rescind dialog."""
+"""Building blocks shared by the clinic pages: the record a page is about and its heading, server-paged tables
+(each load re-reads the session), the chart and contact forms, the Send Document dialog and the rescind dialog.
+Every save in them is an `actions.Action`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from nicegui import ui
+from nicegui import context, ui
 
+from models.shapes import Actor
 from services import charts, contacts, sharing
-from services.errors import PortalError
+from services.errors import NotAvailable
 
-from . import guard
+from .. import access, actions
+from ..frame import not_available
+from ..portal import Page
 
+T = TypeVar('T')
 PAGE_SIZE = 25
-Fetch = Callable[[int, int], Awaitable[tuple[list[dict], int]]]
+Fetch = Callable[[Actor, int, int], Awaitable[tuple[list[dict], int]]]
 
 
 def col(name: str, label: str, **extra: Any) -> dict:
@@ -21,8 +26,65 @@ def col(name: str, label: str, **extra: Any) -> dict:
     return {'name': name, 'label': label, 'field': name, 'align': 'left', **extra}
 
 
+async def open_record(page: Page, fn: Callable[..., T], /, *, back: tuple[str, str] | None = None,
+                      **kwargs: Any) -> T | None:
+    """The record a page is about, `fn(session, actor=..., **kwargs)`; None once 'not available' is shown
+    in its place (a missing or withdrawn id), and the builder then returns."""
+    try:
+        return await access.call(fn, actor=page.signed_in, **kwargs)
+    except NotAvailable as error:
+        not_available(str(error), back)
+        return None
+
+
+def heading(page: Page, text: str, mark: str, back: tuple[str, str] | None = None, *, tab: str | None = None,
+            back_mark: str | None = None) -> ui.row:
+    """A record page's breadcrumb: the link back, '›' and the record's name, which also names the browser tab
+    (or `tab`); buttons can follow in the returned row."""
+    page.title(tab or text)
+    with ui.row().classes('w-full items-center') as row:
+        if back is not None:
+            link = ui.link(*back).classes('text-primary')
+            if back_mark:
+                link.mark(back_mark)
+        ui.label('›')
+        ui.label(text).classes('text-2xl font-bold').mark(mark)
+    return row
+
+
+def details(fields: list[tuple[str, Any, str | None]]) -> None:
+    """A record's fields as a card of small captions over values ('—' for empty); a mark names a value."""
+    with ui.card().classes('w-full'), ui.grid(columns=3).classes('w-full gap-2 text-sm'):
+        for caption, value, mark in fields:
+            with ui.column().classes('gap-0'):
+                ui.label(caption).classes('text-xs text-grey-7')
+                shown = ui.label(str(value or '') or '—')
+                if mark:
+                    shown.mark(mark)
+
+
+async def reader() -> Actor | None:
+    """The staff member behind a read the browser asked for (paging, a search box), or None.
+
+    Such events arrive over the websocket, after the page's own check, so the session is read again here;
+    a session that ended meanwhile goes to sign-in, as a click on an action does.
+    """
+    actor = await access.current_actor()
+    if access.allows(access.STAFF, actor):
+        return actor
+    if actor is None:
+        actions.flash('Your session has ended. Sign in again to continue.', 'warning')
+        request = context.client.request
+        ui.navigate.to(access.login_path(request.url.path if request is not None else None))
+    return None
+
+
 class PagedTable:
-    """A ui.table paged on the server: `fetch(offset, limit)` returns one page of rows and the total."""
+    """A ui.table paged on the server: `fetch(actor, offset, limit)` returns one page of rows and the total.
+
+    Every load reads the session again and hands the signed-in staff member to `fetch`, so fetch functions
+    need no check of their own.
+    """
 
     def __init__(self, columns: list[dict], fetch: Fetch, *, mark: str, row_key: str = 'id',
                  page_size: int = PAGE_SIZE, selection: str | None = None,
@@ -45,32 +107,30 @@ class PagedTable:
         ui.timer(0.01, lambda: self.load(1), once=True)
         return self
 
+    @property
+    def page(self) -> int:
+        """The page shown now."""
+        return int(self.table.pagination.get('page') or 1)
+
     async def load(self, page: int = 1) -> None:
-        """Show one page (the caller's guard runs inside `fetch`)."""
-        result = await self.fetch((page - 1) * self.page_size, self.page_size)
-        if result is None:
+        """Show one page, read as the staff member signed in now."""
+        actor = await reader()
+        if actor is None:
             return
-        rows, total = result
+        rows, total = await self.fetch(actor, (page - 1) * self.page_size, self.page_size)
         self.table.rows = rows
         self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': total}
 
 
-def error_label(mark: str = 'error') -> ui.label:
-    """A hidden red label for service messages."""
-    label = ui.label().classes('text-negative').mark(mark)
-    label.set_visibility(False)
-    return label
-
-
-def show_error(label: ui.label, message: str | None) -> None:
-    label.text = message or ''
-    label.set_visibility(bool(message))
+async def _maybe_await(value: Any) -> None:
+    if isinstance(value, Awaitable):
+        await value
 
 
 # ----------------------------------------------------------------------------- chart form
 
-def chart_dialog(chart: charts.ChartRow | None, on_saved: Callable[[int], Any]) -> ui.dialog:
-    """Create (chart None) or edit a chart."""
+def chart_dialog(chart: charts.ChartRow | None) -> ui.dialog:
+    """Create (chart None) or edit a chart; saving opens the chart with the notice."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg gap-2'):
         ui.label('Edit chart' if chart else 'New chart').classes('text-lg font-bold')
         with ui.row().classes('w-full no-wrap gap-2'):
@@ -82,39 +142,29 @@ def chart_dialog(chart: charts.ChartRow | None, on_saved: Callable[[int], Any]) 
         email = ui.input('Email', value=chart.email if chart else '').mark('chart-email')
         phone = ui.input('Phone', value=chart.phone if chart else '').mark('chart-phone')
         employer = ui.input('Employer', value=chart.employer if chart else '').mark('chart-employer')
-        error = error_label('chart-error')
+        error = actions.Message('chart-error')
 
-        async def save() -> None:
-            actor = await guard.require(*guard.STAFF)
-            if actor is None:
-                return
-            try:
-                chart_id = await guard.call(
-                    charts.save_chart, actor=actor, chart_id=chart.id if chart else None, first_name=first.value,
-                    last_name=last.value, date_of_birth=birth.value, external_id=external.value, email=email.value,
-                    phone=phone.value, employer=employer.value)
-            except PortalError as problem:
-                show_error(error, str(problem))
-                return
-            dialog.close()
-            ui.notify('Chart saved.', type='positive')
-            await _maybe_await(on_saved(chart_id))
+        async def save(act: actions.Act) -> None:
+            chart_id = await act.call(
+                charts.save_chart, chart_id=chart.id if chart else None, first_name=first.value,
+                last_name=last.value, date_of_birth=birth.value, external_id=external.value, email=email.value,
+                phone=phone.value, employer=employer.value)
+            act.done('Chart saved.', navigate=f'/staff/chart/{chart_id}')
 
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat')
-            ui.button('Save chart', on_click=save).mark('chart-save')
+            actions.button('Save chart', save, message=error).mark('chart-save')
     return dialog
-
-
-async def _maybe_await(value: Any) -> None:
-    if isinstance(value, Awaitable):
-        await value
 
 
 # ----------------------------------------------------------------------------- contact form
 
-def contact_form(on_added: Callable[[contacts.ContactRow], Any]) -> ui.column:
-    """First name, last name, email (required), phone, organization; warns about duplicates."""
+def contact_form(choose: Callable[[contacts.ContactRow], None] | None = None) -> ui.column:
+    """First name, last name, email (required), phone, organization; warns about duplicates.
+
+    With `choose` (the Send dialog) the new contact is handed to it and the form empties for the next one;
+    without it the new contact's chart opens.
+    """
     with ui.column().classes('w-full gap-1') as form:
         with ui.row().classes('w-full no-wrap gap-2'):
             first = ui.input('First name').classes('grow').mark('contact-first')
@@ -123,41 +173,41 @@ def contact_form(on_added: Callable[[contacts.ContactRow], Any]) -> ui.column:
         with ui.row().classes('w-full no-wrap gap-2'):
             phone = ui.input('Phone (optional)').classes('grow').mark('contact-phone')
             org = ui.input('Organization (optional)').classes('grow').mark('contact-org')
-        error = error_label('contact-error')
+        error = actions.Message('contact-error')
         confirm = ui.checkbox('This is a different person with the same name').mark('contact-confirm')
         confirm.set_visibility(False)
 
-        async def add() -> None:
-            actor = await guard.require(*guard.STAFF)
-            if actor is None:
-                return
+        async def add(act: actions.Act) -> None:
             try:
-                row = await guard.call(contacts.add_contact, actor=actor, first_name=first.value,
-                                       last_name=last.value, email=email.value, phone=phone.value,
-                                       organization=org.value, confirm_same_name=confirm.value)
-            except contacts.PossibleDuplicate as problem:
-                show_error(error, str(problem))
-                confirm.set_visibility(True)
+                row = await act.call(contacts.add_contact, first_name=first.value, last_name=last.value,
+                                     email=email.value, phone=phone.value, organization=org.value,
+                                     confirm_same_name=confirm.value)
+            except contacts.PossibleDuplicate:
+                confirm.set_visibility(True)  # the action shows the service's message; ticking this adds anyway
+                raise
+            notice = f'Contact {row.name} added.'
+            if choose is None:
+                act.done(notice, navigate=f'/staff/contacts/{row.id}')
                 return
-            except PortalError as problem:
-                show_error(error, str(problem))
-                return
-            show_error(error, None)
             for field in (first, last, email, phone, org):
                 field.value = ''
             confirm.value = False
             confirm.set_visibility(False)
-            ui.notify(f'Contact {row.name} added.', type='positive')
-            await _maybe_await(on_added(row))
+            choose(row)
+            act.done(notice)
 
-        ui.button('Add contact', icon='person_add', on_click=add).props('outline').mark('contact-add')
+        actions.button('Add contact', add, icon='person_add', message=error).props('outline').mark('contact-add')
     return form
 
 
 # ----------------------------------------------------------------------------- Send Document
 
-def send_dialog(document_ids: list[int], on_sent: Callable[[], Any]) -> ui.dialog:
-    """Choose one or several recipients (search, or add a new contact) and send the documents."""
+def send_dialog(document_ids: list[int], *, outcome: actions.Message,
+                on_sent: Callable[[], Any] | None = None) -> ui.dialog:
+    """Choose one or several recipients (search, or add a new contact) and send the documents.
+
+    Problems show inside the dialog; once sent it closes and `outcome` (on the page) says what was sent.
+    """
     chosen: dict[int, contacts.ContactRow] = {}
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-2xl gap-2').mark('send-dialog'):
         count = len(document_ids)
@@ -169,7 +219,7 @@ def send_dialog(document_ids: list[int], on_sent: Callable[[], Any]) -> ui.dialo
         results = ui.list().props('dense bordered separator').classes('w-full')
         with ui.expansion('New contact', icon='person_add').classes('w-full').mark('new-contact'):
             contact_form(lambda row: choose(row))
-        error = error_label('send-error')
+        error = actions.Message('send-error')
 
         def show_chosen() -> None:
             chips.clear()
@@ -189,14 +239,14 @@ def send_dialog(document_ids: list[int], on_sent: Callable[[], Any]) -> ui.dialo
             show_chosen()
 
         async def find() -> None:
-            actor = await guard.require(*guard.STAFF)
+            actor = await reader()
             if actor is None:
                 return
             results.clear()
             query = (search.value or '').strip()
             if not query:
                 return
-            rows, total = await guard.call(contacts.search_contacts, actor=actor, query=query, limit=8)
+            rows, total = await access.call(contacts.search_contacts, actor=actor, query=query, limit=8)
             with results:
                 for row in rows:
                     state = 'portal account' if row.has_account else 'no account yet: gets an invitation'
@@ -209,56 +259,46 @@ def send_dialog(document_ids: list[int], on_sent: Callable[[], Any]) -> ui.dialo
                 elif total > len(rows):
                     ui.item_label(f'{total - len(rows)} more: type more of the name.').classes('p-2 text-grey-7')
 
-        async def send() -> None:
-            actor = await guard.require(*guard.STAFF)
-            if actor is None:
-                return
-            try:
-                results_ = await guard.call(sharing.send_documents, document_ids=document_ids,
-                                            contact_ids=list(chosen), actor=actor)
-            except PortalError as problem:
-                show_error(error, str(problem))
-                return
-            invitations = sum(1 for r in results_ if r.email_kind == 'invitation')
+        async def send(act: actions.Act) -> None:
+            shared = await act.call(sharing.send_documents, document_ids=document_ids, contact_ids=list(chosen))
+            invitations = sum(1 for r in shared if r.email_kind == 'invitation')
             dialog.close()
-            ui.notify(f'Sent {len(results_)} share{"s" if len(results_) != 1 else ""}'
-                      f'{f" ({invitations} with an invitation)" if invitations else ""}.', type='positive')
-            await _maybe_await(on_sent())
+            act.done()
+            outcome.success(f'Sent {len(shared)} share{"s" if len(shared) != 1 else ""}'
+                            f'{f" ({invitations} with an invitation)" if invitations else ""}.')
+            if on_sent is not None:
+                await _maybe_await(on_sent())
 
         search.on_value_change(find)
         show_chosen()
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat')
-            ui.button('Send', icon='send', on_click=send).mark('send')
+            actions.button('Send', send, icon='send', message=error).mark('send')
     return dialog
 
 
 # ----------------------------------------------------------------------------- rescind
 
-def rescind_dialog(share_id: int, what: str, on_done: Callable[[], Any]) -> ui.dialog:
-    """Ask for the reason, then rescind: the contact loses access at once."""
+def rescind_dialog(share_id: int, what: str, *, outcome: actions.Message,
+                   on_done: Callable[[], Any] | None = None) -> ui.dialog:
+    """Ask for the reason, then rescind: the contact loses access at once; `outcome` (on the page) says so."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('rescind-dialog'):
         ui.label(f'Rescind {what}').classes('text-lg font-bold')
         ui.label('The contact loses access at once. The reason is kept in the audit log.')
         reason = ui.textarea('Reason').classes('w-full').mark('rescind-reason')
-        error = error_label('rescind-error')
+        error = actions.Message('rescind-error')
 
-        async def confirm() -> None:
-            actor = await guard.require(*guard.STAFF)
-            if actor is None:
-                return
-            try:
-                await guard.call(sharing.rescind, share_id=share_id, reason=reason.value, actor=actor)
-            except PortalError as problem:
-                show_error(error, str(problem))
-                return
+        async def confirm(act: actions.Act) -> None:
+            await act.call(sharing.rescind, share_id=share_id, reason=reason.value)
             dialog.close()
-            ui.notify('Rescinded.', type='positive')
-            await _maybe_await(on_done())
+            act.done()
+            outcome.success('Rescinded.')
+            if on_done is not None:
+                await _maybe_await(on_done())
 
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat')
-            ui.button('Rescind', on_click=confirm).props('color=negative').mark('rescind-confirm')
+            actions.button('Rescind', confirm, message=error).props('color=negative').mark('rescind-confirm')
     return dialog
 
 
@@ -267,4 +307,3 @@ def when(value: Any, fmt: str = '%Y-%m-%d %H:%M') -> str:
     if value is None:
         return ''
     return value.strftime(fmt) if hasattr(value, 'hour') else str(value)
-

@@ -1,0 +1,212 @@
+"""A chart (`/staff/chart/{id}`): its documents, edit, new document, batch Send Document;
+one document (`/staff/document/{id}`): viewer, Send Document, send history with rescind."""
+from __future__ import annotations
+
+from datetime import date
+
+from nicegui import html, ui
+
+from models.shapes import Actor
+from services import charts, documents, sharing
+from services.sanitize import clean_html
+
+from .. import access, actions
+from ..portal import Page, portal_page
+from .widgets import (PagedTable, chart_dialog, col, details, heading, open_record, reader, rescind_dialog,
+                      send_dialog, when)
+
+DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
+                    col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
+HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
+                   col('copy_document_id', 'Copy id'), col('code_state', 'Activation code'),
+                   col('rescinded', 'Rescinded')]
+# Quasar's heading sizes are for page titles; inside a document keep them modest
+DOCUMENT_CSS = ('.smp-document h1{font-size:1.6rem;line-height:2rem;margin:.5rem 0}'
+                '.smp-document h2{font-size:1.4rem;line-height:1.8rem;margin:.5rem 0}'
+                '.smp-document h3,.smp-document h4,.smp-document h5,.smp-document h6'
+                '{font-size:1.15rem;line-height:1.5rem;margin:.4rem 0;font-weight:600}'
+                '.smp-document ul{list-style:disc;padding-left:1.5rem}'
+                '.smp-document ol{list-style:decimal;padding-left:1.5rem}'
+                '.smp-document table{border-collapse:collapse}'
+                '.smp-document td,.smp-document th{border:1px solid #ccc;padding:2px 6px}')
+
+
+BACK = ('Back to the charts', '/staff')
+
+
+@portal_page('/staff/chart/{chart_id}', roles=access.STAFF, title='Chart')
+async def chart_page(page: Page, chart_id: int) -> None:
+    """The chart's details and documents; select documents to send them together."""
+    if (chart := await open_record(page, charts.get_chart, back=BACK, chart_id=chart_id)) is None:
+        return
+    with heading(page, chart.name, 'chart-name', ('Charts', '/staff')):
+        ui.space()
+        edit = chart_dialog(chart)
+        ui.button('Edit chart', icon='edit', on_click=edit.open).props('outline').mark('edit-chart')
+    details([('Date of birth', chart.date_of_birth, None), ('External id', chart.external_id, None),
+             ('Employer', chart.employer, None), ('Email', chart.email, None), ('Phone', chart.phone, None),
+             ('Status', chart.status, None)])
+
+    async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
+        rows, total = await access.call(charts.list_documents, actor=actor, chart_id=chart_id,
+                                        offset=offset, limit=limit)
+        return [_document_row(d) for d in rows], total
+
+    with ui.row().classes('w-full items-center'):
+        ui.label('Documents').classes('text-lg font-bold')
+        ui.space()
+        ui.button('New document', icon='note_add',
+                  on_click=lambda: ui.navigate.to(f'/staff/chart/{chart_id}/new-document')).mark('new-document')
+        send_button = ui.button('Send selected', icon='send').mark('send-selected')
+    outcome = actions.Message('send-outcome')
+    table = PagedTable(DOCUMENT_COLUMNS, fetch, mark='documents', selection='multiple', link=('title', 'url'),
+                       on_click=lambda row: ui.navigate.to(row['url']))
+
+    def send_selected() -> None:
+        """Open the Send dialog for the ticked documents (the dialog's Send button checks the session)."""
+        ids = [row['id'] for row in table.table.selected]
+        if not ids:
+            outcome.error('Select the documents to send first.')
+            return
+        outcome.clear()
+        send_dialog(ids, outcome=outcome, on_sent=lambda: table.table.selected.clear()).open()
+
+    send_button.on_click(send_selected)
+    table.start()
+
+
+def _document_row(document: charts.DocumentRow) -> dict:
+    return {'id': document.id, 'url': f'/staff/document/{document.id}', 'service_date': str(document.service_date),
+            'doc_type': document.doc_type, 'title': document.title, 'author': document.author,
+            'service_location': document.service_location}
+
+
+@portal_page('/staff/chart/{chart_id}/new-document', roles=access.STAFF, title='New document')
+async def new_document_page(page: Page, chart_id: int) -> None:
+    """Write a document: rich text (HTML, sanitized), plain text, or an uploaded PDF, PNG or JPEG."""
+    if (chart := await open_record(page, charts.get_chart, back=BACK, chart_id=chart_id)) is None:
+        return
+    settings = page.settings
+    upload: dict = {}
+    with ui.card().classes('w-full gap-2'):
+        ui.label(f'New document in {chart.name}').classes('text-xl font-bold')
+        with ui.row().classes('w-full gap-2'):
+            service_date = ui.input('Service date', value=date.today().isoformat()).props('type=date stack-label') \
+                .mark('doc-date')
+            doc_type = ui.select(settings.document_types, label='Type', value=settings.document_types[0]) \
+                .classes('min-w-56').mark('doc-type')
+            location = ui.input('Service location').classes('grow').mark('doc-location')
+        title = ui.input('Title').classes('w-full').mark('doc-title')
+        kind = ui.radio({'html': 'Rich text', 'text': 'Plain text', 'file': 'PDF or image file'}, value='html') \
+            .props('inline').mark('doc-kind')
+        with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='html'):
+            html_body = ui.textarea('Text (HTML such as <p>, <b>, <ul> is kept; scripts and styles are removed)') \
+                .props('autogrow outlined').classes('w-full').mark('doc-html')
+            ui.label('Preview').classes('text-xs text-grey-7')
+            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8')
+            html_body.on_value_change(lambda e: preview.set_content(e.value or ''))
+        text_body = ui.textarea('Text').props('autogrow outlined').classes('w-full').mark('doc-text') \
+            .bind_visibility_from(kind, 'value', value='text')
+        error = actions.Message('doc-error')
+        with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='file'):
+            chosen = ui.label('No file chosen.').classes('text-sm').mark('doc-file-name')
+
+            async def received(act: actions.Act) -> None:
+                """Keep the file in memory until the document is saved (the service checks it then)."""
+                upload['data'] = await act.event.file.read()
+                upload['name'] = act.event.file.name
+                chosen.text = f'Chosen: {act.event.file.name}'
+
+            # the browser refuses large files early; the service checks size and type again on the server
+            ui.upload(label=f'PDF, PNG or JPEG, at most {settings.upload_max_mb} MB', auto_upload=True,
+                      max_files=1, max_file_size=settings.upload_max_bytes,
+                      on_upload=actions.Action(received, message=error, queue=True),
+                      on_rejected=lambda: error.error(f'Choose a file of at most {settings.upload_max_mb} MB.')) \
+                .props('accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"').classes('w-full') \
+                .mark('doc-upload')
+        error.move(target_index=-1)
+
+        async def save(act: actions.Act) -> None:
+            body = html_body.value if kind.value == 'html' else text_body.value
+            document_id = await act.call(
+                documents.create_document, chart_id=chart_id, service_date=service_date.value,
+                doc_type=doc_type.value, title=title.value, service_location=location.value, body_kind=kind.value,
+                body=body or '', file_data=upload.get('data'), file_name=upload.get('name', ''))
+            act.done('Document saved.', navigate=f'/staff/document/{document_id}')
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=lambda: ui.navigate.to(f'/staff/chart/{chart_id}')).props('flat')
+            actions.button('Save document', save, icon='save', message=error).mark('doc-save')
+
+
+@portal_page('/staff/document/{document_id}', roles=access.STAFF, title='Document')
+async def document_page(page: Page, document_id: int) -> None:
+    """A document with its file inline, Send Document and its send history."""
+    if (doc := await open_record(page, documents.get_document, back=BACK, document_id=document_id)) is None:
+        return
+    if doc.chart_id:
+        heading(page, doc.title, 'document-title', (doc.chart_name, f'/staff/chart/{doc.chart_id}'),
+                back_mark='chart-link')
+    else:
+        heading(page, doc.title, 'document-title',
+                (doc.contact_name, f'/staff/contacts/{doc.contact_id}') if doc.contact_id else None)
+    ui.label(f'{doc.doc_type} · service date {doc.service_date} · by {doc.author}'
+             f'{" · " + doc.service_location if doc.service_location else ""} · document {doc.id}') \
+        .classes('text-sm text-grey-8').mark('document-meta')
+    if doc.deleted:
+        ui.label('This copy was rescinded: the contact no longer sees it.').classes('text-negative')
+    _body(doc)
+    if doc.chart_id is None:
+        return
+    send = ui.button('Send document', icon='send').mark('send-document')
+    outcome = actions.Message('send-outcome')
+    history = SendHistory(document_id, outcome)
+    send.on_click(lambda: send_dialog([document_id], outcome=outcome, on_sent=history.load).open())
+    await history.load()
+
+
+def _body(doc: documents.DocumentView) -> None:
+    with ui.card().classes('w-full').mark('document-body'):
+        if doc.mime_type == 'application/pdf':
+            html.iframe(src=doc.file_url, title=doc.file_name or 'PDF document') \
+                .classes('w-full border-0').style('height: 75vh').mark('document-pdf')
+        elif doc.mime_type:
+            image = ui.image(doc.file_url).props('fit=contain').classes('w-full max-h-[75vh]').mark('document-image')
+            image.props['alt'] = doc.file_name or ''  # data, never parsed as props
+        elif doc.body_html is not None:
+            ui.add_css(DOCUMENT_CSS)
+            ui.html(doc.body_html, sanitize=clean_html).classes('w-full smp-document').mark('document-html')
+        else:
+            ui.label(doc.body_text or '').classes('w-full whitespace-pre-wrap').mark('document-text')
+        if doc.mime_type:
+            ui.link('Download', f'{doc.file_url}?download=true').classes('text-primary')
+
+
+class SendHistory:
+    """Who the document was sent to, with Rescind; a reload refills the table in place (the rescind dialog
+    that asks for the reload lives beside it)."""
+
+    def __init__(self, document_id: int, outcome: actions.Message) -> None:
+        self.document_id = document_id
+        ui.label('Send history').classes('text-lg font-bold')
+        self.empty = ui.label('Not sent yet.').classes('text-grey-7').mark('send-history-empty')
+        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '')], rows=[], row_key='id') \
+            .classes('w-full').props('flat bordered wrap-cells').mark('send-history')
+        self.table.add_slot('body-cell-actions', '<q-td :props="props"><q-btn v-if="!props.row.rescinded" flat '
+                            'dense color="negative" label="Rescind" @click="$parent.$emit(\'rescind\', props.row)" />'
+                            '</q-td>')
+        self.table.on('rescind', lambda e: rescind_dialog(e.args['id'], f'the copy sent to {e.args["recipient"]}',
+                                                          outcome=outcome, on_done=self.load).open())
+        self.empty.set_visibility(False)
+        self.table.set_visibility(False)
+
+    async def load(self) -> None:
+        actor = await reader()
+        if actor is None:
+            return
+        records = await access.call(sharing.send_history, document_id=self.document_id, actor=actor)
+        self.table.rows = [{'id': r.share_id, 'recipient': f'{r.recipient} <{r.recipient_email}>',
+                            'sender': r.sender, 'sent_at': when(r.sent_at), 'copy_document_id': r.copy_document_id,
+                            'code_state': r.code_state or '—', 'rescinded': r.rescinded} for r in records]
+        self.empty.set_visibility(not records)
+        self.table.set_visibility(bool(records))
