@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import context, run, ui
 
 from models.shapes import Actor
-from services import access_log, auth, contact_accounts, cookie_tickets, db
+from services import access_log, auth, contact_accounts, cookie_tickets, db, worklist
 from services.config import get_config
 from services.settings import PortalSettings, get_settings
 
@@ -37,6 +37,7 @@ class Visit:
     actor: Actor | None
     settings: PortalSettings
     terms_pending: bool = False
+    unworked: int = 0  # staff: replies waiting in the SMP worklist (the header's badge)
 
 
 def allows(roles: frozenset[str], actor: Actor | None) -> bool:
@@ -83,7 +84,8 @@ def _read_visit(token: str | None, ip_address: str | None) -> Visit:
     settings = get_settings()
     pending = actor is not None and actor.role == 'contact' and \
         db.run(contact_accounts.terms_pending, account_id=actor.account_id)
-    return Visit(actor, settings, bool(pending))
+    unworked = db.run(worklist.unworked_count) if actor is not None and actor.is_staff else 0
+    return Visit(actor, settings, bool(pending), unworked)
 
 
 async def current_actor() -> Actor | None:

@@ -224,6 +224,31 @@ def button(text: str, handler: Handler, *, icon: str | None = None, message: Mes
     return trigger
 
 
+async def reader() -> Actor | None:
+    """The account behind a read the browser asked for over the websocket (paging, a search box), or None.
+
+    Such events skip the page's own check, so the session is read again, against the page's roles; a session
+    that ended meanwhile goes to sign-in, as a click on an action does.
+    """
+    actor = (await access.visit()).actor
+    if access.allows(getattr(context.client, _ROLES_ATTR, frozenset()), actor):
+        return actor
+    if actor is None:
+        flash('Your session has ended. Sign in again to continue.', 'warning')
+        ui.navigate.to(access.login_path(_current_path()))
+    return None
+
+
+async def read(fn: Callable[..., T], /, **kwargs: Any) -> T | None:
+    """`fn(session, [actor,] **kwargs)` off the loop for a read the browser asked for; None once refused."""
+    actor = await reader()
+    if actor is None:
+        return None
+    if 'actor' in inspect.signature(fn).parameters:
+        kwargs.setdefault('actor', actor)
+    return await access.call(fn, **kwargs)
+
+
 def bind_page(roles: frozenset[str]) -> None:
     """Remember the roles of the page being built: its actions require them too."""
     setattr(context.client, _ROLES_ATTR, roles)

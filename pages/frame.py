@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from models.shapes import Actor
-from services import worklist
 from services.settings import PortalSettings
 
 from . import access
@@ -19,11 +18,11 @@ ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'),
 
 
 @contextmanager
-def frame(actor: Actor | None, settings: PortalSettings) -> Iterator[ui.column]:
+def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> Iterator[ui.column]:
     """Build the page header and footer around the content of the `with` block (portal_page calls this)."""
     ui.colors(primary=settings.primary_color)
     ui.query('body').classes('bg-grey-1')
-    header(settings, actor)
+    header(settings, actor, unworked)
     with ui.column().classes('w-full max-w-5xl mx-auto p-3 sm:p-6 gap-4') as content:
         yield content
     if settings.footer_enabled:
@@ -40,7 +39,7 @@ def not_available(message: str, back: tuple[str, str] | None = None) -> None:
             ui.link(*back)
 
 
-def header(settings: PortalSettings, actor: Actor | None) -> None:
+def header(settings: PortalSettings, actor: Actor | None, unworked: int = 0) -> None:
     """The co-brand header: logo, portal name and header text, navigation by role, sign out."""
     with ui.header().classes('items-center gap-3 px-3 py-2 bg-white text-grey-9 shadow-sm').mark('portal-header'):
         with ui.link(target=access.home_of(actor) if actor else '/').classes('flex items-center gap-3 no-underline text-inherit'):
@@ -60,7 +59,7 @@ def header(settings: PortalSettings, actor: Actor | None) -> None:
             if links:
                 with ui.button(icon='menu').props('flat round color=grey-8 aria-label="Menu"'):
                     if actor.is_staff:
-                        unworked_badge()
+                        unworked_badge(unworked)
                     with ui.menu():
                         for label, target in links:
                             ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
@@ -71,18 +70,11 @@ def header(settings: PortalSettings, actor: Actor | None) -> None:
             ui.button('Sign out', icon='logout', on_click=access.sign_out).props('flat color=primary').mark('sign-out')
 
 
-def unworked_badge() -> None:
-    """A badge with the number of unworked replies, filled off the event loop after the page is built."""
-    badge = ui.badge('', color='negative').props('floating').mark('unworked-count')
-    badge.set_visibility(False)
-
-    async def fill() -> None:
-        count = await access.call(worklist.unworked_count)
-        badge.text = str(count)
-        badge.tooltip(f'{count} unworked replies in the SMP worklist')
-        badge.set_visibility(count > 0)
-
-    ui.timer(0.01, fill, once=True)
+def unworked_badge(count: int) -> None:
+    """A badge with the number of unworked replies in the SMP worklist (read with the session)."""
+    badge = ui.badge(str(count), color='negative').props('floating').mark('unworked-count')
+    badge.tooltip(f'{count} unworked replies in the SMP worklist')
+    badge.set_visibility(count > 0)
 
 
 def footer(settings: PortalSettings) -> None:

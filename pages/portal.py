@@ -106,7 +106,7 @@ def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate
             if not framed:
                 await builder(page, **params)
                 return
-            with frame(visit.actor, visit.settings):
+            with frame(visit.actor, visit.settings, visit.unworked):
                 actions.show_flash()
                 await builder(page, **params)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import Response
 from services.files import FileContent, safe_file_name
 
 

@@ -119,6 +119,36 @@ def _reply(portal, browser, how):
     return lambda: count(Reply, Reply.share_id == person.share_ids[0])
 
 
+# ----------------------------------------------------------------------------- admin
+
+def _admin(portal, browser, how: str) -> None:
+    from tests import factories
+    email = f'admin-{how}-{len(CASES)}-{id(browser)}@clinic.test'
+    portal.seed(lambda session: factories.account(session, role='admin', email=email))
+    sign_in(browser, portal.url, email)
+
+
+@case('create account', '//button[contains(., "Create account")]')
+def _create_account(portal, browser, how):
+    from models import Account
+    _admin(portal, browser, how)
+    browser.get(f'{portal.url}/admin/accounts')
+    click_when_ready(browser, '//div[contains(@class, "q-expansion-item")]//div[contains(., "New staff or admin account")]')
+    email = f'new-{how}@clinic.test'
+    type_into(browser, 'Email', email)
+    type_into(browser, 'Name', 'New Person')
+    return lambda: count(Account, Account.email == email)
+
+
+@case('send test email', '//button[contains(., "Send test email")]')
+def _test_email(portal, browser, how):
+    from models import AuditEvent
+    _admin(portal, browser, how)
+    browser.get(f'{portal.url}/admin/email')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Send test email")]'))
+    return lambda: count(AuditEvent, AuditEvent.action == 'test_email_sent')
+
+
 @pytest.mark.parametrize('name', [c.name for c in CASES])
 def test_a_button_creates_one_thing(shared_portal, browser, how: str, name: str) -> None:
     run_case(shared_portal, browser, how, name)

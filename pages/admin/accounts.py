@@ -11,7 +11,7 @@ from services import accounts_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns, read
+from . import columns
 
 PAGE_SIZE = 25
 COLUMNS = columns(('username', 'Username'), ('name', 'Name'), ('role', 'Role'), ('status', 'Status'),
@@ -72,7 +72,7 @@ class AccountList:
     async def load(self, page: int = 1) -> None:
         self.latest += 1
         mine = self.latest
-        found = await read(accounts_admin.list_accounts, kind=self.kind, search=self.search.value or '',
+        found = await actions.read(accounts_admin.list_accounts, kind=self.kind, search=self.search.value or '',
                            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         if found is None or mine != self.latest:
             return  # signed out, or a newer search or page was asked for meanwhile: its answer wins
@@ -84,7 +84,7 @@ class AccountList:
         await self.load(self.table.pagination.get('page', 1))
 
     async def show(self, account_id: int) -> None:
-        info = await read(accounts_admin.account_detail, account_id=account_id)
+        info = await actions.read(accounts_admin.account_detail, account_id=account_id)
         if info is None:
             return
         if self.panel is None:

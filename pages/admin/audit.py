@@ -7,7 +7,7 @@ from services import audit_query
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns, read
+from . import columns
 
 PAGE_SIZE = 50
 COLUMNS = columns(('id', 'ID'), ('at', 'When (UTC)'), ('actor', 'Account'), ('action', 'Action'),
@@ -50,7 +50,7 @@ async def audit_page(page: Page) -> None:
         """One page of the filter last applied (paging never applies a half-typed filter)."""
         shown['request'] += 1
         mine = shown['request']
-        found = await read(audit_query.list_events, filters=shown['filter'], offset=(page - 1) * PAGE_SIZE,
+        found = await actions.read(audit_query.list_events, filters=shown['filter'], offset=(page - 1) * PAGE_SIZE,
                            limit=PAGE_SIZE)
         if found is None or mine != shown['request']:
             return  # signed out, or a newer filter or page was asked for meanwhile: its answer wins

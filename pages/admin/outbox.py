@@ -11,7 +11,7 @@ from services import email_admin, mailer, outbox
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns, read
+from . import columns
 
 PAGE_SIZE = 25
 STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
@@ -40,7 +40,7 @@ async def outbox_page(page: Page) -> None:
     message = actions.Message('outbox-message')
 
     async def load(page: int = 1) -> None:
-        found = await read(outbox.list_emails, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+        found = await actions.read(outbox.list_emails, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
                            status=status.value or None, kind=kind.value or None)
         if found is None:
             return
@@ -51,7 +51,7 @@ async def outbox_page(page: Page) -> None:
     viewer = EmailViewer(after_change=lambda: load(table.pagination.get('page', 1)), message=message)
 
     async def show(event: Any) -> None:
-        email = await read(outbox.get_email, email_id=event.args[1]['id'])
+        email = await actions.read(outbox.get_email, email_id=event.args[1]['id'])
         message.clear()
         viewer.show(email)
 

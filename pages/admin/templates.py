@@ -7,7 +7,7 @@ from services import email_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns, read
+from . import columns
 from .email import show_answer
 
 VARIABLE_COLUMNS = columns(('name', 'Variable'), ('meaning', 'Meaning'))
@@ -63,7 +63,7 @@ async def templates_page(page: Page, kind: str = 'reminder_to_review') -> None:
         return {'kind': picker.value, 'subject': subject.value or '', 'html': html.value or '', 'text': text.value or ''}
 
     async def load() -> None:
-        view = await read(email_admin.template_view, kind=picker.value)
+        view = await actions.read(email_admin.template_view, kind=picker.value)
         if view is None:
             return
         state['loading'] = True

@@ -16,7 +16,7 @@ from models.shapes import Actor
 from services import messages
 from services.settings import PortalSettings
 
-from .. import access
+from .. import access, actions
 from ..portal import Page, portal_page
 
 PAGE_SIZE = 25
@@ -137,7 +137,7 @@ class MessageList:
 
     async def load(self, page: int) -> None:
         """Fetch one page from the server (the session is checked again: websocket events skip middleware)."""
-        actor = await access.current_actor()
+        actor = await actions.reader()
         if actor is None:
             return
         pagination = self.table.pagination

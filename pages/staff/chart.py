@@ -12,7 +12,7 @@ from services.sanitize import clean_html
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from .widgets import (PagedTable, chart_dialog, col, details, heading, open_record, reader, rescind_dialog,
+from .widgets import (PagedTable, chart_dialog, col, details, heading, open_record, rescind_dialog,
                       send_dialog, when)
 
 DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
@@ -201,7 +201,7 @@ class SendHistory:
         self.table.set_visibility(False)
 
     async def load(self) -> None:
-        actor = await reader()
+        actor = await actions.reader()
         if actor is None:
             return
         records = await access.call(sharing.send_history, document_id=self.document_id, actor=actor)

@@ -11,7 +11,7 @@ from services.errors import NotAvailable
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from .widgets import PagedTable, col, reader
+from .widgets import PagedTable, col
 
 COLUMNS = [col('reference', 'Reference'), col('name', 'Name'), col('submitted', 'Submitted'), col('status', 'Status')]
 STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merged': 'Merged', 'rejected': 'Rejected'}
@@ -40,7 +40,7 @@ async def registrations_page(page: Page, open: int | None = None,  # noqa: A002 
         return f'/staff/registrations?open={registration_id}' + (f'&status={shown.value}' if shown.value else '')
 
     async def show(registration_id: int, actor: Actor | None = None) -> None:
-        actor = actor or await reader()
+        actor = actor or await actions.reader()
         if actor is None:
             return
         missing.clear()
@@ -111,7 +111,7 @@ class Review:
 
     async def search(self) -> None:
         """Find active charts to merge into (a read: no action)."""
-        actor = await reader()
+        actor = await actions.reader()
         if actor is None:
             return
         hits = await access.call(registration_review.search_charts, actor=actor, query=self.query.value or '')

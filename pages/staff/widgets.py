@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from nicegui import context, ui
+from nicegui import ui
 
 from models.shapes import Actor
 from services import charts, contacts, sharing
@@ -63,22 +63,6 @@ def details(fields: list[tuple[str, Any, str | None]]) -> None:
                     shown.mark(mark)
 
 
-async def reader() -> Actor | None:
-    """The staff member behind a read the browser asked for (paging, a search box), or None.
-
-    Such events arrive over the websocket, after the page's own check, so the session is read again here;
-    a session that ended meanwhile goes to sign-in, as a click on an action does.
-    """
-    actor = await access.current_actor()
-    if access.allows(access.STAFF, actor):
-        return actor
-    if actor is None:
-        actions.flash('Your session has ended. Sign in again to continue.', 'warning')
-        request = context.client.request
-        ui.navigate.to(access.login_path(request.url.path if request is not None else None))
-    return None
-
-
 class PagedTable:
     """A ui.table paged on the server: `fetch(actor, offset, limit)` returns one page of rows and the total.
 
@@ -114,7 +98,7 @@ class PagedTable:
 
     async def load(self, page: int = 1) -> None:
         """Show one page, read as the staff member signed in now."""
-        actor = await reader()
+        actor = await actions.reader()
         if actor is None:
             return
         rows, total = await self.fetch(actor, (page - 1) * self.page_size, self.page_size)
@@ -239,7 +223,7 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message,
             show_chosen()
 
         async def find() -> None:
-            actor = await reader()
+            actor = await actions.reader()
             if actor is None:
                 return
             results.clear()
