@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete
 
 from models import ActionReceipt
@@ -32,17 +32,19 @@ REPLAYED = Replayed()
 
 
 def claim(session: Session, *, key: str, action: str, actor: Actor | None = None) -> bool:
-    """Record `key` in the caller's transaction; False when it was used before (then change nothing)."""
+    """Record `key` in the caller's transaction; False when it was used before (then change nothing).
+
+    One INSERT ... ON CONFLICT DO NOTHING, no savepoint: on SQLite a savepoint opened before the transaction's
+    first write commits on release, so a refused change would have kept its key and its retry been ignored.
+    A concurrent submit with the same key waits for the first one's commit and then finds the key taken.
+    """
     if not key or len(key) > 64:
         raise ValueError('an idempotency key of 1 to 64 characters is required')
-    try:
-        with session.begin_nested():
-            session.add(ActionReceipt(key=key, action=action[:120],
-                                      account_id=actor.account_id if isinstance(actor, Actor) else None))
-            session.flush()
-    except IntegrityError:  # the same submit again (on PostgreSQL it waited for the first one's commit)
-        return False
-    return True
+    insert = postgresql.insert if session.get_bind().dialect.name == 'postgresql' else sqlite.insert
+    statement = insert(ActionReceipt).values(
+        key=key, action=action[:120], account_id=actor.account_id if isinstance(actor, Actor) else None,
+        created_at=clock.now()).on_conflict_do_nothing(index_elements=['key']).returning(ActionReceipt.key)
+    return session.execute(statement).first() is not None
 
 
 def run_once(session: Session, *, idempotency_key: str, service: Callable[..., T], **kwargs: Any) -> T | Replayed:
