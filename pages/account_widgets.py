@@ -1,4 +1,5 @@
-"""Pieces the contact's account pages share: new-password fields with a strength meter, message lines."""
+"""Pieces the account pages share (activation, forgot password, settings): new-password fields with a strength
+meter, the password-changed notice, the help-desk line."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,6 +8,8 @@ from nicegui import run, ui
 
 from services import passwords
 from services.settings import PortalSettings
+
+PASSWORD_CHANGED = 'Your password was changed. Sign in with the new password.'  # every session ended with it
 
 
 class StrengthMeter:
@@ -35,7 +38,8 @@ class StrengthMeter:
                                              portal_name=self.settings.portal_name,
                                              min_length=self.settings.password_min_length) if value else None
         self.bar.value = (score + 1) / 5 if value else 0
-        self.bar.props(f'color={self.COLORS[score]}')
+        self.bar.props['color'] = self.COLORS[score]
+        self.bar.update()
         if not value:
             self.label.text = (f'At least {self.settings.password_min_length} characters. '
                                'A few unrelated words work well.')
@@ -56,19 +60,6 @@ def password_fields(settings: PortalSettings, username: Callable[[], str],
     with meter_slot:
         meter = StrengthMeter(settings, password, confirm, username)
     return password, confirm, meter
-
-
-def error_label(marker: str, classes: str = 'text-negative') -> ui.label:
-    """A hidden message line, shown with `show`."""
-    label = ui.label().classes(classes).mark(marker)
-    label.set_visibility(False)
-    return label
-
-
-def show(label: ui.label, text: str) -> None:
-    """Show a message in a label made by `error_label`."""
-    label.text = text
-    label.set_visibility(True)
 
 
 def help_desk(phone: str) -> None:

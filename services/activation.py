@@ -11,10 +11,10 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import ActivationCode, Contact
+from models import ActionReceipt, ActivationCode, Contact
 from models.shapes import Actor
 
-from . import audit, clock, db, outbox, throttle
+from . import audit, clock, db, idempotency, outbox, throttle
 from .errors import InvalidInput, PortalError, RateLimited
 from .settings import get_settings
 
@@ -114,16 +114,22 @@ def check_code(*, code: str, ip_address: str | None) -> ValidCode:
 
 
 def use_code(*, code: str, ip_address: str | None, then: Callable[[Session, ActivationCode], T],
-             actor: Actor | None = None) -> T:
+             actor: Actor | None = None, idempotency_key: str | None = None,
+             action: str = 'activation_code') -> T | idempotency.Replayed:
     """Find the usable code and call `then(session, row)` in the same transaction.
 
     A failure (bad code, paused) is recorded and committed before the error is raised; an error raised by
-    `then` rolls everything back.
+    `then` rolls everything back. With an `idempotency_key` a redemption already made under that key is not
+    made again (REPLAYED is returned); a refused code leaves the key unused, so the corrected code can follow.
     """
     with db.transaction() as session:
+        if idempotency_key and not idempotency.claim(session, key=idempotency_key, action=action, actor=actor):
+            return idempotency.REPLAYED
         row, error = find_usable(session, code=code, ip_address=ip_address, actor=actor)
         if error is None:
             return then(session, row)
+        if idempotency_key:  # the failure is committed, the key is not
+            session.execute(sa.delete(ActionReceipt).where(ActionReceipt.key == idempotency_key))
     raise error
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from models import Account, AccountContact, UserSession
 from models.shapes import Actor
 
-from . import audit, clock, db, passwords, throttle, validate
+from . import audit, clock, db, idempotency, passwords, throttle, validate
 from .errors import InvalidInput
 from .settings import get_settings
 
@@ -196,9 +196,12 @@ def setup_token_valid(session: Session, token: str | None) -> bool:
             and datetime.fromisoformat(stored['expires']) > clock.now())
 
 
-def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_address: str | None) -> SignedIn:
-    """Create the first admin with a valid setup token (once) and sign them in."""
+def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_address: str | None,
+                   idempotency_key: str | None = None) -> SignedIn | idempotency.Replayed:
+    """Create the first admin with a valid setup token (once) and sign them in (once per `idempotency_key`)."""
     with db.transaction() as session:
+        if idempotency_key and idempotency.was_used(session, key=idempotency_key):
+            return idempotency.REPLAYED  # this submit made the admin already (the link is spent)
         if not setup_token_valid(session, token):
             raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
         email = validate.email(email)
@@ -207,6 +210,8 @@ def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_ad
                                      min_length=get_settings(session).password_min_length)
     password_hash = passwords.hash_password(password)
     with db.transaction() as session:
+        if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='setup_completed'):
+            return idempotency.REPLAYED
         if not setup_token_valid(session, token):  # checked again: another tab may have finished first
             raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
         actor = Actor(username=email, ip_address=ip_address)

@@ -2,6 +2,8 @@
 
 Functions that check codes or passwords open their own transactions (like `auth.sign_in`): a failed try must
 be counted and committed even though the answer is an error, and argon2 must not run inside a transaction.
+Those that make something take the page's `idempotency_key`: the same submit arriving twice makes it once
+(the second call returns `idempotency.REPLAYED` and changes nothing).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlmodel import Session, select
 from models import Account, AccountContact, ActivationCode, Contact
 from models.shapes import Actor
 
-from . import activation, audit, auth, clock, db, outbox, passwords, throttle, validate, verification
+from . import activation, audit, auth, clock, db, idempotency, outbox, passwords, throttle, validate, verification
 from .errors import Forbidden, InvalidInput, PortalError, RateLimited
 from .settings import PortalSettings, get_settings
 
@@ -46,7 +48,8 @@ class NewAccount:
 
 # ----------------------------------------------------------------------------- creating an account
 
-def start_email_check(*, code: str, email: str, ip_address: str | None) -> bool:
+def start_email_check(*, code: str, email: str, ip_address: str | None,
+                      idempotency_key: str | None = None) -> bool | idempotency.Replayed:
     """Step "verify email": True when `email` is the invited address (the code proves it);
     otherwise email a 6-digit code to `email` and return False. Raises EmailTaken when an account uses it.
     """
@@ -71,7 +74,8 @@ def start_email_check(*, code: str, email: str, ip_address: str | None) -> bool:
                      object_type='contact', object_id=contact.id, contact_id=contact.id)
         return False
 
-    return activation.use_code(code=code, ip_address=ip_address, then=check)
+    return activation.use_code(code=code, ip_address=ip_address, then=check, idempotency_key=idempotency_key,
+                               action='email_verification')
 
 
 def confirm_email(*, code: str, email: str, verification_code: str, ip_address: str | None) -> None:
@@ -81,7 +85,8 @@ def confirm_email(*, code: str, email: str, verification_code: str, ip_address: 
     verification.confirm(purpose=verification.EMAIL_VERIFY, email=email, code=verification_code)
 
 
-def create_account(*, code: str, new: NewAccount, ip_address: str | None) -> auth.SignedIn:
+def create_account(*, code: str, new: NewAccount, ip_address: str | None,
+                   idempotency_key: str | None = None) -> auth.SignedIn | idempotency.Replayed:
     """Create the contact's account from an activation code and sign it in with a fresh session.
 
     Consumes the code, links the contact, updates the contact's email when another verified address was
@@ -89,6 +94,8 @@ def create_account(*, code: str, new: NewAccount, ip_address: str | None) -> aut
     """
     email = validate.email(new.email)
     with db.transaction() as session:
+        if idempotency_key and idempotency.was_used(session, key=idempotency_key):
+            return idempotency.REPLAYED  # this very submit made the account: not "email taken"
         settings = get_settings(session)
         username = _username(settings, email, new.username)
         _refuse_taken(session, email, username)
@@ -120,12 +127,14 @@ def create_account(*, code: str, new: NewAccount, ip_address: str | None) -> aut
         token = auth.create_session(session, account_id=account.id, ip_address=ip_address)
         return auth.SignedIn(token=token, actor=auth.account_actor(session, account, ip_address))
 
-    return activation.use_code(code=code, ip_address=ip_address, then=create)
+    return activation.use_code(code=code, ip_address=ip_address, then=create, idempotency_key=idempotency_key,
+                               action='create_account')
 
 
 # ----------------------------------------------------------------------------- linking codes to an account
 
-def link_code(*, actor: Actor, code: str, ip_address: str | None) -> str:
+def link_code(*, actor: Actor, code: str, ip_address: str | None,
+              idempotency_key: str | None = None) -> str | idempotency.Replayed:
     """Add the contact of `code` to the signed-in contact account; return a short success sentence."""
     if actor.account_id is None or actor.role != 'contact':
         raise Forbidden('Only contact accounts can add activation codes.')
@@ -135,19 +144,26 @@ def link_code(*, actor: Actor, code: str, ip_address: str | None) -> str:
         _link(session, account=account, row=row, actor=actor)
         return 'The activation code was added to your account. Its documents are now in your list.'
 
-    return activation.use_code(code=code, ip_address=ip_address, then=link, actor=actor)
+    return activation.use_code(code=code, ip_address=ip_address, then=link, actor=actor,
+                               idempotency_key=idempotency_key, action='link_code')
 
 
-def sign_in_and_link(*, username: str, password: str, code: str, ip_address: str | None) -> auth.SignedIn | None:
+def sign_in_and_link(*, username: str, password: str, code: str, ip_address: str | None,
+                     idempotency_key: str | None = None) -> auth.SignedIn | idempotency.Replayed | None:
     """"I already have an account": sign in (None with auth.SIGN_IN_FAILED) and add the code to that account."""
+    if idempotency_key and db.run(idempotency.was_used, key=idempotency_key):
+        return idempotency.REPLAYED
     signed_in = auth.sign_in(username=username, password=password, ip_address=ip_address)
     if signed_in is None:
         return None
     try:
-        link_code(actor=signed_in.actor, code=code, ip_address=ip_address)
+        linked = link_code(actor=signed_in.actor, code=code, ip_address=ip_address, idempotency_key=idempotency_key)
     except PortalError:
         auth.end_session(signed_in.token, ip_address=ip_address)  # the browser never got this session
         raise
+    if linked is idempotency.REPLAYED:
+        auth.end_session(signed_in.token, ip_address=ip_address)
+        return idempotency.REPLAYED
     with db.transaction() as session:
         account = session.get(Account, signed_in.actor.account_id)
         return auth.SignedIn(token=signed_in.token, actor=auth.account_actor(session, account, ip_address))
@@ -166,10 +182,13 @@ def _link(session: Session, *, account: Account, row: ActivationCode, actor: Act
 
 # ----------------------------------------------------------------------------- passwords
 
-def change_password(*, actor: Actor, current: str, new: str, confirm: str) -> None:
+def change_password(*, actor: Actor, current: str, new: str, confirm: str,
+                    idempotency_key: str | None = None) -> idempotency.Replayed | None:
     """Change the signed-in account's password (current one required); every session ends; notice emailed."""
     key = str(actor.account_id)
     with db.transaction() as session:
+        if idempotency_key and idempotency.was_used(session, key=idempotency_key):
+            return idempotency.REPLAYED
         account = session.get(Account, actor.account_id)
         if account is None or not account.is_active:
             raise Forbidden()
@@ -189,15 +208,22 @@ def change_password(*, actor: Actor, current: str, new: str, confirm: str) -> No
         raise InvalidInput(WRONG_CURRENT_PASSWORD)
     new_hash = passwords.hash_password(new)
     with db.transaction() as session:
+        if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='password_changed',
+                                                     actor=actor):
+            return idempotency.REPLAYED
         throttle.reset(session, 'password_change', key)
         _store_password(session, account_id=account.id, new_hash=new_hash, actor=actor, action='password_changed')
+    return None
 
 
-def request_password_reset(*, email: str, ip_address: str | None) -> str:
+def request_password_reset(*, email: str, ip_address: str | None,
+                           idempotency_key: str | None = None) -> str | idempotency.Replayed:
     """Forgot password, step 1: email a reset code when an account uses `email`. The answer is always the same."""
     email = validate.email(email)
     with db.transaction() as session:
         actor = Actor(username=email, ip_address=ip_address)
+        if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='password_reset_requested'):
+            return idempotency.REPLAYED
         paused = throttle.locked_until(session, 'reset_request', email)
         account = None if paused else _account_by_email(session, email)
         audit.record(session, action='password_reset_requested', actor=actor, object_type='account',
@@ -216,10 +242,13 @@ def request_password_reset(*, email: str, ip_address: str | None) -> str:
     return RESET_REQUESTED
 
 
-def reset_password(*, email: str, code: str, password: str, confirm: str, ip_address: str | None) -> None:
+def reset_password(*, email: str, code: str, password: str, confirm: str, ip_address: str | None,
+                   idempotency_key: str | None = None) -> idempotency.Replayed | None:
     """Forgot password, step 2: the emailed code and a new password; every session ends; notice emailed."""
     email = validate.email(email)
     with db.transaction() as session:
+        if idempotency_key and idempotency.was_used(session, key=idempotency_key):
+            return idempotency.REPLAYED  # this submit set the password already (its code is spent)
         account = _account_by_email(session, email)
         settings = get_settings(session)
     passwords.check_new_password(password, confirm, username=account.username if account else email,
@@ -230,8 +259,12 @@ def reset_password(*, email: str, code: str, password: str, confirm: str, ip_add
     new_hash = passwords.hash_password(password)
     with db.transaction() as session:
         actor = Actor(account_id=account.id, username=account.username, role=account.role, ip_address=ip_address)
+        if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='password_reset',
+                                                     actor=actor):
+            return idempotency.REPLAYED
         throttle.reset(session, 'sign_in', account.username)
         _store_password(session, account_id=account.id, new_hash=new_hash, actor=actor, action='password_reset')
+    return None
 
 
 def _store_password(session: Session, *, account_id: int, new_hash: str, actor: Actor, action: str) -> None:

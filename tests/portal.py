@@ -21,6 +21,17 @@ async def sign_in(user: User, username: str, password: str = PASSWORD, *, expect
         await user.should_see(expect, retries=RETRIES)
 
 
+async def click(user: User, marker: str, timeout: float = 10.0) -> None:
+    """Click the button marked `marker` once it takes clicks: an action disables its button while it runs and
+    for a moment after a success (a click meanwhile is ignored as a double click, as in a browser)."""
+    import asyncio
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not next(iter(user.find(marker=marker).elements)).enabled:
+        assert asyncio.get_running_loop().time() < deadline, f'{marker} stayed disabled'
+        await asyncio.sleep(0.05)
+    user.find(marker=marker).click()
+
+
 def seed(fn, **kwargs):
     """Run `fn(session=..., **kwargs)` in a committed transaction on the portal's database."""
     return db.run(fn, **kwargs)

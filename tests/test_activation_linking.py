@@ -10,7 +10,7 @@ from sqlmodel import select
 from models import Account, AuditEvent, Contact, UserSession
 from services import activation, auth, db, outbox, settings
 from tests import factories
-from tests.portal import seed, sign_in
+from tests.portal import click, seed, sign_in
 from tests.smtp import text_body
 from tests.activation_helpers import fill_password, invite, open_with_code
 
@@ -37,6 +37,12 @@ async def deliver(smtp_server, address: str, count: int = 1, timeout: float = 10
         await asyncio.sleep(0.05)
         outbox.process_outbox()
     return smtp_server.to(address)
+
+
+async def see_flash(user: User, text: str) -> None:
+    """The notice queued before a navigation is shown on the page it led to."""
+    await user.should_see(marker='flash', retries=50)
+    await user.should_see(text, retries=50)
 
 
 def audit_actions() -> list[str]:
@@ -80,6 +86,7 @@ async def test_second_link_adds_the_contact_after_sign_in(user: User) -> None:
     user.find(marker='link-password').type(factories.PASSWORD)
     user.find(marker='link-sign-in').click()
     await user.should_see(marker='messages-title', retries=50)
+    await see_flash(user, 'The activation code was added to your account.')
     assert second_id in linked_contacts('dr.jones@outside.test')
     assert 'contact_linked' in audit_actions()
 
@@ -107,6 +114,7 @@ async def test_second_link_while_signed_in_adds_the_contact_with_one_click(user:
     await user.should_see(marker='add-to-account', retries=50)
     user.find(marker='add-to-account').click()
     await user.should_see(marker='messages-title', retries=50)
+    await see_flash(user, 'The activation code was added to your account. Its documents are now in your list.')
     assert second_id in linked_contacts('dr.jones@outside.test')
 
 
@@ -137,7 +145,7 @@ async def test_forgot_password_end_to_end_ends_every_session(smtp_server, user: 
     await user.should_see(marker='reset-sent', retries=50)
     unknown_answer = user.find(marker='reset-sent').elements.pop().text
     user.find(marker='email').clear().type('Dr.Jones@outside.test')
-    user.find(marker='send-code').click()
+    await click(user, 'send-code')  # once the last send settled
     await user.should_see(marker='reset-code', retries=50)
     assert user.find(marker='reset-sent').elements.pop().text == unknown_answer
     [message] = await deliver(smtp_server, 'dr.jones@outside.test')
@@ -148,6 +156,7 @@ async def test_forgot_password_end_to_end_ends_every_session(smtp_server, user: 
     user.find(marker='confirm').type(NEW_PASSWORD)
     user.find(marker='reset').click()
     await user.should_see(marker='sign-in', retries=50)
+    await see_flash(user, 'Your password was changed. Sign in with the new password.')
     assert auth.resolve_session(other_browser) is None
     with db.transaction() as session:
         assert session.exec(select(UserSession)).all() == []
@@ -175,6 +184,7 @@ async def test_settings_change_password_and_notification_preference(user: User) 
     user.find(marker='current-password').clear().type(factories.PASSWORD)
     user.find(marker='change-password').click()
     await user.should_see(marker='sign-in', retries=50)
+    await see_flash(user, 'Your password was changed. Sign in with the new password.')
     with db.transaction() as session:
         assert session.exec(select(UserSession)).all() == []
     assert 'password_changed' in audit_actions()

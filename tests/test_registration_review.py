@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from models import Chart, Document, OutboxEmail, Registration, RegistrationFile, Setting
 from services import db, questionnaire, registration, settings
 from tests import factories
-from tests.portal import seed, sign_in, table_rows
+from tests.portal import click, seed, sign_in, table_rows
 from tests.test_registration_services import GOOD
 
 
@@ -196,11 +196,11 @@ async def test_an_added_required_choice_field_is_what_the_next_wizard_asks(user:
     for key, text in {'first_name': 'Robin', 'last_name': 'Quill', 'date_of_birth': '1990-04-02'}.items():
         user.find(marker=f'field-{key}').type(text)
     element(user, 'field-sex').value = 'Male'
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Shift is required.')
     assert element(user, 'field-shift').options == ['Day', 'Night']
     element(user, 'field-shift').value = 'Night'
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Step 2 of 6')
     assert next(iter(user.find(ui.stepper).elements)).value == 'contact_details'
 

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from models import Chart, OutboxEmail, Registration, RegistrationFile, UserSession
 from services import db, settings
 from tests import factories
-from tests.portal import seed, sign_in
+from tests.portal import click, seed, sign_in
 
 PERSON = {'first_name': 'Robin', 'last_name': 'Quill', 'date_of_birth': '1990-04-02'}
 
@@ -63,19 +63,19 @@ def fill_person(user: User, **override: str) -> None:
 async def complete(user: User) -> None:
     """Fill every step of the default questionnaire and reach the review step."""
     fill_person(user)
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Step 2 of 6: Contact details')
     user.find(marker='field-phone').type('+1 555 123 4567')
-    user.find(marker='next-contact_details').click()
+    await click(user, 'next-contact_details')
     await see(user, 'Step 3 of 6: Employment')
-    user.find(marker='next-employment').click()
+    await click(user, 'next-employment')
     await see(user, 'Step 4 of 6: Reason')
     user.find(marker='field-reason').type('Pre-employment exam')
-    user.find(marker='next-registration').click()
+    await click(user, 'next-registration')
     await see(user, 'Step 5 of 6: About you')
     user.find(marker='field-submitter_name').type('Casey Case')
     user.find(marker='field-submitter_phone').type('555 987 6543')
-    user.find(marker='next-submitter').click()
+    await click(user, 'next-submitter')
     await see(user, 'Step 6 of 6: Review and submit')
 
 
@@ -99,23 +99,23 @@ async def test_start_refused_when_registration_is_disabled(user: User) -> None:
 
 async def test_required_fields_and_formats_block_the_next_step(user: User) -> None:
     await start_wizard(user)
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'First name is required.')
     await see(user, 'Date of birth is required.')
     assert stepper(user) == 'person'
     fill_person(user, date_of_birth='2999-01-01')
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Date of birth cannot be in the future.')
     assert stepper(user) == 'person'
     fill_person(user, first_name='x' * 5000)
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'First name can have at most 100 characters.')
     fill_person(user)
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Step 2 of 6')
     user.find(marker='field-phone').type('call me')
     user.find(marker='field-email').type('not-an-email')
-    user.find(marker='next-contact_details').click()
+    await click(user, 'next-contact_details')
     await see(user, 'Phone is not a valid phone number.')
     await see(user, 'Email is not a valid email address.')
     assert stepper(user) == 'contact_details'
@@ -125,13 +125,13 @@ async def test_required_fields_and_formats_block_the_next_step(user: User) -> No
 async def test_back_and_next_keep_answers_and_reload_keeps_the_draft(user: User) -> None:
     path = await start_wizard(user)
     fill_person(user)
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Step 2 of 6')
     user.find(marker='field-phone').type('555 123 4567')
     user.find(marker='back-contact_details').click()
     assert stepper(user) == 'person'
     assert value(user, 'field-first_name') == 'Robin'
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, 'Step 2 of 6')
     assert value(user, 'field-phone') == '555 123 4567'
     await user.open(path)
@@ -145,7 +145,7 @@ async def test_submit_creates_one_pending_chart_and_the_staff_alert(user: User) 
     await complete(user)
     review = next(iter(user.find(marker='review-first_name').elements))
     assert review.text == 'Robin'
-    user.find(marker='submit').click()
+    await click(user, 'submit')
     await see(user, marker='registration-done')
     reference = next(iter(user.find(marker='reference').elements)).text
     await see(user, marker='to-sign-in')
@@ -164,7 +164,7 @@ async def test_expired_token_shows_a_clear_message(user: User, clock) -> None:
     path = await start_wizard(user)
     fill_person(user)
     clock.advance(hours=2, minutes=1)
-    user.find(marker='next-person').click()
+    await click(user, 'next-person')
     await see(user, marker='registration-gone')
     await user.open(path)
     await see(user, 'This registration link has expired or was already used.')

@@ -5,48 +5,55 @@ Every Next checks the step on the server and keeps the answers in the token's dr
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from nicegui import app, run, ui
-from nicegui.events import UploadEventArguments
+from nicegui import app, ui
 
 from services import auth, questionnaire, registration
-from services.errors import NotAvailable, PortalError
+from services.errors import NotAvailable
 
-from . import guard, page
-from .frame import frame_legacy as frame
+from .. import access, actions
+from ..portal import Page, portal_page
 
-
-def register() -> None:
-    page('/registration/start')(start_page)
-    page('/registration/{token}')(wizard_page)
+T = TypeVar('T')
 
 
-async def start_page() -> None:
-    """Create the registration token, end the contact's session, open the wizard."""
-    actor = await guard.require('contact')
-    if actor is None:
-        return
-    try:
-        token = await guard.call(registration.start, actor=actor)
-    except PortalError as error:
-        ui.notify(str(error), type='warning')
-        ui.navigate.to('/')
-        return
-    session_token = app.storage.user.pop(guard.SESSION_KEY, None)
-    await run.io_bound(auth.end_session, session_token, ip_address=guard.client_ip())
-    ui.navigate.to(f'/registration/{token}')
+@portal_page('/registration/start', roles=access.CONTACT, title='New registration')
+async def start_page(page: Page) -> None:
+    """Create the registration token, end the contact's session, open the wizard (as soon as the page is shown).
+
+    Opening this address changes state (the NEW REGISTRATION dialog links here); it runs as an action, so the
+    session and role are checked again, the token is issued once, and a refusal is shown on this page.
+    """
+    with ui.card().classes('w-full max-w-xl mx-auto p-6 gap-3'):
+        ui.label('New registration').classes('text-2xl font-bold')
+        ui.label('Starting a new registration…').classes('text-grey-8')
+        message = actions.Message('registration-start-error')
+        ui.link('Back to the message list', '/').mark('to-messages')
+
+    async def start(act: actions.Act) -> None:
+        token = await act.call(registration.start)
+        session_token = app.storage.user.pop(access.SESSION_KEY, None)  # the contact is signed out here
+        await act.run(auth.end_session, token=session_token, ip_address=access.client_ip())
+        act.done(navigate=f'/registration/{token}')
+
+    starting = actions.Action(start, message=message)
+    ui.timer(0, lambda: starting(None), once=True)
 
 
-async def wizard_page(token: str) -> None:
+@portal_page('/registration/{token}', roles=access.PUBLIC, title='New registration')
+async def wizard_page(page: Page, token: str) -> None:
     """The questionnaire wizard behind a registration token (no sign-in: the token is the pass)."""
+    content = ui.column().classes('w-full gap-4')
     try:
-        state = await guard.call(registration.wizard_state, token=token)
+        state = await access.call(registration.wizard_state, token=token)
     except NotAvailable as error:
-        with frame('New registration'):
+        with content:
             link_gone(str(error))
         return
-    with frame(state.definition.get('title') or 'New registration') as content:
+    page.title(state.definition.get('title') or 'New registration')
+    with content:
         Wizard(token, state, content).build()
 
 
@@ -72,7 +79,7 @@ class Wizard:
         self.upload_max_bytes = state.upload_max_bytes
         self.content = content
         self.inputs: dict[str, ui.element] = {}
-        self.errors: dict[str, ui.label] = {}
+        self.errors: dict[str, actions.Message] = {}
         self.file_lists: dict[str, ui.column] = {}
 
     def build(self) -> None:
@@ -90,7 +97,7 @@ class Wizard:
             with ui.step(questionnaire.REVIEW_STEP, title='Review and submit'):
                 self.review_box = ui.column().classes('w-full gap-3').mark('review')
                 with ui.stepper_navigation():
-                    ui.button('Submit registration', icon='send', on_click=self.submit).mark('submit')
+                    actions.button('Submit registration', self.submit, icon='send').mark('submit')
                     ui.button('Back', on_click=lambda: self.move(-1)).props('flat').mark('back-review')
         self.update_progress()
         if start == questionnaire.REVIEW_STEP:
@@ -106,7 +113,7 @@ class Wizard:
                 for field in section['fields']:
                     self.build_field(field)
             with ui.stepper_navigation():
-                ui.button('Next', icon='arrow_forward', on_click=lambda s=section: self.next(s)) \
+                actions.button('Next', lambda act, s=section: self.next(act, s), icon='arrow_forward') \
                     .mark(f'next-{section["key"]}')
                 if not first:
                     ui.button('Back', on_click=lambda: self.move(-1)).props('flat').mark(f'back-{section["key"]}')
@@ -116,24 +123,22 @@ class Wizard:
         label = field['label'] + (' *' if field['required'] else '')
         value = self.answers.get(key)
         with ui.column().classes('w-full gap-1'):
-            if kind == 'file':
-                self.build_upload(field, label)
-            else:
+            upload = self.build_upload(key, label) if kind == 'file' else None
+            if upload is None:
                 self.inputs[key] = _widget(kind, label, value, field['options']).mark(f'field-{key}')
             if field.get('help'):
                 ui.label(field['help']).classes('text-xs text-grey-7')
-            error = ui.label().classes('text-negative text-sm').mark(f'error-{key}')
-            error.set_visibility(False)
-            self.errors[key] = error
+            self.errors[key] = actions.Message(f'error-{key}')
+        if upload is not None:  # an upload's problems show on the field's line
+            upload.on_upload(actions.Action(lambda act: self.upload(act, key), message=self.errors[key], queue=True))
+            self.show_files(key)
 
-    def build_upload(self, field: dict[str, Any], label: str) -> None:
-        key = field['key']
+    def build_upload(self, key: str, label: str) -> ui.upload:
         ui.label(label).classes('text-sm text-grey-9')
-        ui.upload(on_upload=lambda e, k=key: self.upload(e, k), auto_upload=True, multiple=True,
-                  max_file_size=self.upload_max_bytes) \
+        upload = ui.upload(auto_upload=True, multiple=True, max_file_size=self.upload_max_bytes) \
             .props('accept=".pdf,.png,.jpg,.jpeg" flat bordered').classes('w-full').mark(f'field-{key}')
         self.file_lists[key] = ui.column().classes('gap-1').mark(f'files-{key}')
-        self.show_files(key)
+        return upload
 
     def show_files(self, key: str) -> None:
         box = self.file_lists[key]
@@ -143,30 +148,26 @@ class Wizard:
                 with ui.row().classes('items-center gap-2'):
                     ui.icon('attach_file')
                     ui.label(item.file_name)
-                    ui.button(icon='delete', on_click=lambda i=item: self.remove_file(i)) \
-                        .props('flat round dense aria-label="Remove file"')
+                    remove = ui.button(icon='delete').props('flat round dense aria-label="Remove file"')
+                    remove.on_click(actions.Action(lambda act, i=item: self.remove_file(act, i), triggers=[remove],
+                                                   message=self.errors[key]))
 
     # ------------------------------------------------------------------------- events
 
-    async def next(self, section: dict[str, Any]) -> None:
+    async def next(self, act: actions.Act, section: dict[str, Any]) -> None:
         answers = {f['key']: self.inputs[f['key']].value for f in section['fields'] if f['key'] in self.inputs}
-        try:
-            errors = await guard.call(registration.save_section, token=self.token, section_key=section['key'],
-                                      answers=answers)
-        except NotAvailable as error:
-            return self.gone(str(error))
+        errors = await self.on_draft(act.call(registration.save_section, token=self.token,
+                                              section_key=section['key'], answers=answers))
         for field in section['fields']:
             self.set_error(field['key'], errors.get(field['key']))
         if errors:
-            ui.notify('Please correct the answers marked in red.', type='negative')
+            # not act.fail: the call went through (and stored nothing), so the next try is a new submit
+            act.message.error('Please correct the answers marked in red.')
             return
         self.answers.update(answers)
         self.move(1)
-        if self.stepper.value == questionnaire.REVIEW_STEP:
-            try:  # review what was stored (cleaned), not what was typed
-                self.answers = (await guard.call(registration.wizard_state, token=self.token)).answers
-            except NotAvailable as error:
-                return self.gone(str(error))
+        if self.stepper.value == questionnaire.REVIEW_STEP:  # review what was stored (cleaned), not what was typed
+            self.answers = (await self.on_draft(act.read(registration.wizard_state, token=self.token))).answers
             self.show_review()
 
     def move(self, offset: int) -> None:
@@ -175,37 +176,21 @@ class Wizard:
         index = keys.index(self.stepper.value) + offset
         self.stepper.value = keys[max(0, min(index, len(keys) - 1))]
 
-    async def upload(self, event: UploadEventArguments, key: str) -> None:
-        data = await event.file.read()
-        try:
-            item = await guard.call(registration.add_file, token=self.token, field_key=key, data=data,
-                                    file_name=event.file.name)
-        except NotAvailable as error:
-            return self.gone(str(error))
-        except PortalError as error:
-            self.set_error(key, str(error))
-            ui.notify(str(error), type='negative')
-            return
-        self.set_error(key, None)
+    async def upload(self, act: actions.Act, key: str) -> None:
+        data = await act.event.file.read()
+        item = await self.on_draft(act.call(registration.add_file, token=self.token, field_key=key, data=data,
+                                            file_name=act.event.file.name))
         self.files.append(item)
         self.show_files(key)
 
-    async def remove_file(self, item: registration.UploadedFile) -> None:
-        try:
-            await guard.call(registration.remove_file, token=self.token, file_id=item.id)
-        except NotAvailable as error:
-            return self.gone(str(error))
+    async def remove_file(self, act: actions.Act, item: registration.UploadedFile) -> None:
+        await self.on_draft(act.call(registration.remove_file, token=self.token, file_id=item.id))
         self.files = [f for f in self.files if f.id != item.id]
         self.show_files(item.field_key)
 
-    async def submit(self) -> None:
-        try:
-            reference = await guard.call(registration.submit, token=self.token, ip_address=guard.client_ip())
-        except NotAvailable as error:
-            return self.gone(str(error))
-        except PortalError as error:
-            ui.notify(str(error), type='negative', multi_line=True)
-            return
+    async def submit(self, act: actions.Act) -> None:
+        reference = await self.on_draft(act.call(registration.submit, token=self.token,
+                                                 ip_address=access.client_ip()))
         self.content.clear()
         with self.content, ui.card().classes('w-full max-w-xl mx-auto p-6 gap-3').mark('registration-done'):
             ui.label('Thank you').classes('text-2xl font-bold')
@@ -216,12 +201,23 @@ class Wizard:
                 ui.label(reference).classes('text-xl font-mono font-bold').mark('reference')
             ui.link('Back to the sign-in page', '/login').mark('to-sign-in')
 
+    async def on_draft(self, pending: Awaitable[T]) -> T:
+        """The result of a call on the draft; a link that expired or was used meanwhile replaces the wizard."""
+        try:
+            return await pending
+        except NotAvailable as error:
+            self.gone(str(error))
+            raise actions.Stop() from None
+
     # ------------------------------------------------------------------------- display
 
     def set_error(self, key: str, message: str | None) -> None:
-        if key in self.errors:
-            self.errors[key].text = message or ''
-            self.errors[key].set_visibility(bool(message))
+        if key not in self.errors:
+            return
+        if message:
+            self.errors[key].error(message)
+        else:
+            self.errors[key].clear()
 
     def update_progress(self) -> None:
         keys = [s['key'] for s in self.sections]

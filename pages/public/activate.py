@@ -6,50 +6,49 @@ sign-in screen that adds the code to that account instead.
 """
 from __future__ import annotations
 
-from nicegui import run, ui
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from nicegui import ui
 
 from models.shapes import Actor
 from services import activation, auth, contact_accounts
 from services.contact_accounts import EmailTaken, NewAccount
-from services.errors import PortalError
-from services.settings import get_settings
+from services.settings import PortalSettings
 
-from . import guard, page
-from .account_widgets import error_label, help_desk, password_fields, show
-from .frame import frame_legacy as frame
+from .. import access, actions
+from ..account_widgets import help_desk, password_fields
+from ..portal import Page, portal_page
 
+T = TypeVar('T')
 MYSELF, SOMEONE_ELSE = 'myself', 'someone else'
+CODE_ADDED = 'The activation code was added to your account.'
 
 
-def register() -> None:
-    page('/activate')(activate_page)
-
-
-async def activate_page(code: str | None = None, existing: str | None = None) -> None:
+@portal_page('/activate', roles=access.PUBLIC, title='Activate your account')
+async def activate_page(page: Page, code: str | None = None, existing: str | None = None) -> None:
     """The activation screen; a `?code=` link fills in the code and goes on by itself when it is valid."""
-    actor = await guard.current_actor()
-    with frame('Activate your account', actor):
-        card = ui.card().classes('w-full max-w-lg mx-auto p-6 gap-3').mark('activation-card')
-    flow = ActivationFlow(card, actor, existing=existing == '1')
+    card = ui.card().classes('w-full max-w-lg mx-auto p-6 gap-3').mark('activation-card')
+    flow = ActivationFlow(card, page.actor, page.settings, existing=existing == '1')
     flow.show_code_step(prefill=(code or '')[:64])
     if code:
         ui.navigate.history.replace('/activate')  # the code leaves the address bar (and the browser history)
-        await flow.submit_code()
+        ui.timer(0, lambda: flow.check_code(None), once=True)  # as if NEXT was pressed, once the page is shown
 
 
 class ActivationFlow:
     """One browser tab's walk through the screens; the code lives only in this object, never in storage."""
 
-    def __init__(self, card: ui.card, actor: Actor | None, *, existing: bool) -> None:
+    def __init__(self, card: ui.card, actor: Actor | None, settings: PortalSettings, *, existing: bool) -> None:
         self.card = card
         self.actor = actor
+        self.settings = settings
         self.existing = existing
         self.code = ''
         self.email = ''
         self.who = MYSELF
         self.delegate_name = ''
         self.delegate_relationship = ''
-        self.settings = get_settings()
 
     # ------------------------------------------------------------------------- 1. activation code
 
@@ -61,26 +60,18 @@ class ActivationFlow:
                 .classes('text-grey-8')
             self.code_input = ui.input('Activation code', value=prefill, placeholder='XXXX-XXXX-XXXX-XXXX') \
                 .props('outlined autofocus autocomplete=off spellcheck=false').classes('w-full').mark('code')
-            self.code_input.on('keydown.enter', self.submit_code)
-            self.code_error = error_label('code-error')
-            self.next_button = ui.button('NEXT', on_click=self.submit_code).classes('w-full').props('size=lg') \
-                .mark('next')
+            message = actions.Message('code-error')
+            next_button = ui.button('NEXT').classes('w-full').props('size=lg').mark('next')
+            self.check_code = actions.Action(self.submit_code, triggers=[next_button], message=message)
+            next_button.on_click(self.check_code)
+            self.code_input.on('keydown.enter', self.check_code)
             help_desk(self.settings.help_desk_phone)
 
-    async def submit_code(self) -> None:
+    async def submit_code(self, act: actions.Act) -> None:
         typed = self.code_input.value or ''
-        self.code_error.set_visibility(False)
         if not activation.normalize_code(typed):
-            show(self.code_error, 'Enter the activation code from your email.')
-            return
-        self.next_button.disable()
-        try:
-            await run.io_bound(activation.check_code, code=typed, ip_address=guard.client_ip())
-        except PortalError as error:
-            show(self.code_error, str(error))
-            return
-        finally:
-            self.next_button.enable()
+            act.fail('Enter the activation code from your email.')
+        await act.run(activation.check_code, code=typed, ip_address=access.client_ip())
         self.code = typed
         if self.existing:
             self.show_sign_in_step()
@@ -103,12 +94,12 @@ class ActivationFlow:
                                         value=self.delegate_relationship).props('outlined').classes('w-full') \
                     .mark('delegate-relationship')
             delegate.bind_visibility_from(who, 'value', backward=lambda v: v == SOMEONE_ELSE)
-            error = error_label('who-error')
+            error = actions.Message('who-error')
 
-            def next_step() -> None:
+            def next_step() -> None:  # nothing is stored until the account is created
                 self.who, self.delegate_name, self.delegate_relationship = who.value, name.value, relationship.value
                 if who.value == SOMEONE_ELSE and not (name.value.strip() and relationship.value.strip()):
-                    show(error, 'Enter your name and your relationship to the contact.')
+                    error.error('Enter your name and your relationship to the contact.')
                     return
                 self.show_email_step()
 
@@ -127,7 +118,7 @@ class ActivationFlow:
                      'we email a 6-digit code to it.').classes('text-grey-8')
             email = ui.input('Email', value=self.email).props('outlined autocomplete=email type=email') \
                 .classes('w-full').mark('email')
-            error = error_label('email-error')
+            error = actions.Message('email-error')
             taken = ui.column().classes('w-full')
             with ui.column().classes('w-full gap-2') as code_box:
                 ui.label('We sent a 6-digit code to this address. It works for 10 minutes.').classes('text-sm')
@@ -137,42 +128,29 @@ class ActivationFlow:
                 resend = ui.button('Send a new code').props('flat no-caps').mark('resend')
             code_box.set_visibility(False)
 
-            async def send() -> None:
-                error.set_visibility(False)
-                taken.clear()
-                try:
-                    matches = await run.io_bound(contact_accounts.start_email_check, code=self.code,
-                                                 email=email.value, ip_address=guard.client_ip())
-                except EmailTaken as problem:
-                    show(error, str(problem))
-                    with taken:
-                        ui.button('Sign in and add the code', on_click=lambda: self.show_sign_in_step(email.value)) \
-                            .classes('w-full').mark('sign-in-instead')
-                    return
-                except PortalError as problem:
-                    show(error, str(problem))
-                    return
+            async def send(act: actions.Act) -> None:
+                matches = await self.unless_taken(taken, email.value, act.call(
+                    contact_accounts.start_email_check, code=self.code, email=email.value,
+                    ip_address=access.client_ip()))
                 self.email = email.value.strip().lower()
                 if matches:
                     self.show_account_step()
-                else:
-                    email.disable()
-                    code_box.set_visibility(True)
-                    next_button.set_visibility(False)
-
-            async def confirm() -> None:
-                try:
-                    await run.io_bound(contact_accounts.confirm_email, code=self.code, email=self.email,
-                                       verification_code=digits.value, ip_address=guard.client_ip())
-                except PortalError as problem:
-                    show(error, str(problem))
                     return
+                email.disable()
+                code_box.set_visibility(True)
+                next_button.set_visibility(False)
+
+            async def confirm(act: actions.Act) -> None:
+                await act.run(contact_accounts.confirm_email, code=self.code, email=self.email,
+                              verification_code=digits.value, ip_address=access.client_ip())
                 self.show_account_step()
 
-            verify.on_click(confirm)
-            resend.on_click(send)
-            digits.on('keydown.enter', confirm)
-            next_button = ui.button('NEXT', on_click=send).classes('w-full').props('size=lg').mark('email-next')
+            checking = actions.Action(confirm, triggers=[verify], message=error)
+            verify.on_click(checking)
+            digits.on('keydown.enter', checking)
+            resend.on_click(actions.Action(send, triggers=[resend], message=error))
+            next_button = actions.button('NEXT', send, message=error).classes('w-full').props('size=lg') \
+                .mark('email-next')
             ui.button('Back', on_click=self.show_who_step).props('flat')
 
     # ------------------------------------------------------------------------- 4. username and password
@@ -189,37 +167,32 @@ class ActivationFlow:
             else:
                 username.props('hint="We recommend your email address. 3 to 64 letters, digits or . _ @ + -"')
             password, confirm, _meter = password_fields(self.settings, lambda: username.value or self.email)
-            error = error_label('account-error')
+            error = actions.Message('account-error')
             taken = ui.column().classes('w-full')
 
-            async def create() -> None:
-                error.set_visibility(False)
-                taken.clear()
+            async def create(act: actions.Act) -> None:
                 new = NewAccount(email=self.email, username=username.value, password=password.value,
                                  confirm=confirm.value, for_someone_else=self.who == SOMEONE_ELSE,
                                  delegate_name=self.delegate_name, delegate_relationship=self.delegate_relationship)
-                button.disable()
-                try:
-                    signed_in = await run.io_bound(contact_accounts.create_account, code=self.code, new=new,
-                                                   ip_address=guard.client_ip())
-                except EmailTaken as problem:
-                    show(error, str(problem))
-                    with taken:
-                        ui.button('Sign in and add the code', on_click=lambda: self.show_sign_in_step(self.email)) \
-                            .classes('w-full').mark('sign-in-instead')
-                    return
-                except PortalError as problem:
-                    show(error, str(problem))
-                    return
-                finally:
-                    button.enable()
-                guard.start_session(signed_in.token)
-                ui.navigate.to(guard.home_of(signed_in.actor))
+                signed_in = await self.unless_taken(taken, self.email, act.call(
+                    contact_accounts.create_account, code=self.code, new=new, ip_address=access.client_ip()))
+                access.start_session(signed_in.token)
+                act.done(navigate=access.home_of(signed_in.actor))
 
-            confirm.on('keydown.enter', create)
-            button = ui.button('CREATE ACCOUNT', on_click=create).classes('w-full').props('size=lg') \
-                .mark('create-account')
+            actions.button('CREATE ACCOUNT', create, message=error, enter=[confirm]).classes('w-full') \
+                .props('size=lg').mark('create-account')
             ui.button('Back', on_click=self.show_email_step).props('flat')
+
+    async def unless_taken(self, taken: ui.column, email: str, pending: Awaitable[T]) -> T:
+        """The result of `pending`; when an account already uses the email, also offer to sign in and add the code."""
+        taken.clear()
+        try:
+            return await pending
+        except EmailTaken:
+            with taken:
+                ui.button('Sign in and add the code', on_click=lambda: self.show_sign_in_step(email)) \
+                    .classes('w-full').mark('sign-in-instead')
+            raise  # the action shows why next to the button
 
     # ------------------------------------------------------------------------- existing account
 
@@ -229,9 +202,8 @@ class ActivationFlow:
             ui.label('Add this code to your account').classes('text-2xl font-bold').mark('link-title')
             if self.actor is not None and self.actor.role == 'contact':
                 ui.label(f'You are signed in as {self.actor.username}.')
-                ui.button('ADD TO MY ACCOUNT', on_click=self.link_signed_in).classes('w-full').props('size=lg') \
-                    .mark('add-to-account')
-                self.link_error = error_label('link-error')
+                actions.button('ADD TO MY ACCOUNT', self.link_signed_in, message=actions.Message('link-error'),
+                               roles=access.CONTACT).classes('w-full').props('size=lg').mark('add-to-account')
                 return
             ui.label('Sign in with your portal account; the activation code is then added to it.') \
                 .classes('text-grey-8')
@@ -239,43 +211,25 @@ class ActivationFlow:
                 .props('outlined autocomplete=username').classes('w-full').mark('link-username')
             password = ui.input('Password', password=True, password_toggle_button=True) \
                 .props('outlined autocomplete=current-password').classes('w-full').mark('link-password')
-            self.link_error = error_label('link-error')
+            error = actions.Message('link-error')
 
-            async def sign_in() -> None:
+            async def sign_in(act: actions.Act) -> None:
                 if not username.value.strip() or not password.value:
-                    show(self.link_error, 'Enter your username and password.')
-                    return
-                try:
-                    signed_in = await run.io_bound(contact_accounts.sign_in_and_link, username=username.value,
-                                                   password=password.value, code=self.code,
-                                                   ip_address=guard.client_ip())
-                except PortalError as problem:
-                    show(self.link_error, str(problem))
-                    return
+                    act.fail('Enter your username and password.')
+                signed_in = await act.call(contact_accounts.sign_in_and_link, username=username.value,
+                                           password=password.value, code=self.code, ip_address=access.client_ip())
                 if signed_in is None:
                     password.value = ''
-                    show(self.link_error, auth.SIGN_IN_FAILED)
-                    return
-                guard.start_session(signed_in.token)
-                ui.notify('The activation code was added to your account.', type='positive')
-                ui.navigate.to(guard.home_of(signed_in.actor))
+                    act.fail(auth.SIGN_IN_FAILED)
+                access.start_session(signed_in.token)
+                act.done(CODE_ADDED, navigate=access.home_of(signed_in.actor))
 
-            password.on('keydown.enter', sign_in)
-            ui.button('SIGN IN AND ADD CODE', on_click=sign_in).classes('w-full').props('size=lg') \
-                .mark('link-sign-in')
+            actions.button('SIGN IN AND ADD CODE', sign_in, message=error, enter=[password]).classes('w-full') \
+                .props('size=lg').mark('link-sign-in')
             ui.link('Forgot password?', '/forgot-password').classes('text-sm')
             ui.button('I do not have an account yet', on_click=self.show_who_step).props('flat no-caps') \
                 .mark('no-account')
 
-    async def link_signed_in(self) -> None:
-        actor = await guard.require()
-        if actor is None:
-            return
-        try:
-            message = await run.io_bound(contact_accounts.link_code, actor=actor, code=self.code,
-                                         ip_address=guard.client_ip())
-        except PortalError as problem:
-            show(self.link_error, str(problem))
-            return
-        ui.notify(message, type='positive')
-        ui.navigate.to('/')
+    async def link_signed_in(self, act: actions.Act) -> None:
+        message = await act.call(contact_accounts.link_code, code=self.code, ip_address=access.client_ip())
+        act.done(message, navigate='/')
