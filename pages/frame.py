@@ -86,20 +86,3 @@ def footer(settings: PortalSettings) -> None:
         if settings.help_desk_phone:
             ui.label(f'Help desk: {settings.help_desk_phone}')
 
-
-# TODO(issue 11): legacy entry points for modules not yet moved to @portal_page; removed with the last of them
-legacy_frame = frame
-
-
-@contextmanager
-def frame_legacy(title: str, actor: Actor | None = None, settings: PortalSettings | None = None) -> Iterator[ui.column]:
-    from services.settings import get_settings
-    settings = settings or get_settings()
-    ui.page_title(f'{title} · {settings.portal_name}' if title else settings.portal_name)
-    with legacy_frame(actor, settings) as content:
-        yield content
-
-
-def not_available_page(actor: Actor | None, message: str, back: tuple[str, str] | None = None) -> None:
-    with frame_legacy('Not available', actor):
-        not_available(message, back)

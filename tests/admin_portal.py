@@ -23,7 +23,7 @@ async def see(user: User, target: str | None = None, *, marker: str | None = Non
 
 
 async def landed_on(user: User, path: str, seconds: float = 5.0, settle: float = 0.05) -> bool:
-    """Wait until the simulated browser has opened `path` (after redirects by the guard) and stays there."""
+    """Wait until the simulated browser has opened `path` (after redirects by the page check) and stays there."""
     for _ in range(int(seconds / 0.05)):
         if user.back_history and user.back_history[-1].split('?')[0] == path:
             await asyncio.sleep(settle)  # a pending redirect would move on meanwhile

@@ -35,6 +35,7 @@ def test_contact_walks_the_wizard_in_a_browser(portal_server, browser) -> None:
     click(browser, 'Sign in')
     wait_for(browser, lambda d: '/login' not in d.current_url)
     browser.get(portal_server.url + '/registration/start')
+    click(browser, 'Sign out and register')
     wait_for(browser, lambda d: 'Step 1 of 6: The person' in d.page_source)
     wizard_url = browser.current_url
     assert '/registration/' in wizard_url and not wizard_url.endswith('/start')

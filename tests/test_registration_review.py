@@ -192,6 +192,7 @@ async def test_an_added_required_choice_field_is_what_the_next_wizard_asks(user:
     await sign_in(user, 'casey@outside.test')
     await see(user, marker='sign-out')
     await user.open('/registration/start')
+    await click(user, 'registration-confirm')
     await see(user, marker='field-shift')
     for key, text in {'first_name': 'Robin', 'last_name': 'Quill', 'date_of_birth': '1990-04-02'}.items():
         user.find(marker=f'field-{key}').type(text)

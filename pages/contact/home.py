@@ -17,10 +17,10 @@ from services import messages
 from services.settings import PortalSettings
 
 from .. import access, actions
+from ..public.registration import start_registration
 from ..portal import Page, portal_page
 
 PAGE_SIZE = 25
-REGISTRATION_START = '/registration/start'
 
 
 def _column(name: str, label: str, *, sortable: bool = True) -> dict[str, Any]:
@@ -184,8 +184,7 @@ def _bottom_buttons(settings: PortalSettings) -> None:
                 ui.label('You will be signed out to register a new person. Continue?')
                 with ui.row().classes('w-full justify-end'):
                     ui.button('Cancel', on_click=dialog.close).props('flat').mark('registration-cancel')
-                    ui.button('Sign out and register', on_click=lambda: ui.navigate.to(REGISTRATION_START)) \
-                        .mark('registration-confirm')
+                    actions.button('Sign out and register', start_registration).mark('registration-confirm')
             ui.button('NEW REGISTRATION', icon='person_add', on_click=dialog.open).props('outline') \
                 .mark('new-registration')
         else:

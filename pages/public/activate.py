@@ -176,8 +176,7 @@ class ActivationFlow:
                                  delegate_name=self.delegate_name, delegate_relationship=self.delegate_relationship)
                 signed_in = await self.unless_taken(taken, self.email, act.call(
                     contact_accounts.create_account, code=self.code, new=new, ip_address=access.client_ip()))
-                access.start_session(signed_in.token)
-                act.done(navigate=access.home_of(signed_in.actor))
+                act.done(navigate=access.start_session(signed_in.token, access.home_of(signed_in.actor)))
 
             actions.button('CREATE ACCOUNT', create, message=error, enter=[confirm]).classes('w-full') \
                 .props('size=lg').mark('create-account')
@@ -221,8 +220,7 @@ class ActivationFlow:
                 if signed_in is None:
                     password.value = ''
                     act.fail(auth.SIGN_IN_FAILED)
-                access.start_session(signed_in.token)
-                act.done(CODE_ADDED, navigate=access.home_of(signed_in.actor))
+                act.done(CODE_ADDED, navigate=access.start_session(signed_in.token, access.home_of(signed_in.actor)))
 
             actions.button('SIGN IN AND ADD CODE', sign_in, message=error, enter=[password]).classes('w-full') \
                 .props('size=lg').mark('link-sign-in')

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from nicegui import app, ui
+from nicegui import ui
 
-from services import auth, questionnaire, registration
+from services import questionnaire, registration
 from services.errors import NotAvailable
 
 from .. import access, actions
@@ -21,25 +21,21 @@ T = TypeVar('T')
 
 @portal_page('/registration/start', roles=access.CONTACT, title='New registration')
 async def start_page(page: Page) -> None:
-    """Create the registration token, end the contact's session, open the wizard (as soon as the page is shown).
-
-    Opening this address changes state (the NEW REGISTRATION dialog links here); it runs as an action, so the
-    session and role are checked again, the token is issued once, and a refusal is shown on this page.
-    """
+    """Explain, then start on the contact's click: opening this address changes nothing by itself (a link
+    from another site must not sign anyone out)."""
     with ui.card().classes('w-full max-w-xl mx-auto p-6 gap-3'):
         ui.label('New registration').classes('text-2xl font-bold')
-        ui.label('Starting a new registration…').classes('text-grey-8')
-        message = actions.Message('registration-start-error')
+        ui.label('You will be signed out to register a new person.').classes('text-grey-8')
+        actions.button('Sign out and register', start_registration, message=actions.Message('registration-start-error')) \
+            .mark('registration-confirm')
         ui.link('Back to the message list', '/').mark('to-messages')
 
-    async def start(act: actions.Act) -> None:
-        token = await act.call(registration.start)
-        session_token = app.storage.user.pop(access.SESSION_KEY, None)  # the contact is signed out here
-        await act.run(auth.end_session, token=session_token, ip_address=access.client_ip())
-        act.done(navigate=f'/registration/{token}')
 
-    starting = actions.Action(start, message=message)
-    ui.timer(0, lambda: starting(None), once=True)
+async def start_registration(act: actions.Act) -> None:
+    """Issue the registration token, sign the contact out, open the wizard (the NEW REGISTRATION action)."""
+    token = await act.call(registration.start)
+    await access.end_session()
+    act.done(navigate=f'/registration/{token}')
 
 
 @portal_page('/registration/{token}', roles=access.PUBLIC, title='New registration')

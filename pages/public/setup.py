@@ -31,8 +31,7 @@ async def setup_page(page: Page, token: str | None = None) -> None:
         async def submit(act: actions.Act) -> None:
             result = await act.call(auth.complete_setup, token=token or '', email=email.value,
                                     password=password.value, confirm=confirm.value, ip_address=access.client_ip())
-            access.start_session(result.token)
-            act.done(navigate='/admin')
+            act.done(navigate=access.start_session(result.token, '/admin'))
 
         actions.button('Create administrator', submit, message=error) \
             .classes('w-full').mark('create-admin')
