@@ -1,5 +1,5 @@
-"""Pieces the account pages share (activation, forgot password, settings): new-password fields with a strength
-meter, the password-changed notice, the help-desk line."""
+"""Pieces the account pages share (sign-in, activation, forgot password, settings): the username and password
+fields, new-password fields with a strength meter, the password-changed notice, the help-desk line."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,7 +9,31 @@ from nicegui import run, ui
 from services import passwords
 from services.settings import PortalSettings
 
+from . import actions
+
 PASSWORD_CHANGED = 'Your password was changed. Sign in with the new password.'  # every session ended with it
+
+
+class Credentials:
+    """Username and password fields for signing in; `check(act)` refuses empty ones before any hashing."""
+
+    def __init__(self, *, marks: tuple[str, str] = ('username', 'password'), username: str = '',
+                 autofocus: bool = False) -> None:
+        self.username = ui.input('Username (your email)', value=username) \
+            .props('outlined autocomplete=username').classes('w-full').mark(marks[0])
+        if autofocus:
+            self.username.props('autofocus')
+        self.password = ui.input('Password', password=True, password_toggle_button=True) \
+            .props('outlined autocomplete=current-password').classes('w-full').mark(marks[1])
+
+    def check(self, act: actions.Act) -> None:
+        if not self.username.value.strip() or not self.password.value:
+            act.fail('Enter your username and password.')
+
+    def refused(self, act: actions.Act, message: str) -> None:
+        """A failed sign-in: clear the password and say so."""
+        self.password.value = ''
+        act.fail(message)
 
 
 class StrengthMeter:

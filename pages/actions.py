@@ -80,6 +80,7 @@ class Act:
     key: str
     message: Message
     event: Any = None
+    committed: bool = False  # a change was made under this submit's key: the next submit needs a new one
     _calls: int = field(default=0)
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -101,6 +102,7 @@ class Act:
             raise TypeError(f'{fn.__qualname__} makes changes without an idempotency key: use act.run for it')
         if result is idempotency.REPLAYED:
             raise Stop()
+        self.committed = True
         return result
 
     async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -156,37 +158,39 @@ class Action:
         async with self._lock:
             self.running = True
             self._busy(True)
-            succeeded = False
+            succeeded = committed = False
             try:
-                succeeded = await self._run(event)
+                succeeded, committed = await self._run(event)
             finally:
-                if succeeded:
+                if committed:
                     self.key = _new_key()
+                if succeeded:
                     await asyncio.sleep(SETTLE_SECONDS)
                 self._busy(False)
                 self.running = False
 
-    async def _run(self, event: Any) -> bool:
+    async def _run(self, event: Any) -> tuple[bool, bool]:
+        """Run the handler once; (it succeeded, it committed a change under the current key)."""
         visit = await access.visit()
         if not access.allows(self.roles, visit.actor):
             self._refused(visit.actor)
-            return False
+            return False, False
         act = Act(visit.actor, visit.settings, self.key, self.message, event)
         try:
             self.message.clear()
             await self.handler(act)
-            return True
+            return True, True
         except Stop:
-            return False
+            return False, act.committed
         except PortalError as error:
             self.message.error(str(error))
-            return False
+            return False, act.committed
         except Exception:
             error_id = secrets.token_hex(3).upper()
             log.exception('action %s failed, error id %s', getattr(self.handler, '__qualname__', '?'), error_id)
             self.message.error(f'Something went wrong (error {error_id}). Please try again; if it keeps '
                                'happening, tell the clinic this error code.')
-            return False
+            return False, act.committed
 
     def _refused(self, actor: Actor | None) -> None:
         if actor is None:
@@ -197,6 +201,8 @@ class Action:
 
     def _busy(self, busy: bool) -> None:
         for trigger in self.triggers:
+            if trigger.is_deleted:  # the handler rebuilt the part of the page it sat in
+                continue
             if isinstance(trigger, ui.button):
                 trigger.props['loading'] = busy
             trigger.set_enabled(not busy)

@@ -17,7 +17,7 @@ from services.contact_accounts import EmailTaken, NewAccount
 from services.settings import PortalSettings
 
 from .. import access, actions
-from ..account_widgets import help_desk, password_fields
+from ..account_widgets import Credentials, help_desk, password_fields
 from ..portal import Page, portal_page
 
 T = TypeVar('T')
@@ -206,23 +206,19 @@ class ActivationFlow:
                 return
             ui.label('Sign in with your portal account; the activation code is then added to it.') \
                 .classes('text-grey-8')
-            username = ui.input('Username (your email)', value=username_value) \
-                .props('outlined autocomplete=username').classes('w-full').mark('link-username')
-            password = ui.input('Password', password=True, password_toggle_button=True) \
-                .props('outlined autocomplete=current-password').classes('w-full').mark('link-password')
+            fields = Credentials(marks=('link-username', 'link-password'), username=username_value)
             error = actions.Message('link-error')
 
             async def sign_in(act: actions.Act) -> None:
-                if not username.value.strip() or not password.value:
-                    act.fail('Enter your username and password.')
-                signed_in = await act.call(contact_accounts.sign_in_and_link, username=username.value,
-                                           password=password.value, code=self.code, ip_address=access.client_ip())
+                fields.check(act)
+                signed_in = await act.call(contact_accounts.sign_in_and_link, username=fields.username.value,
+                                           password=fields.password.value, code=self.code,
+                                           ip_address=access.client_ip())
                 if signed_in is None:
-                    password.value = ''
-                    act.fail(auth.SIGN_IN_FAILED)
+                    fields.refused(act, auth.SIGN_IN_FAILED)
                 act.done(CODE_ADDED, navigate=access.start_session(signed_in.token, access.home_of(signed_in.actor)))
 
-            actions.button('SIGN IN AND ADD CODE', sign_in, message=error, enter=[password]).classes('w-full') \
+            actions.button('SIGN IN AND ADD CODE', sign_in, message=error, enter=[fields.password]).classes('w-full') \
                 .props('size=lg').mark('link-sign-in')
             ui.link('Forgot password?', '/forgot-password').classes('text-sm')
             ui.button('I do not have an account yet', on_click=self.show_who_step).props('flat no-caps') \

@@ -7,6 +7,7 @@ from nicegui import ui
 from services import auth
 
 from .. import access, actions
+from ..account_widgets import Credentials
 from ..portal import Page, portal_page, public_endpoint
 
 
@@ -24,23 +25,18 @@ async def login_page(page: Page, next: str | None = None) -> None:  # noqa: A002
         return
     with ui.card().classes('w-full max-w-md mx-auto p-6 gap-3'):
         ui.label('Sign in').classes('text-2xl font-bold')
-        username = ui.input('Username (your email)').props('autocomplete=username outlined autofocus') \
-            .classes('w-full').mark('username')
-        password = ui.input('Password', password=True, password_toggle_button=True) \
-            .props('autocomplete=current-password outlined').classes('w-full').mark('password')
+        fields = Credentials(autofocus=True)
         error = actions.Message('error')
 
         async def sign_in(act: actions.Act) -> None:
-            if not username.value.strip() or not password.value:
-                act.fail('Enter your username and password.')
-            result = await act.run(auth.sign_in, username=username.value, password=password.value,
+            fields.check(act)
+            result = await act.run(auth.sign_in, username=fields.username.value, password=fields.password.value,
                                    ip_address=access.client_ip())
             if result is None:
-                password.value = ''
-                act.fail(auth.SIGN_IN_FAILED)
+                fields.refused(act, auth.SIGN_IN_FAILED)
             act.done(navigate=access.start_session(result.token, access.safe_next(next) or access.home_of(result.actor)))
 
-        actions.button('Sign in', sign_in, message=error, enter=[username, password]) \
+        actions.button('Sign in', sign_in, message=error, enter=[fields.username, fields.password]) \
             .classes('w-full').props('size=lg').mark('sign-in')
         with ui.row().classes('w-full justify-between text-sm'):
             ui.link('Forgot password?', '/forgot-password')
