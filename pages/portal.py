@@ -86,12 +86,14 @@ class Page:
 
 
 def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate: bool = True,
-                others_go_home: bool = False, framed: bool = True) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Any]]:
+                others_go_home: bool = False) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Any]]:
     """Register `builder(page, **route_params)` at `path` for `roles` (access.PUBLIC for anyone).
 
     `terms_gate=False` lets a contact who has not yet accepted the terms of use open the page;
     `others_go_home=True` sends other signed-in roles to their own start page without a refusal (the '/' link).
     """
+    _check_roles(path, roles)
+
     def decorator(builder: Callable[..., Awaitable[None]]) -> Callable[..., Any]:
         async def open_page(request: Request, **params: Any) -> None:
             visit = await access.visit(request)
@@ -103,9 +105,6 @@ def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate
             page = Page(visit.actor, visit.settings, route, request.url.path,
                         cross_site=request.headers.get('sec-fetch-site') in ('cross-site', 'same-site'))
             page.title(title)
-            if not framed:
-                await builder(page, **params)
-                return
             with frame(visit.actor, visit.settings, visit.unworked):
                 actions.show_flash()
                 await builder(page, **params)
@@ -142,6 +141,8 @@ def file_route(path: str, *, roles: frozenset[str], inline: tuple[str, ...] = ('
     Anonymous callers get 401, other roles 403 (audited), missing or foreign files 404; never cached.
     Files whose type is in `inline` open in the browser unless `?download=1`.
     """
+    _check_roles(path, roles)
+
     def decorator(read: Callable[..., FileContent]) -> Callable[..., FileContent]:
         async def serve(request: Request, download: bool = False, **params: Any) -> Response:
             ip = request.client.host if request.client else None
@@ -166,9 +167,13 @@ def file_route(path: str, *, roles: frozenset[str], inline: tuple[str, ...] = ('
     return decorator
 
 
-def _declare(path: str, roles: frozenset[str], kind: str, endpoint: Callable[..., Any], **options: bool) -> Route:
+def _check_roles(path: str, roles: frozenset[str]) -> None:
     if not isinstance(roles, frozenset) or not roles or not (roles == access.PUBLIC or roles <= set(access.ROLES)):
         raise TypeError(f'{path}: declare who may open it: roles=PUBLIC, CONTACT, STAFF, ADMIN or SIGNED_IN')
+
+
+def _declare(path: str, roles: frozenset[str], kind: str, endpoint: Callable[..., Any], **options: bool) -> Route:
+    _check_roles(path, roles)
     previous = ROUTES.get(path)
     if previous is not None and previous.endpoint.__module__ != endpoint.__module__:
         raise ValueError(f'{path} is declared twice ({previous.endpoint.__module__}, {endpoint.__module__})')

@@ -3,6 +3,7 @@ creates exactly one of each thing (the action helper ignores clicks while it run
 repeat that still gets through change nothing). One portal serves the whole module."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,6 +46,8 @@ def press(browser, xpath: str, how: str) -> None:
     """Double-click the button, or send it five clicks in one script (as fast as a browser can)."""
     button = wait_for(browser, lambda d: d.find_elements(By.XPATH, xpath))[0]
     browser.execute_script('arguments[0].scrollIntoView({block: "center"})', button)
+    time.sleep(0.5)  # tables that fill after the page shows move the button; let them land first
+    button = browser.find_elements(By.XPATH, xpath)[0]
     if how == 'double':
         ActionChains(browser).double_click(button).perform()
     else:
@@ -94,14 +97,19 @@ def how(request) -> str:
 
 def run_case(shared_portal, browser, how: str, name: str) -> None:
     chosen = next(c for c in CASES if c.name == name)
-    watch = chosen.prepare(shared_portal, browser, how)
+    counts = chosen.prepare(shared_portal, browser, how)
+    watch = (lambda: (counts(),)) if not isinstance(counts(), tuple) else counts
     before = watch()
+    once = tuple(n + 1 for n in before)
     press(browser, chosen.button, how)
-    chosen.after(browser, shared_portal.url)
-    wait_for(browser, lambda d: watch() >= before + 1)
-    import time
+    try:
+        chosen.after(browser, shared_portal.url)
+        wait_for(browser, lambda d: watch() >= once)
+    except Exception:
+        browser.save_screenshot(f'/tmp/double-submit-{how}-{name.replace(" ", "-")}.png')
+        raise
     time.sleep(1.5)  # a second submit would have landed by now
-    assert watch() == before + 1, f'{name} ({how}): {watch() - before} created'
+    assert watch() == once, f'{name} ({how}): {before} became {watch()}'
 
 
 # ----------------------------------------------------------------------------- contact
@@ -117,6 +125,125 @@ def _reply(portal, browser, how):
     browser.get(f'{portal.url}/message/{person.share_ids[0]}')
     type_into(browser, 'Your reply', 'Signed and returned.', 'textarea')
     return lambda: count(Reply, Reply.share_id == person.share_ids[0])
+
+
+# ----------------------------------------------------------------------------- staff
+
+def _staff(portal, browser, how: str, name: str) -> str:
+    from tests import factories
+    email = f'staff-{name.replace(" ", "-")}-{how}@clinic.test'
+    portal.seed(lambda session: factories.account(session, role='staff', email=email))
+    sign_in(browser, portal.url, email)
+    return email
+
+
+def _chart_with_document(session, tag: str):
+    from tests import factories
+    chart = factories.chart(session, first='Pat', last=f'Lee{tag}')
+    doc = factories.document(session, chart_row=chart, title=f'Work status {tag}')
+    return chart.id, doc.id
+
+
+@case('save chart', '//button[contains(., "Save chart")]')
+def _new_chart(portal, browser, how):
+    from models import Chart
+    _staff(portal, browser, how, 'chart')
+    browser.get(f'{portal.url}/staff')
+    click_when_ready(browser, '//button[contains(., "New chart")]')
+    last = f'Double{how.title()}'
+    type_into(browser, 'First name', 'Robin')
+    type_into(browser, 'Last name', last)
+    return lambda: count(Chart, Chart.last_name == last)
+
+
+@case('save document', '//button[contains(., "Save document")]')
+def _new_document(portal, browser, how):
+    from models import Document
+    _staff(portal, browser, how, 'document')
+    chart_id, _ = portal.seed(_chart_with_document, tag=f'doc{how}')
+    browser.get(f'{portal.url}/staff/chart/{chart_id}/new-document')
+    type_into(browser, 'Title', 'Typed note')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//label[contains(., "Text (HTML")]//textarea'))[0] \
+        .send_keys('Fit for light duty.')
+    return lambda: count(Document, Document.chart_id == chart_id, Document.title == 'Typed note')
+
+
+@case('send document', '//div[contains(@class, "q-dialog")]//button[contains(., "Send")][not(contains(., "Send document"))]')
+def _send(portal, browser, how):
+    from models import OutboxEmail, Share
+    from tests import factories
+    _staff(portal, browser, how, 'send')
+    _, doc_id = portal.seed(_chart_with_document, tag=f'send{how}')
+    email = f'adjuster-{how}@ins.test'
+    portal.seed(lambda session: factories.contact(session, first='Casey', last=f'Send{how}', email=email))
+    browser.get(f'{portal.url}/staff/document/{doc_id}')
+    click_when_ready(browser, '//button[contains(., "Send document")]')
+    type_into(browser, 'Find a recipient: name, email or organization', email)
+    click_when_ready(browser, f'//div[contains(@class, "q-item")][contains(., "{email}")]')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, f'//div[contains(@class, "q-chip")][contains(., "{email}")]'))
+    return lambda: (count(Share, Share.source_document_id == doc_id), count(OutboxEmail, OutboxEmail.to_address == email))
+
+
+@case('add contact', '//button[contains(., "Add contact")]')
+def _add_contact(portal, browser, how):
+    from models import Contact
+    _staff(portal, browser, how, 'contact')
+    _, doc_id = portal.seed(_chart_with_document, tag=f'contact{how}')
+    browser.get(f'{portal.url}/staff/document/{doc_id}')
+    click_when_ready(browser, '//button[contains(., "Send document")]')
+    click_when_ready(browser, '//div[contains(@class, "q-expansion-item")]//div[contains(., "New contact")]')
+    email = f'new-contact-{how}@ins.test'
+    type_into(browser, 'First name', 'Morgan')
+    type_into(browser, 'Last name', f'Added{how}')
+    type_into(browser, 'Email', email)
+    return lambda: count(Contact, Contact.email == email)
+
+
+@case('rescind', '//div[contains(@class, "q-dialog")]//button[contains(., "Rescind")]')
+def _rescind(portal, browser, how):
+    from models import AuditEvent
+    from tests import factories
+    _staff(portal, browser, how, 'rescind')
+
+    def seed(session):
+        contact = factories.contact(session, email=f'rescind-{how}@ins.test')
+        result = factories.share(session, contact_row=contact, title=f'To withdraw {how}')
+        return result.share_id, session.get(__import__('models').Share, result.share_id).source_document_id
+    share_id, doc_id = portal.seed(seed)
+    browser.get(f'{portal.url}/staff/document/{doc_id}')
+    click_when_ready(browser, '//button[contains(., "Rescind")]')
+    type_into(browser, 'Reason', 'Sent to the wrong adjuster.', 'textarea')
+    return lambda: count(AuditEvent, AuditEvent.action == 'share_rescinded', AuditEvent.object_id == str(share_id))
+
+
+@case('send a new code', '//button[contains(., "Send a new code")]')
+def _new_code(portal, browser, how):
+    from models import ActivationCode
+    from tests import factories
+    _staff(portal, browser, how, 'code')
+
+    def seed(session):
+        contact = factories.contact(session, email=f'code-{how}@ins.test')
+        factories.share(session, contact_row=contact, title='Invited')
+        return contact.id
+    contact_id = portal.seed(seed)
+    browser.get(f'{portal.url}/staff/contacts/{contact_id}')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Send a new code")]'))
+    return lambda: count(ActivationCode, ActivationCode.contact_id == contact_id)
+
+
+# ----------------------------------------------------------------------------- public
+
+@case('forgot password', '//button[contains(., "SEND CODE")]')
+def _forgot(portal, browser, how):
+    from models import OutboxEmail
+    from tests import factories
+    email = f'forgot-{how}@ins.test'
+    portal.seed(lambda session: factories.contact_account(session, factories.contact(session, email=email)))
+    browser.delete_all_cookies()
+    browser.get(f'{portal.url}/forgot-password')
+    type_into(browser, 'Email', email)
+    return lambda: count(OutboxEmail, OutboxEmail.to_address == email)
 
 
 # ----------------------------------------------------------------------------- admin

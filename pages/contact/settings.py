@@ -51,7 +51,6 @@ def _password_section(page: Page, username: str) -> None:
         async def change(act: actions.Act) -> None:
             await act.call(contact_accounts.change_password, current=current.value, new=new.value,
                            confirm=confirm.value)
-            access.forget_session()  # every session ended with the change
             act.done(PASSWORD_CHANGED, navigate='/login')
 
         actions.button('CHANGE PASSWORD', change, message=error).mark('change-password')

@@ -41,7 +41,6 @@ async def forgot_password_page(page: Page) -> None:
             async def set_password(act: actions.Act) -> None:
                 await act.call(contact_accounts.reset_password, email=email.value, code=code.value,
                                password=password.value, confirm=confirm.value, ip_address=access.client_ip())
-                access.forget_session()  # the session row is gone already
                 act.done(PASSWORD_CHANGED, navigate='/login')
 
             actions.button('SET NEW PASSWORD', set_password, message=error).classes('w-full').props('size=lg') \

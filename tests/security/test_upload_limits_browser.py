@@ -57,8 +57,15 @@ def _post(base: str, path: str, cookie: str, *, declare_length: bool) -> int | N
         connection.close()
 
 
+UPLOAD_URLS = '''
+return Object.values(mounted_app.elements).map(e => e.props && e.props.url).filter(Boolean);
+'''
+
+
 def _upload_paths(browser) -> list[str]:
-    return sorted(set(UPLOAD_URL.findall(browser.page_source)))
+    """The upload addresses of the uploaders on the page (from NiceGUI's element store: elements that arrived
+    over the websocket are not in the HTML)."""
+    return sorted({path for path in browser.execute_script(UPLOAD_URLS) if UPLOAD_URL.fullmatch(path)})
 
 
 def test_the_reply_upload_refuses_200_mb_without_reading_it(portal_server, browser) -> None:
