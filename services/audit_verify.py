@@ -176,8 +176,8 @@ def _check_anchor_file(session: Session, key: bytes | None, report: Report, file
                     if file_seqs else f'the anchor file {report.anchor_file} holds no anchor')
         report.problems.append(Problem(newest_in_file + 1, 'anchor_file_old', (
             f'{what}, but the database records {len(newer)} later anchor(s) written to it, the newest at event '
-            f'{top.seq} ({_time(top.written_at)}): the file was replaced by an older copy, cut or deleted; '
-            f'{_events(newest_in_file + 1, top.seq, verb="lost")} their outside anchor')))
+            f'{top.seq} ({_time(top.written_at)}): the file was replaced by an older copy, cut or deleted, and '
+            f'{_span(newest_in_file + 1, top.seq)} no longer have an anchor outside the database')))
     if older:
         first = min(older, key=lambda r: r.seq)
         report.problems.append(Problem(first.seq, 'anchor_file_edited', (
@@ -308,16 +308,19 @@ def _notes(report: Report, points: list[AnchorPoint]) -> None:
         report.notes.append('No anchor has been written yet, so deleting the newest events cannot be detected '
                             'until one is (the portal writes them on its schedule; `main.py tick` writes one now).')
     elif report.newest_anchor is not None and report.newest_anchor.seq < head_seq:
-        report.notes.append(f'{_events(report.newest_anchor.seq + 1, head_seq).capitalize()} newer than the newest '
-                            f'anchor (event {report.newest_anchor.seq}, {_time(report.newest_anchor.written_at)}); '
-                            'the next anchor covers them.')
+        report.notes.append(f'{_events(report.newest_anchor.seq + 1, head_seq).capitalize()} not anchored yet (the '
+                            f'newest anchor is at event {report.newest_anchor.seq}, '
+                            f'{_time(report.newest_anchor.written_at)}); the next anchor covers them.')
 
 
-def _events(first: int, last: int, *, verb: str = '') -> str:
-    """'event 7 is' / 'events 7–9 are' (or with another verb: 'events 7–9 lost')."""
-    if first == last:
-        return f'event {first} {verb or "is"}'
-    return f'events {first}–{last} {verb or "are"}'
+def _events(first: int, last: int) -> str:
+    """'event 7 is' / 'events 7–9 are'."""
+    return f'event {first} is' if first == last else f'events {first}–{last} are'
+
+
+def _span(first: int, last: int) -> str:
+    """'event 7' / 'events 7–9'."""
+    return f'event {first}' if first == last else f'events {first}–{last}'
 
 
 def _describe(point: AnchorPoint) -> str:
