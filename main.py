@@ -4,7 +4,7 @@
     python main.py create-user --role staff --email a@b.org
     python main.py demo            load a demo clinic
     python main.py backup          consistent copy of database and files
-    python main.py check-audit     verify the audit log's hash chain
+    python main.py check-audit     verify the audit log's keyed chain against its anchors
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from nicegui import app, ui  # noqa: E402
 
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
-from services import auth, backup, config as config_module, db, jobs, passwords, scheduler, settings  # noqa: E402
+from services import audit, auth, backup, config as config_module, db, jobs, passwords, scheduler, settings  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
 
@@ -88,6 +88,7 @@ def prepare() -> config_module.Config:
 def serve() -> None:
     """Start the portal on SMP_HOST:SMP_PORT."""
     config = prepare()
+    audit.chain_key()  # created on first start, in the secrets folder (never in the database)
     jobs.register_all()
     pages.register_all()
     app.add_middleware(UploadLimit)
@@ -130,6 +131,38 @@ def create_user(role: str, email: str, name: str) -> int:
     return 0
 
 
+CHECK_AUDIT_HELP = """\
+Verify the audit log and print what is wrong, each finding with the first bad sequence number.
+
+Every audit event has a gapless sequence number and a hash that is an HMAC over its content and the
+previous event's hash, under the key in SMP_DATA_DIR/secrets/audit_chain_key (never in the database).
+The head of the chain is also anchored outside the database: appended to the anchor file
+(SMP_AUDIT_ANCHOR_FILE) every N events and M minutes (admin settings), recorded in the database, and
+optionally emailed to the admins daily.
+
+It checks, and reports:
+  - events missing at the start, in the middle (gaps) or at the end: "events 812-840 are missing;
+    last anchor at 840" (the end is known from the anchors), and a wiped (empty) log;
+  - edited events (the content no longer matches its keyed hash);
+  - chains rewritten without the key: edited and recomputed, renumbered, reordered, or an event
+    inserted or forged;
+  - events that differ from an anchor (a chain rewritten even with the key);
+  - the anchor file: lines edited or forged (each carries a MAC), removed, or the whole file replaced
+    by an older copy (the database records every anchor written to it);
+  - rows without a sequence number (inserted outside the portal).
+
+The check only reads: it never creates a key or writes an anchor. Exit status 0 when the log is intact,
+1 when anything above was found.
+"""
+
+
+def _expected_anchor(text: str) -> tuple[int, str]:
+    seq, sep, value = text.partition(':')
+    if not sep or not seq.strip().isdigit() or len(value.strip()) != 64:
+        raise argparse.ArgumentTypeError('use SEQ:HASH, e.g. 1840:3f1c... (the 64-character hash)')
+    return int(seq), value.strip().lower()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='main.py', description='Secure Message Portal')
     commands = parser.add_subparsers(dest='command')
@@ -141,7 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser('demo', help='load a demo clinic (charts, documents, a staff user, contacts, shares)')
     copy = commands.add_parser('backup', help='consistent copy of database and files')
     copy.add_argument('--to', type=Path, default=None, help='target folder (default: data/backups/<time>)')
-    commands.add_parser('check-audit', help="verify the audit log's hash chain")
+    check = commands.add_parser(
+        'check-audit', help="verify the audit log's keyed chain against its anchors (exit 1 when tampered)",
+        description=CHECK_AUDIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument('--anchor-file', type=Path, default=None, metavar='PATH',
+                       help='the anchor file to check against (default: SMP_AUDIT_ANCHOR_FILE, else '
+                            'SMP_DATA_DIR/audit-anchors.log)')
+    check.add_argument('--expect', action='append', default=[], metavar='SEQ:HASH', type=_expected_anchor,
+                       help='also check against an anchor kept elsewhere, e.g. from the daily security email '
+                            '(repeatable)')
     commands.add_parser('tick', help='run every scheduler job once (e.g. from cron) and exit')
     args = parser.parse_args(argv)
 
@@ -161,13 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == 'check-audit':
         prepare()
-        from services import audit
+        from services import audit_verify
         with db.transaction() as session:
-            problems = audit.verify_chain(session)
-        for problem in problems:
-            print(f'audit event {problem.event_id}: {problem.reason}')
-        print('audit log chain: ' + ('OK' if not problems else f'{len(problems)} problem(s)'))
-        return 1 if problems else 0
+            report = audit_verify.verify(session, anchor_file=args.anchor_file, expected=args.expect)
+        print(audit_verify.format_report(report))
+        return 0 if report.ok else 1
     if args.command == 'tick':
         prepare()
         jobs.register_all()

@@ -34,8 +34,11 @@ def backup(target: Path | None = None) -> Path:
     # stored files are content-addressed and never change, so copying after the snapshot is consistent
     if config.files_dir.exists():
         shutil.copytree(config.files_dir, target / 'files')
-    for name in ('secrets',):
+    for name in ('secrets',):  # includes the audit chain key: without it the copied log cannot be verified
         if (config.data_dir / name).exists():
             shutil.copytree(config.data_dir / name, target / name)
+    anchors = config.resolved_audit_anchor_file
+    if anchors.exists():  # a copy only: the live anchor file stays where it is (ideally on another volume)
+        shutil.copy2(anchors, target / 'audit-anchors.log')
     (target / 'BACKUP.txt').write_text(f'Secure Message Portal backup taken {datetime.now().isoformat()}\n')
     return target

@@ -66,6 +66,11 @@ def search_charts(session: Session, *, actor: Actor, query: str = '', offset: in
     return [chart_row(c) for c in rows], session.exec(count).one()
 
 
+def search_condition(query: str) -> sa.ColumnElement[bool] | None:
+    """The chart search's condition (every word matches a name, the external id or the date of birth)."""
+    return _search_condition(query)
+
+
 def _search_condition(query: str):
     words = (query or '').strip()[:100].split()
     if not words:

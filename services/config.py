@@ -1,6 +1,7 @@
 """Process configuration from the environment (operators' knobs; the admin settings page stores the rest)."""
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,8 @@ class Config(BaseSettings):
     # how long a process may use settings it read (other processes' saves reach it within this time)
     settings_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     cookie_https_only: bool = False
+    # append-only file the audit chain's head is anchored to (keep it on another volume); default in the data dir
+    audit_anchor_file: Path | None = None
 
     @field_validator('log_level')
     @classmethod
@@ -59,6 +62,11 @@ class Config(BaseSettings):
     def secret_file(self, name: str) -> Path:
         return self.data_dir / 'secrets' / name
 
+    @property
+    def resolved_audit_anchor_file(self) -> Path:
+        """Where audit anchors are appended: SMP_AUDIT_ANCHOR_FILE, else audit-anchors.log in the data directory."""
+        return self.audit_anchor_file or self.data_dir / 'audit-anchors.log'
+
 
 @lru_cache(maxsize=1)
 def get_config() -> Config:
@@ -75,15 +83,24 @@ def reload_config() -> Config:
 
 
 def persistent_secret(name: str, nbytes: int = 32) -> str:
-    """A secret generated on first use and kept in the data directory (never per start, never literal)."""
+    """A secret generated on first use and kept in the data directory (never per start, never literal).
+
+    Several processes starting at once agree on one value: the file is published with a hard link, which
+    fails when another process published first (then its value is used).
+    """
     path = get_config().secret_file(name)
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     value = secrets.token_urlsafe(nbytes)
-    tmp = path.with_suffix('.tmp')
+    tmp = path.with_name(f'.{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp')
     tmp.write_text(value)
     tmp.chmod(0o600)
-    tmp.replace(path)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return value

@@ -90,7 +90,7 @@ def create_document(session: Session, *, actor: Actor, chart_id: int, service_da
     session.add(document)
     session.flush()
     audit.record(session, action='document_created', actor=actor, object_type='document', object_id=document.id,
-                 chart_id=chart.id, detail={'body': body_kind, 'doc_type': document.doc_type})
+                 chart_id=chart.id, document_id=document.id, detail={'body': body_kind, 'doc_type': document.doc_type})
     return document.id
 
 
@@ -127,8 +127,13 @@ def get_document(session: Session, *, actor: Actor, document_id: int) -> Documen
         raise NotAvailable('This document does not exist.')
     view = _view(session, document)
     audit.record(session, action='document_viewed', actor=actor, object_type='document', object_id=document.id,
-                 chart_id=document.chart_id, contact_id=document.contact_id)
+                 contact_id=document.contact_id, detail=_copy_detail(document), **audit.document_refs(session, document))
     return view
+
+
+def _copy_detail(document: Document) -> dict[str, int] | None:
+    """A contact's copy is reported under the document it was copied from; the detail names the copy."""
+    return {'copy_document_id': document.id} if document.contact_id is not None else None
 
 
 def _view(session: Session, document: Document) -> DocumentView:
@@ -154,7 +159,7 @@ def document_file(session: Session, *, actor: Actor, document_id: int) -> files.
         raise NotAvailable('This file is not available.')
     data = files.read(stored)
     audit.record(session, action='document_downloaded', actor=actor, object_type='document', object_id=document.id,
-                 chart_id=document.chart_id, contact_id=document.contact_id)
+                 contact_id=document.contact_id, detail=_copy_detail(document), **audit.document_refs(session, document))
     return files.FileContent(data=data, mime_type=stored.mime_type,
                              file_name=files.safe_file_name(document.file_name or f'document-{document.id}',
                                                             stored.mime_type))

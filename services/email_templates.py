@@ -78,6 +78,11 @@ KINDS: dict[str, EmailKind] = {k.key: k for k in [
     EmailKind('registration_processed', 'Registration processed',
               {'reference': 'the registration\'s reference number', 'sign_in_url': 'the sign-in page'},
               {'reference': 'R-7K2M9Q', 'sign_in_url': 'https://portal.example/login'}),
+    EmailKind('audit_anchor', 'Admin: daily audit log anchor',
+              {'anchor_seq': 'sequence number of the newest audit event', 'anchor_hash': 'its keyed chain hash',
+               'anchor_at': 'when it was recorded (UTC)', 'check_command': 'the command that checks the log against it'},
+              {'anchor_seq': 1840, 'anchor_hash': '3f1c9a' + '0' * 58, 'anchor_at': '2026-11-26 07:59:58 UTC',
+               'check_command': 'python main.py check-audit --expect 1840:3f1c9a' + '0' * 58}),
     EmailKind('test_email', 'Test email', {'sent_at': 'when the test was sent'}, {'sent_at': '26 Nov 2026 14:02 UTC'}),
 ]}
 

@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import idempotency, notifications, outbox, registration, scheduler
+from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler
 
 
 def register_all() -> None:
@@ -13,3 +13,5 @@ def register_all() -> None:
     scheduler.register('staff_digest', notifications.send_staff_digest, seconds=60)
     scheduler.register('registration_purge', registration.purge_job, seconds=600)
     scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)
+    # anchors the audit chain's head outside the database when due (every N events / M minutes; daily email)
+    scheduler.register('audit_anchor', audit_anchor.anchor_job, seconds=30)

@@ -193,9 +193,11 @@ def audited(fn: Callable[..., T], *, actor: Actor, share_id: Any, what: str, ide
             return fn(session, actor=actor, share_id=share_id, **kwargs)
     except Denied as denied:
         with db.transaction() as session:
+            share = session.get(Share, share_id) if isinstance(share_id, int) else None
             audit.record(session, action='share_access_denied', actor=actor, object_type='share',
                          object_id=share_id if isinstance(share_id, int) else None,
-                         detail={'what': what, 'reason': denied.reason})
+                         detail={'what': what, 'reason': denied.reason},
+                         **({'document_id': share.source_document_id, 'chart_id': share.chart_id} if share else {}))
         raise NotAvailable(NOT_AVAILABLE) from None
 
 
@@ -214,7 +216,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
     mark_read(session, share=share)
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
     audit.record(session, action='document_viewed', actor=actor, object_type='share', object_id=share.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id, detail={'document_id': copy.id})
+                 detail={'copy_document_id': copy.id}, **audit.share_refs(share))
     return MessageView(
         share_id=share.id, title=share.title, doc_type=share.doc_type, service_date=share.service_date,
         regarding=share.regarding, by_name=share.by_name,
@@ -267,7 +269,7 @@ def _message_file(session: Session, *, actor: Actor, share_id: int) -> files.Fil
         raise Denied('deleted')
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
     audit.record(session, action='document_downloaded', actor=actor, object_type='share', object_id=share.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id, detail={'document_id': copy.id})
+                 detail={'copy_document_id': copy.id}, **audit.share_refs(share))
     if stored is not None:
         return files.FileContent(data=files.read(stored), mime_type=stored.mime_type,
                                  file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type))
@@ -300,7 +302,7 @@ def _reply_attachment_file(session: Session, *, actor: Actor, share_id: int | No
     attachment = session.get(ReplyAttachment, attachment_id)
     stored = session.get(StoredFile, attachment.file_id)
     audit.record(session, action='reply_attachment_downloaded', actor=actor, object_type='reply_attachment',
-                 object_id=attachment.id, chart_id=share.chart_id, contact_id=share.contact_id,
-                 detail={'share_id': share.id, 'reply_id': attachment.reply_id})
+                 object_id=attachment.id, detail={'share_id': share.id, 'reply_id': attachment.reply_id},
+                 **audit.share_refs(share))
     return files.FileContent(data=files.read(stored), mime_type=stored.mime_type,
                              file_name=files.safe_file_name(attachment.file_name, stored.mime_type))

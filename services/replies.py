@@ -84,6 +84,6 @@ def _create_reply(session: Session, *, actor: Actor, share_id: int, text: str | 
                     .values(reply_count=Share.reply_count + 1, last_reply_at=now))
     messages.mark_read(session, share=share)
     audit.record(session, action='reply_created', actor=actor, object_type='reply', object_id=reply.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id,
-                 detail={'share_id': share.id, 'attachments': len(attachments), 'characters': len(body)})
+                 detail={'share_id': share.id, 'attachments': len(attachments), 'characters': len(body)},
+                 **audit.share_refs(share))
     return reply.id

@@ -63,6 +63,10 @@ class PortalSettings(BaseModel):
     password_min_length: int = Field(12, ge=8, le=128)
     signin_max_failures: int = Field(5, ge=1, le=100)
     upload_max_mb: int = Field(10, ge=1, le=100)
+    # Audit log: how often the chain's head is anchored outside the database (see services/audit_anchor.py)
+    audit_anchor_every_events: int = Field(100, ge=1, le=100_000)
+    audit_anchor_every_minutes: int = Field(15, ge=1, le=24 * 60)
+    audit_anchor_email: bool = False  # also email the head to the admins once a day
     # Email
     smtp_host: str = Field('', max_length=253)
     smtp_port: int = Field(587, ge=1, le=65535)

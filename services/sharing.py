@@ -65,8 +65,8 @@ def share_document(session: Session, *, document_id: int, contact_id: int, actor
     else:
         kind = 'none'  # covered by the invitation sent with another document of the same batch
     audit.record(session, action='document_shared', actor=actor, object_type='share', object_id=share.id,
-                 chart_id=chart.id, contact_id=contact.id,
-                 detail={'document_id': document.id, 'copy_document_id': copy.id, 'email': kind})
+                 chart_id=chart.id, document_id=document.id, contact_id=contact.id,
+                 detail={'copy_document_id': copy.id, 'email': kind})
     return ShareResult(share_id=share.id, copy_document_id=copy.id, activation_code=code, email_kind=kind)
 
 
@@ -113,8 +113,7 @@ def rescind(session: Session, *, share_id: int, reason: str, actor: Actor) -> Sh
     session.add(share)
     session.flush()
     audit.record(session, action='share_rescinded', actor=actor, object_type='share', object_id=share.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id,
-                 detail={'reason': reason, 'copy_document_id': share.document_id})
+                 detail={'reason': reason, 'copy_document_id': share.document_id}, **audit.share_refs(share))
     return share
 
 

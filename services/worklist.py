@@ -110,7 +110,7 @@ def get_reply(session: Session, *, actor: Actor, reply_id: int) -> ReplyView:
                                .join(StoredFile, StoredFile.id == ReplyAttachment.file_id)
                                .where(ReplyAttachment.reply_id == reply.id).order_by(ReplyAttachment.id)).all()
     audit.record(session, action='reply_viewed', actor=actor, object_type='reply', object_id=reply.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id)
+                 **audit.share_refs(share))
     return ReplyView(row=_row(*found), author=reply.author_name, body=reply.body,
                      attachments=[AttachmentRow(id=a.id, file_name=a.file_name, mime_type=f.mime_type, size=f.size)
                                   for a, f in attachments],
@@ -142,8 +142,7 @@ def move_reply(session: Session, *, actor: Actor, reply_id: int) -> int:
     session.add(reply)
     session.flush()
     audit.record(session, action='reply_moved', actor=actor, object_type='reply', object_id=reply.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id,
-                 detail={'document_id': document.id, 'attachments': len(attachments)})
+                 detail={'moved_document_id': document.id, 'attachments': len(attachments)}, **audit.share_refs(share))
     return document.id
 
 
@@ -157,7 +156,7 @@ def mark_worked(session: Session, *, actor: Actor, reply_id: int, worked: bool =
     reply.worked_by_account_id = actor.account_id if worked else None
     session.add(reply)
     audit.record(session, action='reply_worked' if worked else 'reply_unworked', actor=actor, object_type='reply',
-                 object_id=reply.id, chart_id=share.chart_id, contact_id=share.contact_id)
+                 object_id=reply.id, **audit.share_refs(share))
 
 
 def assign(session: Session, *, actor: Actor, reply_id: int, account_id: int | None) -> None:
@@ -171,7 +170,7 @@ def assign(session: Session, *, actor: Actor, reply_id: int, account_id: int | N
     reply.assigned_to_account_id = account_id
     session.add(reply)
     audit.record(session, action='reply_assigned', actor=actor, object_type='reply', object_id=reply.id,
-                 chart_id=share.chart_id, contact_id=share.contact_id, detail={'assigned_to': account_id})
+                 detail={'assigned_to': account_id}, **audit.share_refs(share))
 
 
 def staff_members(session: Session, *, actor: Actor) -> dict[int, str]:
@@ -192,7 +191,7 @@ def attachment_file(session: Session, *, actor: Actor, attachment_id: int) -> fi
     _, share = _reply_and_share(session, attachment.reply_id)
     data = files.read(stored)
     audit.record(session, action='reply_attachment_downloaded', actor=actor, object_type='reply_attachment',
-                 object_id=attachment.id, chart_id=share.chart_id, contact_id=share.contact_id)
+                 object_id=attachment.id, **audit.share_refs(share))
     return files.FileContent(data=data, mime_type=stored.mime_type,
                              file_name=files.safe_file_name(attachment.file_name, stored.mime_type))
 
