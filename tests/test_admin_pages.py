@@ -130,9 +130,15 @@ async def test_audit_page_filters_and_exports_exactly_the_matching_rows(user: Us
     exported = seed(lambda session: session.exec(select(AuditEvent).where(AuditEvent.action == 'audit_exported')).one())
     assert json.loads(exported.detail_json)['rows'] == 2
 
-    user.find(marker='filter-chart').clear().type('x1')
+    # staff know charts by name, not id
+    seed(lambda session: factories.chart(session, first='Robin', last='Quill', id=1))
+    user.find(marker='filter-chart').clear().type('Quill, Robin')
     await click(user, 'apply-filter')
-    await see(user, 'Chart id must be a number.')
+    await until(lambda: [r['id'] for r in table_rows(user, 'audit-table')] == expected)
+    assert [r['id'] for r in table_rows(user, 'audit-table')] == expected
+    user.find(marker='filter-chart').clear().type('Nobody Here')
+    await click(user, 'apply-filter')
+    assert await until(lambda: table_rows(user, 'audit-table') == [])
 
 
 async def test_chart_access_report_on_the_page(user: User) -> None:

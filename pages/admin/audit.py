@@ -32,7 +32,8 @@ async def audit_page(page: Page) -> None:
             'action': ui.select({'': 'Any action', **{a: a for a in choices}}, value='', label='Action')
             .classes('w-56').mark('filter-action'),
             'contact_id': ui.input('Contact id').classes('w-28').mark('filter-contact'),
-            'chart_id': ui.input('Chart id').classes('w-28').mark('filter-chart'),
+            'chart': ui.input('Chart (name or id)').mark('filter-chart'),
+            'document': ui.input('Document (title or id)').mark('filter-document'),
         }
         apply = ui.button('Filter', icon='filter_alt').mark('apply-filter')
         export = ui.button('Export CSV', icon='download').props('outline').mark('export-csv')

@@ -176,6 +176,12 @@ def security_section(s: PortalSettings) -> None:
     with _card('Security'):
         fields = {key: _number(s, key) for key in settings_admin.SECTIONS['security']}
         _save_row('security', fields)
+    with _card('Audit log'):
+        ui.label('The head of the audit chain is written outside the database at the intervals above; it can '
+                 'also be emailed to the admins once a day (no patient data: a number, a hash and a time).') \
+            .classes('text-sm text-grey-8')
+        _save_row('audit', {'audit_anchor_email': ui.switch(LABELS['audit_anchor_email'],
+                                                            value=s.audit_anchor_email).mark('audit-anchor-email')})
 
 
 def email_section(s: PortalSettings) -> None:

@@ -43,6 +43,7 @@ async def chart_page(page: Page, chart_id: int) -> None:
         ui.space()
         edit = chart_dialog(chart)
         ui.button('Edit chart', icon='edit', on_click=edit.open).props('outline').mark('edit-chart')
+        ui.link('Access report', f'/staff/chart/{chart_id}/access-report').mark('access-report-link')
     details([('Date of birth', chart.date_of_birth, None), ('External id', chart.external_id, None),
              ('Employer', chart.employer, None), ('Email', chart.email, None), ('Phone', chart.phone, None),
              ('Status', chart.status, None)])
@@ -153,6 +154,8 @@ async def document_page(page: Page, document_id: int) -> None:
     ui.label(f'{doc.doc_type} · service date {doc.service_date} · by {doc.author}'
              f'{" · " + doc.service_location if doc.service_location else ""} · document {doc.id}') \
         .classes('text-sm text-grey-8').mark('document-meta')
+    ui.link('Access report: who saw this document', f'/staff/document/{doc.id}/access-report') \
+        .classes('text-sm').mark('access-report-link')
     if doc.deleted:
         ui.label('This copy was rescinded: the contact no longer sees it.').classes('text-negative')
     _body(doc)
