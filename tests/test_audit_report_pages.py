@@ -79,3 +79,17 @@ async def test_contacts_get_neither_the_page_nor_the_csv(user: User) -> None:
     assert await landed_on(user, '/')
     response = await user.http_client.get(f'/staff/chart/{story["chart_id"]}/access-report.csv')
     assert response.status_code == 403 and 'Ada' not in response.text
+
+
+async def test_the_chart_and_document_pages_link_to_their_reports(user: User) -> None:
+    story = seed(a_shared_and_opened_document)
+    await sign_in_as(user, 'staff', 'reader@clinic.test')
+    for page, report in ((f'/staff/chart/{story["chart_id"]}', f'/staff/chart/{story["chart_id"]}/access-report'),
+                         (f'/staff/document/{story["document_id"]}',
+                          f'/staff/document/{story["document_id"]}/access-report')):
+        await user.open(page)
+        await see(user, marker='access-report-link')
+        link = user.find(marker='access-report-link').elements.pop()
+        assert link.props['href'] == report
+        await user.open(report)
+        await see(user, marker='access-report')
