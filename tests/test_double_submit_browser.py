@@ -97,7 +97,11 @@ def how(request) -> str:
 
 def run_case(shared_portal, browser, how: str, name: str) -> None:
     chosen = next(c for c in CASES if c.name == name)
-    counts = chosen.prepare(shared_portal, browser, how)
+    try:
+        counts = chosen.prepare(shared_portal, browser, how)
+    except Exception:
+        browser.save_screenshot(f'/tmp/double-submit-prepare-{how}-{name.replace(" ", "-")}.png')
+        raise
     watch = (lambda: (counts(),)) if not isinstance(counts(), tuple) else counts
     before = watch()
     once = tuple(n + 1 for n in before)
@@ -232,7 +236,61 @@ def _new_code(portal, browser, how):
     return lambda: count(ActivationCode, ActivationCode.contact_id == contact_id)
 
 
+@case('move reply into chart', '//button[contains(., "Move into chart")]')
+def _move(portal, browser, how):
+    from models import Document, Reply, Share
+    from tests import factories
+    _staff(portal, browser, how, 'move')
+
+    def seed(session):
+        contact = factories.contact(session, email=f'move-{how}@ins.test')
+        account = factories.contact_account(session, contact)
+        sent = factories.share(session, contact_row=contact, title=f'Work status {how}')
+        share = session.get(Share, sent.share_id)
+        reply = Reply(share_id=share.id, account_id=account.id, author_name='Casey', body='Approved.')
+        session.add(reply)
+        session.flush()
+        return reply.id, share.chart_id
+    reply_id, chart_id = portal.seed(seed)
+    browser.get(f'{portal.url}/staff/reply/{reply_id}')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Move into chart")]'))
+    return lambda: count(Document, Document.chart_id == chart_id)
+
+
+@case('accept registration', '//button[contains(., "Accept")]')
+def _accept(portal, browser, how):
+    from models import Registration
+    from tests.test_registration_review import submit_registration
+    _staff(portal, browser, how, 'accept')
+    registration_id = portal.seed(submit_registration, email=f'registrar-{how}@outside.test')
+    browser.get(f'{portal.url}/staff/registrations?open={registration_id}')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Accept")]'))
+    return lambda: count(Registration, Registration.id == registration_id, Registration.status == 'accepted')
+
+
 # ----------------------------------------------------------------------------- public
+
+@case('activation: create account', '//button[contains(., "CREATE ACCOUNT")]')
+def _activate(portal, browser, how):
+    from models import Account
+    from services import activation
+    from tests import factories
+    email = f'invited-{how}@outside.test'
+
+    def seed(session):
+        contact = factories.contact(session, email=email)
+        return activation.issue_code(session, contact=contact, actor=None).code
+    code = portal.seed(seed)
+    browser.delete_all_cookies()
+    browser.get(f'{portal.url}/activate?code={activation.normalize_code(code)}')
+    click_when_ready(browser, '//button[contains(., "NEXT")]')  # "myself"
+    type_into(browser, 'Email', email)  # the invited address: no check code needed
+    click_when_ready(browser, '//button[contains(., "NEXT")]')  # the email is the invited one: no check code
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//label[.//div[normalize-space()="Repeat password"]]//input'))
+    type_into(browser, 'Password', 'a calm river under nine bridges')
+    type_into(browser, 'Repeat password', 'a calm river under nine bridges')
+    return lambda: count(Account, Account.email == email)
+
 
 @case('forgot password', '//button[contains(., "SEND CODE")]')
 def _forgot(portal, browser, how):
