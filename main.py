@@ -100,11 +100,9 @@ def create_user(role: str, email: str, name: str) -> int:
         else:
             password = sys.stdin.readline().rstrip('\n')
             confirm = password
-        portal = settings.get_settings()
-        passwords.check_new_password(password, confirm, username=address, portal_name=portal.portal_name,
-                                     min_length=portal.password_min_length)
+        password_hash = passwords.accept_new_password(password, confirm, username=address, email=address)
         with db.transaction() as session:
-            auth.create_account(session, email=address, password_hash=passwords.hash_password(password), role=role,
+            auth.create_account(session, email=address, password_hash=password_hash, role=role,
                                 display_name=name or address)
     except PortalError as error:
         print(f'error: {error}', file=sys.stderr)

@@ -202,10 +202,8 @@ def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_ad
         if not setup_token_valid(session, token):
             raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
         email = validate.email(email)
-        portal_name = get_settings(session).portal_name
-        passwords.check_new_password(password, confirm, username=email, portal_name=portal_name,
-                                     min_length=get_settings(session).password_min_length)
-    password_hash = passwords.hash_password(password)
+        settings = get_settings(session)
+    password_hash = passwords.accept_new_password(password, confirm, username=email, email=email, settings=settings)
     with db.transaction() as session:
         if not setup_token_valid(session, token):  # checked again: another tab may have finished first
             raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')

@@ -92,10 +92,9 @@ def create_account(*, code: str, new: NewAccount, ip_address: str | None) -> aut
         settings = get_settings(session)
         username = _username(settings, email, new.username)
         _refuse_taken(session, email, username)
-        passwords.check_new_password(new.password, new.confirm, username=username, portal_name=settings.portal_name,
-                                     min_length=settings.password_min_length)
     delegate = _delegate(new)
-    password_hash = passwords.hash_password(new.password)
+    password_hash = passwords.accept_new_password(new.password, new.confirm, username=username, email=email,
+                                                  settings=settings)
 
     def create(session: Session, row: ActivationCode) -> auth.SignedIn:
         contact = session.get(Contact, row.contact_id)
@@ -176,18 +175,19 @@ def change_password(*, actor: Actor, current: str, new: str, confirm: str) -> No
         locked = throttle.locked_until(session, 'password_change', key)
         settings = get_settings(session)
     if locked:
-        raise RateLimited(f'Too many attempts, try again in {throttle.minutes_left(locked)} minutes.')
-    passwords.check_new_password(new, confirm, username=account.username, portal_name=settings.portal_name,
-                                 min_length=settings.password_min_length)
+        raise RateLimited(f'Too many attempts, try again in {throttle.wait_text(locked)}.')
+    passwords.check_new_password(new, confirm, username=account.username, email=account.email,
+                                 portal_name=settings.portal_name, min_length=settings.password_min_length)
     ok, _ = passwords.verify_password(account.password_hash, current or '')
     if not ok:
         with db.transaction() as session:
             throttle.register_failure(session, 'password_change', key, max_failures=settings.signin_max_failures,
-                                      lock_seconds=60)
+                                      lock_seconds=60, actor=actor)
             audit.record(session, action='password_change_failed', actor=actor, object_type='account',
                          object_id=account.id)
         raise InvalidInput(WRONG_CURRENT_PASSWORD)
-    new_hash = passwords.hash_password(new)
+    new_hash = passwords.accept_new_password(new, confirm, username=account.username, email=account.email,
+                                             settings=settings)
     with db.transaction() as session:
         throttle.reset(session, 'password_change', key)
         _store_password(session, account_id=account.id, new_hash=new_hash, actor=actor, action='password_changed')
@@ -222,12 +222,13 @@ def reset_password(*, email: str, code: str, password: str, confirm: str, ip_add
     with db.transaction() as session:
         account = _account_by_email(session, email)
         settings = get_settings(session)
-    passwords.check_new_password(password, confirm, username=account.username if account else email,
+    passwords.check_new_password(password, confirm, username=account.username if account else email, email=email,
                                  portal_name=settings.portal_name, min_length=settings.password_min_length)
     if account is None:
         raise InvalidInput(verification.WRONG_CODE)
     verification.confirm(purpose=verification.PASSWORD_RESET, email=account.email, code=code)
-    new_hash = passwords.hash_password(password)
+    new_hash = passwords.accept_new_password(password, confirm, username=account.username, email=account.email,
+                                             settings=settings)
     with db.transaction() as session:
         actor = Actor(account_id=account.id, username=account.username, role=account.role, ip_address=ip_address)
         throttle.reset(session, 'sign_in', account.username)
