@@ -76,9 +76,18 @@ def test_any_unused_code_works_until_one_is_used(database: str) -> None:
 
 def test_failed_codes_are_rate_limited_per_address_and_overall(database: str, clock) -> None:
     _, code = _invite()
-    for _ in range(10):
+    for _ in range(5):
         with pytest.raises(InvalidInput):
             activation.check_code(code='AAAA-BBBB-CCCC-DDDD', ip_address='10.0.0.9')
+    # the mistyped code's first group is paused from that address (with backoff) ...
+    with pytest.raises(RateLimited, match='Too many attempts, try again in 1 minute'):
+        activation.check_code(code='AAAA-BBBB-CCCC-DDDD', ip_address='10.0.0.9')
+    # ... while another contact's code from the same office address still works
+    assert activation.check_code(code=code, ip_address='10.0.0.9')
+    # a guesser whose codes vary is paused per address
+    for n in range(25):
+        with pytest.raises(InvalidInput):
+            activation.check_code(code=f'{activation.ALPHABET[n]}BBB-BBBB-CCCC-DDDD', ip_address='10.0.0.9')
     with pytest.raises(RateLimited, match='Too many attempts, try again in 15 minutes'):
         activation.check_code(code=code, ip_address='10.0.0.9')
     assert activation.check_code(code=code, ip_address='10.0.0.10')  # another address is not paused
