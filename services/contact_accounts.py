@@ -261,7 +261,7 @@ class Preferences:
 
 def preferences(session: Session, *, actor: Actor) -> Preferences:
     """The signed-in account's preferences."""
-    account = session.get(Account, actor.account_id)
+    account = _own_account(session, actor)
     return Preferences(username=account.username, notify_mode=account.notify_mode)
 
 
@@ -269,7 +269,7 @@ def set_notify_mode(session: Session, *, actor: Actor, mode: str) -> None:
     """Reminder to Review emails: 'immediate' (one per new document) or 'daily' (a digest)."""
     if mode not in NOTIFY_MODES:
         raise InvalidInput('Choose how often we email you.')
-    account = session.get(Account, actor.account_id)
+    account = _own_account(session, actor)
     if account.notify_mode != mode:
         audit.record(session, action='notify_mode_changed', actor=actor, object_type='account', object_id=account.id,
                      detail={'old': account.notify_mode, 'new': mode})
@@ -292,7 +292,7 @@ def terms_text(session: Session) -> str:
 
 def accept_terms(session: Session, *, actor: Actor) -> None:
     """Record that the signed-in contact accepted the terms of use."""
-    account = session.get(Account, actor.account_id)
+    account = _own_account(session, actor)
     if account.terms_accepted_at is None:
         account.terms_accepted_at = clock.now()
         session.add(account)
@@ -300,6 +300,14 @@ def accept_terms(session: Session, *, actor: Actor) -> None:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+def _own_account(session: Session, actor: Actor) -> Account:
+    """The actor's own active account; Forbidden for anyone not signed in."""
+    account = session.get(Account, actor.account_id) if actor is not None and actor.account_id else None
+    if account is None or not account.is_active:
+        raise Forbidden()
+    return account
+
 
 def _username(settings: PortalSettings, email: str, typed: str) -> str:
     typed = (typed or '').strip().lower()

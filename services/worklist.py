@@ -62,8 +62,9 @@ class ReplyView:
     moved_document_id: int | None
 
 
-def unworked_count(session: Session) -> int:
-    """How many replies nobody has worked yet (the header badge)."""
+def unworked_count(session: Session, *, actor: Actor) -> int:
+    """How many replies nobody has worked yet (the header badge); for staff."""
+    require_staff(actor)
     return session.exec(select(sa.func.count()).select_from(Reply).where(Reply.worked_at.is_(None))).one()
 
 
