@@ -25,7 +25,7 @@ if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: ke
 from nicegui import app, ui  # noqa: E402
 
 import pages  # noqa: E402
-from services import auth, backup, config as config_module, db, jobs, passwords, scheduler, settings  # noqa: E402
+from services import auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
 
@@ -63,6 +63,7 @@ def prepare() -> config_module.Config:
     """Read configuration, open and migrate the database (everything but the web server)."""
     config = config_module.reload_config()
     logging.basicConfig(level=config.log_level, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logsafe.install()  # no code or token from a URL reaches a log line
     db.init(config.resolved_database_url)
     db.migrate()
     settings.invalidate_cache()
@@ -75,6 +76,7 @@ def serve() -> None:
     jobs.register_all()
     pages.register_all()
     app.add_middleware(SecurityHeaders)
+    app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
     if config.scheduler:
         app.on_startup(scheduler.start)
         app.on_shutdown(scheduler.stop)
