@@ -26,7 +26,7 @@ _SETUP_KEY = '_setup_token'
 
 def token_hash(token: str) -> str:
     """The stored form of a session/setup token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode('utf-8', 'surrogatepass')).hexdigest()  # any typed text: never a match
 
 
 def normalize_username(value: str) -> str:
