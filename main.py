@@ -76,7 +76,8 @@ def serve() -> None:
     jobs.register_all()
     pages.register_all()
     app.add_middleware(SecurityHeaders)
-    app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
+    if not app.is_started:  # (the test runner re-runs this file in a started app)
+        app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
     if config.scheduler:
         app.on_startup(scheduler.start)
         app.on_shutdown(scheduler.stop)
