@@ -74,6 +74,7 @@ def serve() -> None:
     """Start the portal on SMP_HOST:SMP_PORT."""
     config = prepare()
     jobs.register_all()
+    passwords.common_passwords()  # load the blocklist now, not on the first keystroke in a password field
     pages.register_all()
     app.add_middleware(SecurityHeaders)
     if not app.is_started:  # (the test runner re-runs this file in a started app)
