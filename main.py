@@ -26,7 +26,7 @@ from nicegui import app, ui  # noqa: E402
 
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
-from services import audit, auth, backup, config as config_module, db, jobs, passwords, scheduler, settings  # noqa: E402
+from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
 
@@ -79,6 +79,7 @@ def prepare() -> config_module.Config:
     """Read configuration, open and migrate the database (everything but the web server)."""
     config = config_module.reload_config()
     logging.basicConfig(level=config.log_level, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logsafe.install()  # no code or token from a URL reaches a log line
     db.init(config.resolved_database_url)
     db.migrate()
     settings.invalidate_cache()
@@ -90,9 +91,12 @@ def serve() -> None:
     config = prepare()
     audit.chain_key()  # created on first start, in the secrets folder (never in the database)
     jobs.register_all()
+    passwords.common_passwords()  # load the blocklist now, not on the first keystroke in a password field
     pages.register_all()
     app.add_middleware(UploadLimit)
     app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
+    if not app.is_started:  # (the test runner re-runs this file in a started app)
+        app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
     if config.scheduler:
         app.on_startup(scheduler.start)
         app.on_shutdown(scheduler.stop)
@@ -118,11 +122,9 @@ def create_user(role: str, email: str, name: str) -> int:
         else:
             password = sys.stdin.readline().rstrip('\n')
             confirm = password
-        portal = settings.get_settings()
-        passwords.check_new_password(password, confirm, username=address, portal_name=portal.portal_name,
-                                     min_length=portal.password_min_length)
+        password_hash = passwords.accept_new_password(password, confirm, username=address, email=address)
         with db.transaction() as session:
-            auth.create_account(session, email=address, password_hash=passwords.hash_password(password), role=role,
+            auth.create_account(session, email=address, password_hash=password_hash, role=role,
                                 display_name=name or address)
     except PortalError as error:
         print(f'error: {error}', file=sys.stderr)

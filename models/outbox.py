@@ -21,7 +21,7 @@ class OutboxEmail(SQLModel, table=True):
     contact_id: int | None = Field(default=None, foreign_key='contact.id', index=True)
     account_id: int | None = Field(default=None, foreign_key='account.id', index=True)
     group_key: str | None = Field(default=None, max_length=80, index=True)  # pending emails that may be merged
-    context_json: str = text_field(default='{}')  # template variables (never PHI)
+    context_json: str = text_field(default='{}')  # template variables (never PHI; codes only as placeholders)
     subject: str = Field(max_length=300)
     body_html: str = text_field()
     body_text: str = text_field()
@@ -34,6 +34,8 @@ class OutboxEmail(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = utc_field()
     last_error: str | None = Field(default=None, max_length=1000)
+    # the codes the email carries, encrypted (services.secretbox); None once sent, failed or cancelled
+    sealed_secrets: str | None = text_field(default=None)
 
 
 class EmailTemplate(SQLModel, table=True):

@@ -84,7 +84,7 @@ def _read_visit(token: str | None, ip_address: str | None) -> Visit:
     settings = get_settings()
     pending = actor is not None and actor.role == 'contact' and \
         db.run(contact_accounts.terms_pending, account_id=actor.account_id)
-    unworked = db.run(worklist.unworked_count) if actor is not None and actor.is_staff else 0
+    unworked = db.run(worklist.unworked_count, actor=actor) if actor is not None and actor.is_staff else 0
     return Visit(actor, settings, bool(pending), unworked)
 
 

@@ -86,9 +86,15 @@ UNKNOWN_CODE = ('This activation code is not valid. Check that you copied the wh
                 'or call the help desk for a new one.')
 USED_CODE = 'This activation code has already been used. Sign in, or call the help desk for a new code.'
 EXPIRED_CODE = 'This activation code has expired. Call the help desk to get a new one.'
-# failed redemptions: per client address, and over all addresses (a distributed guess)
-# (scope, key (None = the client address), failures allowed, lock seconds, counting window seconds)
-_LIMITS = [('activation_ip', None, 10, 15 * 60, 24 * 3600), ('activation_all', '*', 300, 15 * 60, 3600)]
+# Failed redemptions are counted three ways (scope, failures allowed, first pause in seconds, window seconds):
+# - per client address *and* code prefix: one person mistyping their own code pauses only that code's first
+#   group from that address, with backoff, not every contact behind the same office address;
+# - per client address over all codes: a guesser (whose prefixes vary) is still paused;
+# - over all addresses: a distributed guess.
+_PREFIX_LIMIT = ('activation_prefix', 5, 60, 24 * 3600)
+_ADDRESS_LIMIT = ('activation_ip', 30, 15 * 60, 3600)
+_GLOBAL_LIMIT = ('activation_all', 300, 15 * 60, 3600)
+PREFIX_LENGTH = GROUP
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ class ValidCode:
 
 def too_many_attempts(until: datetime) -> RateLimited:
     """The message shown while redemption is paused."""
-    return RateLimited(f'Too many attempts, try again in {throttle.minutes_left(until)} minutes.')
+    return RateLimited(f'Too many attempts, try again in {throttle.wait_text(until)}.')
 
 
 def check_code(*, code: str, ip_address: str | None) -> ValidCode:
@@ -136,13 +142,13 @@ def use_code(*, code: str, ip_address: str | None, then: Callable[[Session, Acti
 def find_usable(session: Session, *, code: str, ip_address: str | None,
                 actor: Actor | None = None) -> tuple[ActivationCode | None, PortalError | None]:
     """The usable code row, or the error to show (with the failure counted in `session`)."""
-    address = ip_address or 'unknown'
-    locked = max((t for t in (throttle.locked_until(session, 'activation_ip', address),
-                              throttle.locked_until(session, 'activation_all', '*')) if t), default=None)
-    if locked:
+    address = throttle.address_key(ip_address)
+    normalized = normalize_code(code)
+    keys = _throttle_keys(address, normalized)
+    locked = max((t for t in (throttle.locked_until(session, scope, key) for scope, key in keys) if t), default=None)
+    if locked:  # answered, not counted: a pause ends when its time ends
         _audit_failure(session, actor, ip_address, 'paused')
         return None, too_many_attempts(locked)
-    normalized = normalize_code(code)
     row = None
     if len(normalized) == CODE_LENGTH:
         row = session.exec(select(ActivationCode).where(ActivationCode.code_hash == code_hash(normalized))
@@ -151,10 +157,18 @@ def find_usable(session: Session, *, code: str, ip_address: str | None,
     if error is None:
         return row, None
     _audit_failure(session, actor, ip_address, reason, row)
-    for scope, key, most, lock, window in _LIMITS:
-        throttle.register_failure(session, scope, address if key is None else key, max_failures=most,
-                                  lock_seconds=lock, window_seconds=window)
+    who = actor or Actor(ip_address=ip_address)
+    for (scope, most, lock, window), (_scope, key) in zip((_PREFIX_LIMIT, _ADDRESS_LIMIT, _GLOBAL_LIMIT), keys,
+                                                          strict=True):
+        throttle.register_failure(session, scope, key, max_failures=most, lock_seconds=lock, window_seconds=window,
+                                  actor=who)
     return None, error
+
+
+def _throttle_keys(address: str, normalized: str) -> list[tuple[str, str]]:
+    """(scope, key) of the three counters; the prefix is kept as a digest (it may be most of a real code's group)."""
+    prefix = hashlib.sha256(normalized[:PREFIX_LENGTH].encode('utf-8', 'surrogatepass')).hexdigest()[:16]
+    return [(_PREFIX_LIMIT[0], f'{address}|{prefix}'), (_ADDRESS_LIMIT[0], address), (_GLOBAL_LIMIT[0], '*')]
 
 
 def mark_used(session: Session, *, row: ActivationCode, account_id: int, actor: Actor | None) -> None:

@@ -120,9 +120,10 @@ def record(session: Session, *, action: str, actor: Actor | None = None, object_
     lock_chain(session)
     actor = actor or Actor()
     event = AuditEvent(
-        at=clock.now(), account_id=actor.account_id, actor=actor.username or '',
-        action=action, object_type=object_type, object_id=None if object_id is None else str(object_id),
-        chart_id=chart_id, document_id=document_id, contact_id=contact_id, ip_address=ip_address or actor.ip_address,
+        at=clock.now(), account_id=actor.account_id, actor=_clip(actor.username or '', 254),
+        action=action, object_type=object_type, object_id=None if object_id is None else _clip(str(object_id), 64),
+        chart_id=chart_id, document_id=document_id, contact_id=contact_id,
+        ip_address=_clip(ip_address or actor.ip_address, 64),
         detail_json=json.dumps(detail or {}, sort_keys=True, default=str),
     )
     session.add(event)
@@ -136,6 +137,14 @@ def record(session: Session, *, action: str, actor: Actor | None = None, object_
     from . import audit_anchor  # noqa: PLC0415  (it imports this module)
     audit_anchor.after_append(session, event.seq)
     return event
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    """Typed values (a sign-in name, an address) as the column can hold them: what was tried is still recorded."""
+    if value is None:
+        return None
+    value = value.encode('utf-8', 'surrogatepass').decode('utf-8', 'replace').replace('\x00', '\ufffd')
+    return value if len(value) <= limit else value[:limit - 1] + '…'
 
 
 # ----------------------------------------------------------------------------- what an event is about

@@ -26,6 +26,7 @@ from .settings_admin import require_admin
 CSV_COLUMNS = ['id', 'seq', 'at_utc', 'account_id', 'actor', 'action', 'object_type', 'object_id', 'chart_id',
                'document_id', 'contact_id', 'ip_address', 'detail', 'hash']
 EXPORT_LIMIT = 200_000
+MAX_ID = 2**63 - 1  # ids are 64-bit at most on every backend
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _condition(session: Session, filters: AuditFilter) -> sa.ColumnElement[bool]
     if filters.until:
         parts.append(AuditEvent.at < datetime.combine(filters.until + timedelta(days=1), time(), zone))
     if filters.account:
-        if filters.account.isdigit():
+        if filters.account.isascii() and filters.account.isdigit() and len(filters.account) <= 18:
             parts.append(AuditEvent.account_id == int(filters.account))
         else:
             parts.append(sa.func.lower(AuditEvent.actor) == auth.normalize_username(filters.account))
@@ -226,9 +227,12 @@ def _date(value: str | None, label: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f'{label} must be a date like 2026-11-26.') from None
+    if not 1900 <= day.year <= 2999:
+        raise InvalidInput(f'{label} must be a date between 1900 and 2999.')
+    return day
 
 
 def _number(value: str | int | None, label: str) -> int | None:
@@ -237,7 +241,7 @@ def _number(value: str | int | None, label: str) -> int | None:
     text = str(value).strip()
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) > MAX_ID:
         raise InvalidInput(f'{label} must be a number.')
     return int(text)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -16,6 +16,8 @@ from . import audit, clock, db, idempotency, passwords, throttle, validate
 from .errors import InvalidInput
 from .settings import get_settings
 
+# failed sign-ins from one client address, over all usernames: 30 an hour, then a 15-minute pause (doubling)
+ADDRESS_LIMIT = {'max_failures': 30, 'lock_seconds': 15 * 60, 'window_seconds': 3600, 'max_lock_seconds': 4 * 3600}
 SIGN_IN_FAILED = ('The username or password is not correct, or sign-in is paused after several failed attempts. '
                   'Check both and try again in a few minutes.')
 _TOUCH_SECONDS = 30
@@ -24,7 +26,7 @@ _SETUP_KEY = '_setup_token'
 
 def token_hash(token: str) -> str:
     """The stored form of a session/setup token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode('utf-8', 'surrogatepass')).hexdigest()  # any typed text: never a match
 
 
 def normalize_username(value: str) -> str:
@@ -82,21 +84,33 @@ class SignedIn:
 def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn | None:
     """Check credentials (blocking: argon2) and open a session; None with SIGN_IN_FAILED otherwise.
 
-    Unknown users, wrong passwords, locked and disabled accounts take the same path and time.
+    Unknown users, wrong passwords, locked and disabled accounts take the same path and time. Failures count
+    against the username and against the client address (a budget across all usernames, so one address cannot
+    spray a password over many accounts); attempts while either is locked are answered but not counted, so a
+    lock ends when its time ends. Whatever was typed (empty, over-long, binary) is counted and audited.
     """
-    name = normalize_username(username)[:254]
+    name = normalize_username(username)
+    known_shape = validate.plausible_username(name)  # longer than any username, or binary: cannot exist
+    address = throttle.address_key(ip_address)
     with db.transaction() as session:
-        locked = throttle.locked_until(session, 'sign_in', name) if name else None
-        account = session.exec(select(Account).where(Account.username == name)).first() if name else None
-        stored_hash = account.password_hash if account and account.is_active and not locked else None
+        settings = get_settings(session)
+        locked = _sign_in_lock(session, name, address)
+        account = (session.exec(select(Account).where(Account.username == name)).first()
+                   if known_shape and not locked else None)
+        stored_hash = account.password_hash if account and account.is_active else None
     ok, new_hash = passwords.verify_password(stored_hash, password or '')
     with db.transaction() as session:
         actor_for_audit = Actor(username=name, ip_address=ip_address)
+        if locked:  # answered like a wrong password, not counted: hammering a lock does not extend it
+            audit.record(session, action='sign_in_failed', actor=actor_for_audit, detail={'reason': 'locked'})
+            return None
         if not ok:
-            throttle.register_failure(session, 'sign_in', name or '(empty)',
-                                      max_failures=get_settings(session).signin_max_failures, lock_seconds=60)
+            throttle.register_failure(session, 'sign_in', name, max_failures=settings.signin_max_failures,
+                                      lock_seconds=60, actor=actor_for_audit)
+            throttle.register_failure(session, 'sign_in_address', address, actor=actor_for_audit,
+                                      **ADDRESS_LIMIT)
             audit.record(session, action='sign_in_failed', actor=actor_for_audit,
-                         detail={'reason': 'locked' if locked else 'credentials'})
+                         detail={'reason': 'credentials' if known_shape else 'invalid username'})
             return None
         account = session.get(Account, account.id)
         if new_hash:
@@ -108,6 +122,13 @@ def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn
         actor = account_actor(session, account, ip_address)
         audit.record(session, action='sign_in', actor=actor, object_type='account', object_id=account.id)
         return SignedIn(token=token, actor=actor)
+
+
+def _sign_in_lock(session: Session, name: str, address: str) -> datetime | None:
+    """The later end of the username's and the address's lock, or None when neither is locked."""
+    ends = [t for t in (throttle.locked_until(session, 'sign_in', name),
+                        throttle.locked_until(session, 'sign_in_address', address)) if t]
+    return max(ends, default=None)
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -205,10 +226,8 @@ def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_ad
         if not setup_token_valid(session, token):
             raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
         email = validate.email(email)
-        portal_name = get_settings(session).portal_name
-        passwords.check_new_password(password, confirm, username=email, portal_name=portal_name,
-                                     min_length=get_settings(session).password_min_length)
-    password_hash = passwords.hash_password(password)
+        settings = get_settings(session)
+    password_hash = passwords.accept_new_password(password, confirm, username=email, email=email, settings=settings)
     with db.transaction() as session:
         if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='setup_completed'):
             return idempotency.REPLAYED

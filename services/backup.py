@@ -1,11 +1,14 @@
 """Consistent backups of the database and the file store."""
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from datetime import datetime
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from . import clock, db
 from .config import get_config
@@ -29,8 +32,14 @@ def backup(target: Path | None = None) -> Path:
         dump = shutil.which('pg_dump')
         if dump is None:
             raise RuntimeError('pg_dump is not installed; install the PostgreSQL client to back up PostgreSQL.')
-        plain = url.set(drivername='postgresql').render_as_string(hide_password=False)
-        subprocess.run([dump, '--format=custom', f'--file={target / "portal.pgdump"}', plain], check=True)
+        # the password goes in pg_dump's environment, never on its command line (ps and /proc show that to all)
+        env = dict(os.environ)
+        if url.password:
+            env['PGPASSWORD'] = str(url.password)
+        without_password = sa.engine.URL.create('postgresql', username=url.username, host=url.host, port=url.port,
+                                                database=url.database, query=url.query).render_as_string()
+        subprocess.run([dump, '--format=custom', '--no-password', f'--file={target / "portal.pgdump"}',
+                        f'--dbname={without_password}'], check=True, env=env)
     # stored files are content-addressed and never change, so copying after the snapshot is consistent
     if config.files_dir.exists():
         shutil.copytree(config.files_dir, target / 'files')

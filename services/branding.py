@@ -107,6 +107,7 @@ def save_logo(session: Session, *, data: bytes, file_name: str, actor: Actor) ->
 
 def remove_logo(session: Session, *, actor: Actor) -> None:
     """Go back to the default icon."""
+    require_admin(actor)
     save_section(session, section='branding', values={'logo_file_id': None}, actor=actor)
 
 

@@ -99,10 +99,9 @@ def create_account(*, code: str, new: NewAccount, ip_address: str | None,
         settings = get_settings(session)
         username = _username(settings, email, new.username)
         _refuse_taken(session, email, username)
-        passwords.check_new_password(new.password, new.confirm, username=username, portal_name=settings.portal_name,
-                                     min_length=settings.password_min_length)
     delegate = _delegate(new)
-    password_hash = passwords.hash_password(new.password)
+    password_hash = passwords.accept_new_password(new.password, new.confirm, username=username, email=email,
+                                                  settings=settings)
 
     def create(session: Session, row: ActivationCode) -> auth.SignedIn:
         contact = session.get(Contact, row.contact_id)
@@ -195,18 +194,19 @@ def change_password(*, actor: Actor, current: str, new: str, confirm: str,
         locked = throttle.locked_until(session, 'password_change', key)
         settings = get_settings(session)
     if locked:
-        raise RateLimited(f'Too many attempts, try again in {throttle.minutes_left(locked)} minutes.')
-    passwords.check_new_password(new, confirm, username=account.username, portal_name=settings.portal_name,
-                                 min_length=settings.password_min_length)
+        raise RateLimited(f'Too many attempts, try again in {throttle.wait_text(locked)}.')
+    passwords.check_new_password(new, confirm, username=account.username, email=account.email,
+                                 portal_name=settings.portal_name, min_length=settings.password_min_length)
     ok, _ = passwords.verify_password(account.password_hash, current or '')
     if not ok:
         with db.transaction() as session:
             throttle.register_failure(session, 'password_change', key, max_failures=settings.signin_max_failures,
-                                      lock_seconds=60)
+                                      lock_seconds=60, actor=actor)
             audit.record(session, action='password_change_failed', actor=actor, object_type='account',
                          object_id=account.id)
         raise InvalidInput(WRONG_CURRENT_PASSWORD)
-    new_hash = passwords.hash_password(new)
+    new_hash = passwords.accept_new_password(new, confirm, username=account.username, email=account.email,
+                                             settings=settings)
     with db.transaction() as session:
         if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='password_changed',
                                                      actor=actor):
@@ -251,12 +251,13 @@ def reset_password(*, email: str, code: str, password: str, confirm: str, ip_add
             return idempotency.REPLAYED  # this submit set the password already (its code is spent)
         account = _account_by_email(session, email)
         settings = get_settings(session)
-    passwords.check_new_password(password, confirm, username=account.username if account else email,
+    passwords.check_new_password(password, confirm, username=account.username if account else email, email=email,
                                  portal_name=settings.portal_name, min_length=settings.password_min_length)
     if account is None:
         raise InvalidInput(verification.WRONG_CODE)
     verification.confirm(purpose=verification.PASSWORD_RESET, email=account.email, code=code)
-    new_hash = passwords.hash_password(password)
+    new_hash = passwords.accept_new_password(password, confirm, username=account.username, email=account.email,
+                                             settings=settings)
     with db.transaction() as session:
         actor = Actor(account_id=account.id, username=account.username, role=account.role, ip_address=ip_address)
         if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='password_reset',
@@ -293,7 +294,7 @@ class Preferences:
 
 def preferences(session: Session, *, actor: Actor) -> Preferences:
     """The signed-in account's preferences."""
-    account = session.get(Account, actor.account_id)
+    account = _own_account(session, actor)
     return Preferences(username=account.username, notify_mode=account.notify_mode)
 
 
@@ -301,7 +302,7 @@ def set_notify_mode(session: Session, *, actor: Actor, mode: str) -> None:
     """Reminder to Review emails: 'immediate' (one per new document) or 'daily' (a digest)."""
     if mode not in NOTIFY_MODES:
         raise InvalidInput('Choose how often we email you.')
-    account = session.get(Account, actor.account_id)
+    account = _own_account(session, actor)
     if account.notify_mode != mode:
         audit.record(session, action='notify_mode_changed', actor=actor, object_type='account', object_id=account.id,
                      detail={'old': account.notify_mode, 'new': mode})
@@ -324,7 +325,7 @@ def terms_text(session: Session) -> str:
 
 def accept_terms(session: Session, *, actor: Actor) -> None:
     """Record that the signed-in contact accepted the terms of use."""
-    account = session.get(Account, actor.account_id)
+    account = _own_account(session, actor)
     if account.terms_accepted_at is None:
         account.terms_accepted_at = clock.now()
         session.add(account)
@@ -332,6 +333,14 @@ def accept_terms(session: Session, *, actor: Actor) -> None:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+def _own_account(session: Session, actor: Actor) -> Account:
+    """The actor's own active account; Forbidden for anyone not signed in."""
+    account = session.get(Account, actor.account_id) if actor is not None and actor.account_id else None
+    if account is None or not account.is_active:
+        raise Forbidden()
+    return account
+
 
 def _username(settings: PortalSettings, email: str, typed: str) -> str:
     typed = (typed or '').strip().lower()

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import Account, AccountContact, ActivationCode, Contact, Document, OutboxEmail, Share
+from models import Account, AccountContact, ActivationCode, Contact, Document, Share
 from models.shapes import Actor
 
 from . import activation, audit, clock, outbox, validate
@@ -198,10 +198,10 @@ def received_documents(session: Session, *, actor: Actor, contact_id: int, offse
 
 
 def contact_emails(session: Session, *, actor: Actor, contact_id: int, offset: int = 0,
-                   limit: int = 25) -> tuple[list[OutboxEmail], int]:
-    """Every email queued for the contact (invitations, confirmations, reminders) with its status."""
+                   limit: int = 25) -> tuple[list[outbox.EmailView], int]:
+    """Every email queued for the contact (invitations, confirmations, reminders) with its status (codes hidden)."""
     require_staff(actor)
-    return outbox.list_emails(session, offset=offset, limit=min(limit, MAX_PAGE), contact_id=contact_id)
+    return outbox.emails_page(session, offset=offset, limit=min(limit, MAX_PAGE), contact_id=contact_id)
 
 
 def send_new_code(session: Session, *, actor: Actor, contact_id: int) -> int:

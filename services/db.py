@@ -9,10 +9,15 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
+
+from . import validate
+from .errors import InvalidInput
 
 T = TypeVar('T')
 ROOT = Path(__file__).resolve().parent.parent
+UNSTORABLE = 'The text contains a character that cannot be used.'
 
 _engine: Engine | None = None
 _lock = threading.Lock()
@@ -23,10 +28,58 @@ def make_engine(url: str) -> Engine:
     if url.startswith('sqlite'):
         engine = sa.create_engine(url, connect_args={'check_same_thread': False, 'timeout': 30})
         sa.event.listen(engine, 'connect', _sqlite_pragmas)
-        return engine
-    if url.startswith('postgresql://'):
-        url = 'postgresql+psycopg://' + url.removeprefix('postgresql://')
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        if url.startswith('postgresql://'):
+            url = 'postgresql+psycopg://' + url.removeprefix('postgresql://')
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    sa.event.listen(engine, 'before_cursor_execute', _refuse_unstorable_parameters)
+    return engine
+
+
+def _refuse_unstorable_parameters(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                                  _executemany: bool) -> None:
+    """Text PostgreSQL cannot take (NUL, a lone surrogate) is refused the same way on SQLite, even in a search."""
+    for value in _flat(parameters):
+        if isinstance(value, str) and not validate.storable(value):
+            raise InvalidInput(UNSTORABLE)
+        if isinstance(value, int) and not -2**63 <= value < 2**63:  # SQLite cannot bind it; PostgreSQL can
+            raise InvalidInput('A number is out of range.')
+
+
+def _flat(parameters: Any) -> Iterator[Any]:
+    if isinstance(parameters, dict):
+        yield from parameters.values()
+    elif isinstance(parameters, (list, tuple)):
+        for item in parameters:
+            if isinstance(item, (dict, list, tuple)):
+                yield from _flat(item)
+            else:
+                yield item
+
+
+def _check_lengths(session: Session, _flush_context: Any, _instances: Any) -> None:
+    """Before any row is written: every text within its column's length and storable, on every backend.
+
+    SQLite ignores VARCHAR lengths and PostgreSQL fails the whole transaction on them; services validate their
+    inputs with clear messages, and this catches anything they missed with the same answer on both.
+    """
+    for obj in [*session.new, *session.dirty]:
+        table = getattr(type(obj), '__table__', None)
+        if table is None:
+            continue
+        for column in table.columns:
+            value = getattr(obj, column.key, None)
+            if not isinstance(value, str):
+                continue
+            label = column.name.replace('_', ' ').capitalize()
+            length = getattr(column.type, 'length', None)
+            if length and len(value) > length:
+                raise InvalidInput(f'{label} can have at most {length:,} characters.')
+            if not validate.storable(value):
+                raise InvalidInput(f'{label} contains a character that cannot be used.')
+
+
+sa.event.listen(OrmSession, 'before_flush', _check_lengths)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,6 +19,7 @@ from .email_templates import (COMMON_VARIABLES, KINDS, RenderedEmail, TemplateSo
                               current_source, default_source, render_source)
 from .errors import InvalidInput
 from .settings import get_settings, save_settings
+from .settings_admin import require_admin
 
 SMTP_FIELDS = ('smtp_host', 'smtp_port', 'smtp_tls', 'smtp_user', 'smtp_password', 'mail_from')
 # which environment variable overrides which stored SMTP value (services.config reads SMP_*)
@@ -47,16 +48,19 @@ def template_kinds() -> dict[str, str]:
     return {key: kind.title for key, kind in KINDS.items()}
 
 
-def template_view(session: Session, *, kind: str) -> TemplateView:
-    """The current template of a kind (the admin's version or the shipped default)."""
+def template_view(session: Session, *, actor: Actor, kind: str) -> TemplateView:
+    """The current template of a kind (the admin's version or the shipped default); for admins."""
+    require_admin(actor)
     source = current_source(session, kind)
     info = KINDS[kind]
     return TemplateView(kind=kind, title=info.title, variables=info.variables | COMMON_VARIABLES,
                         subject=source.subject, html=source.html, text=source.text, customized=source.customized)
 
 
-def preview(session: Session, *, kind: str, subject: str, html: str, text: str) -> RenderedEmail:
-    """Check an edited template and render it with the kind's sample values (raises InvalidInput)."""
+def preview(session: Session, *, actor: Actor, kind: str, subject: str, html: str, text: str) -> RenderedEmail:
+    """Check an edited template and render it with the kind's sample values (raises InvalidInput); for admins."""
+    require_admin(actor)
+    _check_kind(kind)
     source = TemplateSource(subject, html, text, customized=True)
     check_source(kind, source)
     return render_source(source, sample_context(session, kind))
@@ -70,10 +74,10 @@ class LivePreview:
     problem: str = ''
 
 
-def live_preview(session: Session, *, kind: str, subject: str, html: str, text: str) -> LivePreview:
+def live_preview(session: Session, *, actor: Actor, kind: str, subject: str, html: str, text: str) -> LivePreview:
     """`preview` while the admin types: a template that does not render yet is an answer here, not an error."""
     try:
-        return LivePreview(preview(session, kind=kind, subject=subject, html=html, text=text))
+        return LivePreview(preview(session, actor=actor, kind=kind, subject=subject, html=html, text=text))
     except InvalidInput as problem:
         return LivePreview(None, str(problem))
 
@@ -85,7 +89,7 @@ def sample_context(session: Session | None, kind: str) -> dict[str, Any]:
 
 def save_template(session: Session, *, kind: str, subject: str, html: str, text: str, actor: Actor) -> None:
     """Store the admin's version of a template; a syntax error or unknown variable stores nothing."""
-    preview(session, kind=kind, subject=subject, html=html, text=text)  # raises before anything is written
+    preview(session, actor=actor, kind=kind, subject=subject, html=html, text=text)  # raises before any write
     row = session.get(EmailTemplate, kind) or EmailTemplate(kind=kind, subject='', body_html='', body_text='')
     row.subject, row.body_html, row.body_text = subject.strip(), html, text
     row.updated_at, row.updated_by_account_id = clock.now(), actor.account_id
@@ -95,13 +99,15 @@ def save_template(session: Session, *, kind: str, subject: str, html: str, text:
 
 def reset_template(session: Session, *, kind: str, actor: Actor) -> TemplateView:
     """Go back to the shipped default of a kind."""
+    require_admin(actor)
+    _check_kind(kind)
     default_source(kind)  # unknown kinds raise InvalidInput
     row = session.get(EmailTemplate, kind)
     if row is not None:
         session.delete(row)
         session.flush()
         audit.record(session, action='email_template_reset', actor=actor, object_type='email_template', object_id=kind)
-    return template_view(session, kind=kind)
+    return template_view(session, actor=actor, kind=kind)
 
 
 # ----------------------------------------------------------------------------- test emails
@@ -122,6 +128,8 @@ def send_test_email(*, to: str, actor: Actor, kind: str = 'test_email', edited: 
     Template kinds other than the test email are filled with their sample values. The same submit sent twice
     (same `idempotency_key`) sends one email and returns REPLAYED the second time.
     """
+    require_admin(actor)
+    _check_kind(kind)
     address = validate.email(to, label='Test address')
     with db.transaction() as session:
         if idempotency_key and not idempotency.claim(session, key=idempotency_key, action='test_email_sent',
@@ -130,7 +138,7 @@ def send_test_email(*, to: str, actor: Actor, kind: str = 'test_email', edited: 
         settings = get_settings(session)
         context = sample_context(session, kind) | {'sent_at': clock.now().strftime('%d %b %Y %H:%M UTC')}
         if edited is not None:
-            rendered = preview(session, kind=kind, subject=edited[0], html=edited[1], text=edited[2])
+            rendered = preview(session, actor=actor, kind=kind, subject=edited[0], html=edited[1], text=edited[2])
         else:
             rendered = render_source(current_source(session, kind), context)
         cfg = mailer.smtp_config(settings)
@@ -166,8 +174,9 @@ class SmtpView:
     effective: str  # one line: where mail goes now
 
 
-def smtp_view(session: Session) -> SmtpView:
-    """What the SMTP settings page shows."""
+def smtp_view(session: Session, *, actor: Actor) -> SmtpView:
+    """What the SMTP settings page shows; for admins."""
+    require_admin(actor)
     settings = get_settings(session)
     env = get_config()
     overridden = {key: var for key, var in SMTP_ENV.items() if getattr(env, key) not in (None, '')}
@@ -186,6 +195,7 @@ def save_smtp(session: Session, *, host: str, port: Any, tls: str, user: str, ma
 
     Returns the changes (secrets masked); bad input raises InvalidInput and stores nothing.
     """
+    require_admin(actor)
     changes: dict[str, Any] = {
         'smtp_host': _host(host), 'smtp_port': _port(port), 'smtp_tls': tls, 'smtp_user': (user or '').strip(),
         'mail_from': validate.email(mail_from, label='From address') if (mail_from or '').strip() else '',
@@ -201,6 +211,11 @@ def save_smtp(session: Session, *, host: str, port: Any, tls: str, user: str, ma
         audit.record(session, action='settings_changed', actor=actor, object_type='settings', object_id='smtp',
                      detail={key: {'old': old, 'new': new} for key, (old, new) in diff.items()})
     return diff
+
+
+def _check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise InvalidInput('Choose an email kind.')
 
 
 def _host(value: str) -> str:
@@ -223,7 +238,8 @@ def _port(value: Any) -> int:
 # ----------------------------------------------------------------------------- outbox actions
 
 def retry_email(session: Session, *, email_id: int, actor: Actor) -> OutboxEmail | None:
-    """Put an unsent email at the front of the queue again (audited)."""
+    """Put an unsent email at the front of the queue again (audited); for admins."""
+    require_admin(actor)
     email = outbox.retry_now(session, email_id=email_id)
     audit.record(session, action='outbox_retry', actor=actor, object_type='outbox_email', object_id=email_id,
                  contact_id=email.contact_id if email else None)
@@ -231,7 +247,8 @@ def retry_email(session: Session, *, email_id: int, actor: Actor) -> OutboxEmail
 
 
 def cancel_email(session: Session, *, email_id: int, actor: Actor) -> OutboxEmail | None:
-    """Stop an unsent email (audited)."""
+    """Stop an unsent email (audited); its code, if any, is wiped; for admins."""
+    require_admin(actor)
     email = outbox.cancel(session, email_id=email_id)
     audit.record(session, action='outbox_cancel', actor=actor, object_type='outbox_email', object_id=email_id,
                  contact_id=email.contact_id if email else None)

@@ -224,7 +224,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         file_mime=stored.mime_type if stored else None,
         file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type) if stored else None,
         can_reply=get_settings(session).replies_enabled and share.replies_allowed,
-        replies=list_replies(session, share_id=share.id),
+        replies=list_replies(session, actor=actor, share_id=share.id),
     )
 
 
@@ -238,8 +238,9 @@ def mark_read(session: Session, *, share: Share) -> None:
     session.flush()
 
 
-def list_replies(session: Session, *, share_id: int) -> list[ReplyView]:
-    """Every reply to a share, oldest first, with its attachments (caller has checked authorization)."""
+def list_replies(session: Session, *, actor: Actor, share_id: int) -> list[ReplyView]:
+    """Every reply to a share, oldest first, with its attachments; for the share's contact (and staff)."""
+    authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
     replies = session.exec(select(Reply).where(Reply.share_id == share_id).order_by(Reply.created_at, Reply.id)).all()
     if not replies:
         return []

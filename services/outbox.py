@@ -1,21 +1,33 @@
-"""The durable email queue: enqueue in the caller's transaction; claim, send and retry in the scheduler."""
+"""The durable email queue: enqueue in the caller's transaction; claim, send and retry in the scheduler.
+
+Codes never rest in plain text: the template variables that carry one (SECRET_VARIABLES) are rendered as
+placeholders into the stored subject, bodies and context, and their values are kept encrypted (Fernet, the key
+in the data directory's secrets folder, services.secretbox) in `sealed_secrets`. The sender fills them in just
+before sending; the sealed values are wiped once the email is sent, has failed for good or is cancelled.
+"""
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import secrets
 import socket
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from markupsafe import escape
 from sqlmodel import Session, select
 
 from models import OutboxEmail
+from models.shapes import Actor
 
-from . import clock, db, email_templates, mailer
+from . import audit, clock, db, email_templates, mailer, secretbox
+from .errors import InvalidInput
 from .settings import get_settings
+from .settings_admin import require_admin
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
@@ -23,18 +35,34 @@ BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600
 STALE_CLAIM = timedelta(minutes=10)
 WORKER_ID = f'{socket.gethostname()}:{os.getpid()}'
+# template variables that carry a code (or a link with one): sealed at rest, wiped after sending
+SECRET_VARIABLES = ('activation_code', 'activate_url', 'link_existing_url', 'verification_code', 'reset_code')
+_PLACEHOLDER = re.compile(r'\[\[smp-secret:([a-z_]+)\]\]')
+HIDDEN = '[code not shown]'
+REMOVED = '[code removed]'
+CODE_REMOVED = 'The code in this email was removed when it was sent, failed or was cancelled: send a new code instead.'
+
+
+def placeholder(name: str) -> str:
+    """What a secret variable renders as in the stored email."""
+    return f'[[smp-secret:{name}]]'
 
 
 def enqueue(session: Session, *, kind: str, to: str, context: dict[str, Any], contact_id: int | None = None,
             account_id: int | None = None, group_key: str | None = None,
             not_before: Any = None) -> OutboxEmail:
-    """Render an email and add it to the outbox in the caller's transaction (sent after commit)."""
-    rendered = email_templates.render(session, kind, context)
+    """Render an email and add it to the outbox in the caller's transaction (sent after commit).
+
+    Codes in `context` (SECRET_VARIABLES) are stored encrypted, never in the rendered text.
+    """
+    public, found = _seal(context)
+    rendered = email_templates.render(session, kind, public)
     settings = get_settings(session)
     email = OutboxEmail(
         kind=kind, to_address=to, contact_id=contact_id, account_id=account_id, group_key=group_key,
-        context_json=json.dumps(context, default=str), subject=rendered.subject, body_html=rendered.html,
-        body_text=rendered.text, message_id=f'<{secrets.token_hex(16)}@{mailer.message_domain(settings)}>',
+        context_json=json.dumps(public, default=str), subject=rendered.subject, body_html=rendered.html,
+        body_text=rendered.text, sealed_secrets=secretbox.encrypt(json.dumps(found)) if found else None,
+        message_id=f'<{secrets.token_hex(16)}@{mailer.message_domain(settings)}>',
         next_attempt_at=not_before or clock.now(),
     )
     session.add(email)
@@ -44,11 +72,59 @@ def enqueue(session: Session, *, kind: str, to: str, context: dict[str, Any], co
 
 def rerender(session: Session, email: OutboxEmail, context: dict[str, Any]) -> None:
     """Replace a pending email's variables (e.g. a merged "3 new documents") and render it again."""
-    rendered = email_templates.render(session, email.kind, context)
-    email.context_json = json.dumps(context, default=str)
+    public, found = _seal(context)
+    if found:
+        email.sealed_secrets = secretbox.encrypt(json.dumps((_unseal(email.sealed_secrets) or {}) | found))
+    rendered = email_templates.render(session, email.kind, public)
+    email.context_json = json.dumps(public, default=str)
     email.subject, email.body_html, email.body_text = rendered.subject, rendered.html, rendered.text
     session.add(email)
     session.flush()
+
+
+def _seal(context: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The context with codes replaced by placeholders, and the codes it had."""
+    found = {name: str(context[name]) for name in SECRET_VARIABLES
+             if context.get(name) not in (None, '') and context[name] != placeholder(name)}
+    return dict(context) | {name: placeholder(name) for name in found}, found
+
+
+def _unseal(sealed: str | None) -> dict[str, str] | None:
+    """The codes of an email, or None when there are none (wiped) or the key cannot read them."""
+    if not sealed:
+        return None
+    plain = secretbox.decrypt(sealed)
+    return json.loads(plain) if plain else None
+
+
+def _fill(text: str, values: dict[str, str] | None, *, html: bool, missing: str) -> str:
+    def one(match: re.Match) -> str:
+        value = (values or {}).get(match.group(1))
+        if value is None:
+            return missing
+        return str(escape(value)) if html else value
+    return _PLACEHOLDER.sub(one, text)
+
+
+def has_codes(email: OutboxEmail) -> bool:
+    """True when the stored email has a place for a code (sealed or already wiped)."""
+    return any(_PLACEHOLDER.search(part or '') for part in (email.subject, email.body_html, email.body_text))
+
+
+def compose(email: OutboxEmail) -> tuple[str, str, str] | None:
+    """(subject, html, text) as the recipient gets them, codes filled in; None when a code is gone.
+
+    Only the sender calls this (and tests, to read a code as the recipient would).
+    """
+    values = _unseal(email.sealed_secrets) if has_codes(email) else {}
+    if values is None:
+        return None
+    return (_fill(email.subject, values, html=False, missing=''), _fill(email.body_html, values, html=True, missing=''),
+            _fill(email.body_text, values, html=False, missing=''))
+
+
+def _wipe(email: OutboxEmail) -> None:
+    email.sealed_secrets = None
 
 
 def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
@@ -73,27 +149,33 @@ def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None) -> str:
         email = session.get(OutboxEmail, email_id)
         if email is None or email.status != 'sending':
             return 'skipped'
-        payload = dict(message_id=email.message_id, to=email.to_address, subject=email.subject,
-                       html=email.body_html, text=email.body_text)
-    try:
-        answer = mailer.send(cfg, backend=backend, **payload)
-        status, error = 'sent', None
-    except mailer.PermanentMailError as exc:
-        status, error = 'failed', str(exc)
-    except mailer.TransientMailError as exc:
-        status, error = 'retry', str(exc)
+        composed = compose(email)
+        payload = None if composed is None else dict(
+            message_id=email.message_id, to=email.to_address, subject=composed[0], html=composed[1], text=composed[2])
+    if payload is None:  # its code was wiped or the key changed: sending it would send no code
+        status, error = 'failed', CODE_REMOVED
+    else:
+        try:
+            answer = mailer.send(cfg, backend=backend, **payload)
+            status, error = 'sent', None
+        except mailer.PermanentMailError as exc:
+            status, error = 'failed', str(exc)
+        except mailer.TransientMailError as exc:
+            status, error = 'retry', str(exc)
     with db.transaction() as session:
         email = session.get(OutboxEmail, email_id)
         email.attempts += 1
         email.claimed_by = None
         if status == 'sent':
             email.status, email.sent_at, email.last_error = 'sent', clock.now(), None
+            _wipe(email)
             log.info('email %s (%s) sent: %s', email.id, email.kind, answer)
         elif status == 'retry' and email.attempts < MAX_ATTEMPTS:
             email.status, email.last_error = 'pending', error[:1000]
             email.next_attempt_at = clock.now() + backoff(email.attempts)
         else:
             email.status, email.last_error = 'failed', (error or '')[:1000]
+            _wipe(email)
             log.warning('email %s (%s) failed: %s', email.id, email.kind, error)
         session.add(email)
         return email.status
@@ -123,14 +205,17 @@ def process_outbox(*, limit: int = 20) -> dict[str, int]:
 
 
 def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:
-    """Put a failed, pending or cancelled email at the front of the queue again."""
+    """Put a failed, pending or cancelled email at the front of the queue again (not one whose code is gone)."""
+    email = session.get(OutboxEmail, email_id)
+    if email is not None and email.status in ('failed', 'cancelled') and has_codes(email) and not email.sealed_secrets:
+        raise InvalidInput(CODE_REMOVED)
     return _set_status(session, email_id, ('failed', 'pending', 'cancelled'), status='pending',
                        next_attempt_at=clock.now())
 
 
 def cancel(session: Session, *, email_id: int) -> OutboxEmail | None:
-    """Stop an email that has not been sent."""
-    return _set_status(session, email_id, ('pending', 'failed'), status='cancelled')
+    """Stop an email that has not been sent; its code (if any) is wiped."""
+    return _set_status(session, email_id, ('pending', 'failed'), status='cancelled', sealed_secrets=None)
 
 
 def _set_status(session: Session, email_id: int, allowed: tuple[str, ...], **values: Any) -> OutboxEmail | None:
@@ -143,14 +228,71 @@ def _set_status(session: Session, email_id: int, allowed: tuple[str, ...], **val
     return email
 
 
-def get_email(session: Session, *, email_id: int) -> OutboxEmail | None:
-    """One email of the outbox."""
-    return session.get(OutboxEmail, email_id)
+# ----------------------------------------------------------------------------- reading the outbox
+
+@dataclass(frozen=True)
+class EmailView:
+    """One email as the outbox and the contact chart show it (codes hidden unless asked for and still held)."""
+
+    id: int
+    kind: str
+    to_address: str
+    contact_id: int | None
+    account_id: int | None
+    subject: str
+    body_html: str
+    body_text: str
+    message_id: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    has_codes: bool
+    codes_shown: bool
 
 
-def list_emails(session: Session, *, offset: int = 0, limit: int = 25, contact_id: int | None = None,
-                status: str | None = None, kind: str | None = None) -> tuple[list[OutboxEmail], int]:
-    """Emails newest first (one page) and the total count."""
+def view(email: OutboxEmail, *, reveal: bool = False) -> EmailView:
+    """An email as a reader sees it: codes filled in when `reveal` and still held, else marked hidden/removed."""
+    values = _unseal(email.sealed_secrets) if reveal else None
+    missing = HIDDEN if email.sealed_secrets else REMOVED
+    return EmailView(
+        id=email.id, kind=email.kind, to_address=email.to_address, contact_id=email.contact_id,
+        account_id=email.account_id, subject=_fill(email.subject, values, html=False, missing=missing),
+        body_html=_fill(email.body_html, values, html=True, missing=missing),
+        body_text=_fill(email.body_text, values, html=False, missing=missing), message_id=email.message_id,
+        status=email.status, attempts=email.attempts, created_at=email.created_at,
+        next_attempt_at=email.next_attempt_at, sent_at=email.sent_at, last_error=email.last_error,
+        has_codes=has_codes(email), codes_shown=bool(values))
+
+
+def get_email(session: Session, *, actor: Actor, email_id: int) -> EmailView | None:
+    """One email of the outbox for an admin; a code it still holds (unsent) is shown and the viewing audited.
+
+    Without a mail server the outbox is where an admin reads an invitation to pass it on.
+    """
+    require_admin(actor)
+    email = session.get(OutboxEmail, email_id)
+    if email is None:
+        return None
+    shown = view(email, reveal=email.status in ('pending', 'sending'))
+    if shown.codes_shown:
+        audit.record(session, action='outbox_codes_viewed', actor=actor, object_type='outbox_email',
+                     object_id=email.id, contact_id=email.contact_id)
+    return shown
+
+
+def list_emails(session: Session, *, actor: Actor, offset: int = 0, limit: int = 25, contact_id: int | None = None,
+                status: str | None = None, kind: str | None = None) -> tuple[list[EmailView], int]:
+    """Emails newest first (one page, codes hidden) and the total count; for admins."""
+    require_admin(actor)
+    return emails_page(session, offset=offset, limit=limit, contact_id=contact_id, status=status, kind=kind)
+
+
+def emails_page(session: Session, *, offset: int = 0, limit: int = 25, contact_id: int | None = None,
+                status: str | None = None, kind: str | None = None) -> tuple[list[EmailView], int]:
+    """One page of emails with codes hidden; callers check the actor (list_emails, contacts.contact_emails)."""
     query = select(OutboxEmail)
     count = select(sa.func.count()).select_from(OutboxEmail)
     if kind:
@@ -159,5 +301,5 @@ def list_emails(session: Session, *, offset: int = 0, limit: int = 25, contact_i
         query, count = query.where(OutboxEmail.contact_id == contact_id), count.where(OutboxEmail.contact_id == contact_id)
     if status:
         query, count = query.where(OutboxEmail.status == status), count.where(OutboxEmail.status == status)
-    rows = session.exec(query.order_by(OutboxEmail.id.desc()).offset(offset).limit(limit)).all()
-    return list(rows), session.exec(count).one()
+    rows = session.exec(query.order_by(OutboxEmail.id.desc()).offset(max(offset, 0)).limit(min(max(limit, 1), 200))).all()
+    return [view(row) for row in rows], session.exec(count).one()

@@ -1,9 +1,12 @@
 """Password hashing (argon2id, off the event loop, bounded) and the rules a new password must meet."""
 from __future__ import annotations
 
+import gzip
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -11,9 +14,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from .config import get_config
 from .errors import InvalidInput
 
+if TYPE_CHECKING:
+    from .settings import PortalSettings
+
 MAX_PASSWORD_LENGTH = 128
 ZXCVBN_MAX_LENGTH = 72
-_COMMON_FILE = Path(__file__).resolve().parent.parent / 'assets' / 'common-passwords.txt'
+_COMMON_FILE = Path(__file__).resolve().parent.parent / 'assets' / 'common-passwords.txt.gz'
 # argon2 takes ~19 MiB and ~0.1 s per hash: at most two at once on a 2-core machine
 _hash_slots = threading.BoundedSemaphore(2)
 
@@ -39,6 +45,8 @@ def hash_password(password: str) -> str:
     """Hash a password (blocking: call from a worker thread)."""
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput(f'A password can have at most {MAX_PASSWORD_LENGTH} characters.')
+    if not _encodable(password):
+        raise InvalidInput(BAD_CHARACTER)
     with _hash_slots:
         return hasher().hash(password)
 
@@ -48,8 +56,9 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
 
     With no hash (unknown user) a dummy hash is verified so the answer takes the same time.
     """
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return False, None
+    if len(password) > MAX_PASSWORD_LENGTH or not _encodable(password):
+        password = ''  # cannot match: still verify (the dummy or the stored hash) so the answer takes as long
+        password_hash = None
     config = get_config()
     ph = hasher()
     target = password_hash or _dummy_hash(config.argon2_memory_kib, config.argon2_time_cost)
@@ -67,35 +76,162 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
-    """The shipped list of the most common passwords (lower-case)."""
-    lines = _COMMON_FILE.read_text().splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith('#'))
+    """The shipped blocklist (lower-case): ~149,000 of the most common breached passwords (see the README)."""
+    with gzip.open(_COMMON_FILE, 'rt', encoding='utf-8') as lines:
+        return frozenset(line.rstrip('\n') for line in lines if line.strip() and not line.startswith('#'))
 
 
-def password_problem(password: str, confirm: str, *, username: str, portal_name: str, min_length: int) -> str | None:
-    """The reason a new password is refused, or None when it is acceptable."""
+# why a new password is refused (shown to the person; never repeats the password)
+MISMATCH = 'The two passwords do not match.'
+COMMON = 'This password is one of the most common passwords. Choose another.'
+DECORATED = ('This password is a common password with a few characters added (like password123 or Summer2024!). '
+             'Choose another.')
+PATTERN = ('This password is made of repeated or sequential characters (like aaaa, abcd, 1234 or qwerty). '
+           'Choose another.')
+BAD_CHARACTER = 'The password contains a character that cannot be used.'
+USERNAME_IN = 'The password must not contain your username or email.'
+PORTAL_IN = 'The password must not contain the portal name.'
+_KEYBOARD_ROWS = ('1234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'qwertzuiop', 'azertyuiop', 'qsdfghjklm')
+_LEET = str.maketrans({'@': 'a', '4': 'a', '8': 'b', '3': 'e', '6': 'g', '1': 'i', '!': 'i', '0': 'o',
+                       '$': 's', '5': 's', '7': 't', '+': 't', '2': 'z'})
+
+
+def password_problem(password: str, confirm: str, *, username: str, portal_name: str, min_length: int,
+                     email: str = '') -> str | None:
+    """The reason a new password is refused, or None when it is acceptable (NIST SP 800-63B, 3.1.1.2).
+
+    The one rule for every new password: at least `min_length` characters (at most 128), not on the
+    blocklist of common breached passwords, not a common password with a few characters added, not made of
+    repeated or sequential characters, and without the username, the email or the portal name.
+    """
     if password != confirm:
-        return 'The two passwords do not match.'
+        return MISMATCH
     if len(password) < min_length:
         return f'The password must have at least {min_length} characters.'
     if len(password) > MAX_PASSWORD_LENGTH:
         return f'The password can have at most {MAX_PASSWORD_LENGTH} characters.'
+    if '\x00' in password or not _encodable(password):
+        return BAD_CHARACTER
     lowered = password.lower()
-    if lowered in common_passwords() or lowered.strip() in common_passwords():
-        return 'This password is one of the most common passwords. Choose another.'
-    for part in _username_parts(username):
-        if part in lowered:
-            return 'The password must not contain your username or email.'
-    if portal_name and portal_name.lower() in lowered:
-        return 'The password must not contain the portal name.'
+    common = common_passwords()
+    if lowered in common or lowered.strip() in common:
+        return COMMON
+    if _decorated_common(lowered, common):
+        return DECORATED
+    if _patterned(lowered):
+        return PATTERN
+    squeezed = _squeeze(lowered)
+    for word in _context_words(username, email):
+        if word in lowered or _squeeze(word) in squeezed:
+            return USERNAME_IN
+    for word in _portal_words(portal_name):
+        if word in squeezed:
+            return PORTAL_IN
     return None
 
 
-def check_new_password(password: str, confirm: str, *, username: str, portal_name: str, min_length: int) -> None:
+def check_new_password(password: str, confirm: str, *, username: str, portal_name: str, min_length: int,
+                       email: str = '') -> None:
     """Raise InvalidInput with the reason when a new password is refused."""
-    problem = password_problem(password, confirm, username=username, portal_name=portal_name, min_length=min_length)
+    problem = password_problem(password, confirm, username=username, portal_name=portal_name,
+                               min_length=min_length, email=email)
     if problem:
         raise InvalidInput(problem)
+
+
+def accept_new_password(password: str, confirm: str, *, username: str, email: str = '',
+                        settings: PortalSettings | None = None) -> str:
+    """The argon2id hash of a new password that meets the rule; InvalidInput with the reason otherwise.
+
+    The one way a password is set (command line, first setup, activation, change, reset, admin-created
+    accounts through their reset code): nothing else calls `hash_password`. Blocking (argon2): run it in a
+    worker thread, outside a database transaction.
+    """
+    from .settings import get_settings
+    settings = settings or get_settings()
+    check_new_password(password, confirm, username=username, email=email, portal_name=settings.portal_name,
+                       min_length=settings.password_min_length)
+    return hash_password(password)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _squeeze(text: str) -> str:
+    """Letters and digits only: 'Secure Message-Portal' and 'securemessageportal' compare alike."""
+    return ''.join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _decorated_common(lowered: str, common: frozenset[str]) -> bool:
+    """A common password with digits, symbols or spaces around it, or spelled with look-alike digits."""
+    cores = {lowered.strip(' 0123456789!@#$%^&*()_+-=.,;:?~/\\|[]{}<>\'"`'), _squeeze(lowered)}
+    for core in list(cores):
+        cores.add(core.translate(_LEET).strip(' 0123456789'))
+        cores.add(core.replace('1', 'l').translate(_LEET))
+    return any(len(core) >= 4 and core in common for core in cores)
+
+
+def _patterned(lowered: str) -> bool:
+    """Made of repeated or sequential characters: what is left after removing such runs is tiny."""
+    if len(set(lowered)) < 5:
+        return True
+    for size in range(1, len(lowered) // 2 + 1):  # one block repeated: abcabcabcabc, pass1pass1pass1
+        if len(lowered) % size == 0 and lowered[:size] * (len(lowered) // size) == lowered:
+            return True
+    return len(_without_runs(lowered)) < 4
+
+
+def _without_runs(text: str) -> str:
+    """`text` without runs of 3+ characters that repeat (aaa), step through the alphabet or digits (abc, 987)
+    or follow a keyboard row (qwer, asdf)."""
+    keep = [True] * len(text)
+    i = 0
+    while i < len(text) - 2:
+        j = i + 1
+        step = ord(text[j]) - ord(text[i])
+        if step in (-1, 0, 1) or _keyboard_step(text[i], text[j]):
+            while j + 1 < len(text) and ((ord(text[j + 1]) - ord(text[j]) == step and step in (-1, 0, 1))
+                                         or (step not in (-1, 0, 1) and _keyboard_step(text[j], text[j + 1]))):
+                j += 1
+            if j - i >= 2:
+                for k in range(i, j + 1):
+                    keep[k] = False
+                i = j + 1
+                continue
+        i += 1
+    return ''.join(ch for ch, kept in zip(text, keep, strict=True) if kept)
+
+
+def _keyboard_step(a: str, b: str) -> bool:
+    return any(a + b in row or b + a in row for row in _KEYBOARD_ROWS)
+
+
+def _context_words(username: str, email: str) -> list[str]:
+    """The username, the email, its local part, and the name-like pieces of both (4+ characters)."""
+    words: list[str] = []
+    for value in {(username or '').strip().lower(), (email or '').strip().lower()}:
+        if not value:
+            continue
+        words.append(value)
+        local, _, domain = value.partition('@')
+        words.append(local)
+        words += [piece for piece in re.split(r'[^a-z0-9]+', local) if len(piece) >= 4]
+        if domain:
+            labels = domain.split('.')
+            words += [label for label in labels[:-1] if len(label) >= 4]
+    return [w for w in dict.fromkeys(words) if len(w) >= 3]
+
+
+def _portal_words(portal_name: str) -> list[str]:
+    """The portal name (squeezed) and each word of it with 4+ letters."""
+    name = (portal_name or '').lower()
+    words = [_squeeze(name)] + [w for w in re.split(r'[^a-z0-9]+', name) if len(w) >= 4]
+    return [w for w in dict.fromkeys(words) if len(w) >= 4]
 
 
 def strength(password: str, user_inputs: list[str] | None = None) -> tuple[int, str]:
@@ -107,11 +243,3 @@ def strength(password: str, user_inputs: list[str] | None = None) -> tuple[int, 
     feedback = result.get('feedback') or {}
     hint = feedback.get('warning') or ' '.join(feedback.get('suggestions') or [])
     return int(result['score']), hint
-
-
-def _username_parts(username: str) -> list[str]:
-    username = (username or '').lower()
-    parts = [username]
-    if '@' in username:
-        parts.append(username.split('@', 1)[0])
-    return [p for p in parts if len(p) >= 3]

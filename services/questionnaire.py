@@ -19,6 +19,7 @@ from models.shapes import Actor
 
 from . import audit, clock, settings, validate
 from .errors import InvalidInput
+from .settings_admin import require_admin
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / 'assets' / 'questionnaire.json'
 SETTING_KEY = 'questionnaire'
@@ -57,6 +58,7 @@ def is_default(session: Session) -> bool:
 
 def save_definition(session: Session, *, definition: dict[str, Any], actor: Actor) -> dict[str, Any]:
     """Check and store an admin-edited questionnaire; a bad definition raises InvalidInput and stores nothing."""
+    require_admin(actor)
     cleaned = check_definition(definition)
     settings.set_value(session, SETTING_KEY, cleaned, account_id=actor.account_id)
     audit.record(session, action='questionnaire_change', actor=actor, object_type='setting', object_id=SETTING_KEY,
@@ -66,6 +68,7 @@ def save_definition(session: Session, *, definition: dict[str, Any], actor: Acto
 
 def reset_definition(session: Session, *, actor: Actor) -> dict[str, Any]:
     """Forget the admin's questionnaire: the default applies again."""
+    require_admin(actor)
     row = session.get(Setting, SETTING_KEY)
     if row is not None:
         session.delete(row)

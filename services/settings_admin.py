@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -155,10 +156,19 @@ def bounds(key: str) -> tuple[Any, Any]:
 
 def _time_zone(value: str, label: str) -> str:
     try:
+        if len(value) > 64 or value not in _zone_names():  # a name, never a path the zone loader would open
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f'{label} "{value}" is not a known time zone (for example Europe/Zurich or America/New_York).') from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = value if len(value) <= 64 else value[:60] + '…'
+        raise InvalidInput(f'{label} "{shown}" is not a known time zone (for example Europe/Zurich or '
+                           'America/New_York).') from None
     return value
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) | {'UTC'}
 
 
 def _base_url(value: str, label: str) -> str:

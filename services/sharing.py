@@ -30,6 +30,7 @@ def share_document(session: Session, *, document_id: int, contact_id: int, actor
     The contact gets an invitation with a new activation code when no portal account holds it
     (unless `invite` is False: a batch invites each new contact once), otherwise a Reminder to Review.
     """
+    _require_staff(actor)
     document = session.get(Document, document_id)
     if document is None or document.deleted_at is not None or document.chart_id is None:
         raise NotAvailable('This document is not available for sending.')

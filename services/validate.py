@@ -8,6 +8,23 @@ from .errors import InvalidInput
 _EMAIL = re.compile(r'^[A-Za-z0-9.!#$%&\'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$')
 _PHONE = re.compile(r'^\+?[0-9 ()./-]{7,25}$')
 _USERNAME = re.compile(r'^[a-z0-9._@+-]{3,64}$')
+USERNAME_MAX = 254  # models.Account.username
+
+
+def storable(value: str) -> bool:
+    """True when a database can store the text as it is (no NUL, no lone surrogate) on SQLite and PostgreSQL."""
+    if '\x00' in value:
+        return False
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def plausible_username(value: str) -> bool:
+    """Whether a typed sign-in name could be a stored username (length and characters): else it cannot exist."""
+    return 0 < len(value) <= USERNAME_MAX and storable(value)
 
 
 def email(value: str | None, *, label: str = 'Email') -> str:
@@ -39,6 +56,8 @@ def text(value: str | None, *, label: str, max_length: int, required: bool = Tru
         raise InvalidInput(f'{label} is required.')
     if len(value) > max_length:
         raise InvalidInput(f'{label} can have at most {max_length:,} characters.')
+    if not storable(value):
+        raise InvalidInput(f'{label} contains a character that cannot be used.')
     return value
 
 

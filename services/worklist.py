@@ -62,8 +62,9 @@ class ReplyView:
     moved_document_id: int | None
 
 
-def unworked_count(session: Session) -> int:
-    """How many replies nobody has worked yet (the header badge)."""
+def unworked_count(session: Session, *, actor: Actor) -> int:
+    """How many replies nobody has worked yet (the header badge); for staff."""
+    require_staff(actor)
     return session.exec(select(sa.func.count()).select_from(Reply).where(Reply.worked_at.is_(None))).one()
 
 
@@ -82,8 +83,11 @@ def list_replies(session: Session, *, actor: Actor, show: str = 'all', offset: i
                  limit: int = 25) -> tuple[list[WorklistRow], int]:
     """Replies, unworked first then newest; `show` is 'all', 'unworked' or 'mine'. One page and the total."""
     require_staff(actor)
-    conditions = {'all': [], 'unworked': [Reply.worked_at.is_(None)],
-                  'mine': [Reply.assigned_to_account_id == actor.account_id, Reply.worked_at.is_(None)]}[show]
+    choices = {'all': [], 'unworked': [Reply.worked_at.is_(None)],
+               'mine': [Reply.assigned_to_account_id == actor.account_id, Reply.worked_at.is_(None)]}
+    if show not in choices:
+        raise InvalidInput('Show all, unworked or my replies.')
+    conditions = choices[show]
     stmt = _base().where(*conditions).order_by(Reply.worked_at.is_not(None), Reply.created_at.desc(), Reply.id.desc())
     rows = session.exec(stmt.offset(max(offset, 0)).limit(min(max(limit, 1), MAX_PAGE))).all()
     total = session.exec(select(sa.func.count()).select_from(Reply).where(*conditions)).one()

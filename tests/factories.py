@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date
 
 from sqlmodel import Session
 
-from models import Account, AccountContact, Chart, Contact, Document
+from models import Account, AccountContact, Chart, Contact, Document, OutboxEmail
 from models.shapes import Actor
-from services import auth, passwords, sharing
+from services import auth, outbox, passwords, secretbox, sharing
 
 _seq = itertools.count(1)
 PASSWORD = 'a long enough passphrase 42'
@@ -81,3 +82,10 @@ def share(session: Session, *, contact_row: Contact, sender: Account | None = No
     doc = document(session, chart_row=chart_row, author=sender, **document_fields)
     return sharing.share_document(session, document_id=doc.id, contact_id=contact_row.id,
                                   actor=actor_for(session, sender))
+
+
+def code_in(email: OutboxEmail, name: str) -> str:
+    """A code an outbox email carries, as its recipient reads it (the outbox keeps codes encrypted)."""
+    composed = outbox.compose(email)
+    assert composed is not None, 'the email holds no code any more'
+    return json.loads(secretbox.decrypt(email.sealed_secrets))[name]

@@ -114,16 +114,20 @@ def _codes() -> list[tuple]:
 async def test_repeated_bad_codes_are_rate_limited(user: User) -> None:
     _, code = invite()
     await user.open('/activate')
-    for n in range(10):
+    for n in range(5):
         user.find(marker='code').clear().type(f'AAAA-BBBB-CCCC-{n:04d}')
         user.find(marker='next').click()
         await user.should_see(activation.UNKNOWN_CODE, retries=50)
         await wait_until(lambda: _failures() >= n + 1)
         await wait_until(lambda: next(iter(user.find(marker='next').elements)).enabled)  # the answer is shown
+    user.find(marker='code').clear().type('AAAA-BBBB-CCCC-9999')
+    user.find(marker='next').click()
+    await user.should_see('Too many attempts, try again in 1 minute.', retries=50)
+    await user.should_not_see(marker='who-next')
+    # the pause is for that mistyped code's first group: another code from the same address goes on
     user.find(marker='code').clear().type(code)
     user.find(marker='next').click()
-    await user.should_see('Too many attempts, try again in 15 minutes.', retries=50)
-    await user.should_not_see(marker='who-next')
+    await user.should_see(marker='who-next', retries=50)
 
 
 async def test_someone_else_records_the_delegate(user: User) -> None:

@@ -152,7 +152,7 @@ def test_create_staff_account_sends_a_reset_code(session) -> None:
     assert row.username == 'new.nurse@clinic.test' and row.role == 'staff'
     email = session.exec(select(OutboxEmail).where(OutboxEmail.to_address == 'new.nurse@clinic.test')).one()
     assert email.kind == 'password_reset'
-    code = json.loads(email.context_json)['reset_code']
+    code = factories.code_in(email, 'reset_code')
     stored = session.exec(select(VerificationCode).where(VerificationCode.account_id == row.id)).one()
     assert stored.purpose == 'password_reset' and code not in stored.code_hash
     assert auth.sign_in(username='new.nurse@clinic.test', password='', ip_address=None) is None

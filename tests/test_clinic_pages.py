@@ -258,7 +258,7 @@ async def test_send_to_a_new_contact_queues_one_invitation_whose_code_works_once
     assert history[0]['recipient'] == 'Casey Adjuster <casey@ins.test>' and history[0]['sender'] == 'Nurse Joy'
     assert history[0]['copy_document_id'] == copy.id
     assert history[0]['code_state'].startswith('pending until'), history
-    code = json.loads(email.context_json)['activation_code']
+    code = factories.code_in(email, 'activation_code')
     assert redeem(code) and not redeem(code)
 
 

@@ -85,7 +85,7 @@ def test_a_550_recipient_is_marked_failed_on_the_contact_chart(database, clock, 
     clock.advance(hours=7)
     assert outbox.process_outbox() == {}  # never retried
     with db.transaction() as session:
-        rows, total = outbox.list_emails(session, contact_id=contact.id)
+        rows, total = outbox.list_emails(session, actor=ADMIN, contact_id=contact.id)
     assert total == 1
     assert rows[0].status == 'failed'
     assert rows[0].kind == 'invitation'

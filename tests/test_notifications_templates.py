@@ -42,7 +42,7 @@ def test_every_template_renders_its_documented_variables_only(kind: str) -> None
 
 def test_an_admin_cannot_add_a_phi_variable(database) -> None:
     with db.transaction() as session:
-        view = email_admin.template_view(session, kind='reminder_to_review')
+        view = email_admin.template_view(session, actor=ADMIN, kind='reminder_to_review')
         with pytest.raises(InvalidInput, match='unknown variable chart_name'):
             email_admin.save_template(session, kind='reminder_to_review', subject=view.subject,
                                       html=view.html + '{{ chart_name }}', text=view.text, actor=ADMIN)
@@ -50,7 +50,7 @@ def test_an_admin_cannot_add_a_phi_variable(database) -> None:
 
 def test_a_template_with_a_syntax_error_is_refused_and_nothing_is_saved(database) -> None:
     with db.transaction() as session:
-        view = email_admin.template_view(session, kind='test_email')
+        view = email_admin.template_view(session, actor=ADMIN, kind='test_email')
         with pytest.raises(InvalidInput, match='syntax error on line 1'):
             email_admin.save_template(session, kind='test_email', subject='Hello {{ portal_name',
                                       html=view.html, text=view.text, actor=ADMIN)
@@ -61,17 +61,17 @@ def test_a_template_with_a_syntax_error_is_refused_and_nothing_is_saved(database
 
 def test_an_edited_template_is_used_and_can_be_reset(database) -> None:
     with db.transaction() as session:
-        view = email_admin.template_view(session, kind='reminder_to_review')
+        view = email_admin.template_view(session, actor=ADMIN, kind='reminder_to_review')
         email_admin.save_template(session, kind='reminder_to_review', subject='News from {{ portal_name }}',
                                   html=view.html, text='{{ document_count }} new. {{ sign_in_url }}', actor=ADMIN)
     with db.transaction() as session:
         contact = factories.contact(session)
         factories.contact_account(session, contact)
         factories.share(session, contact_row=contact)
-        [email] = outbox.list_emails(session, contact_id=contact.id)[0]
+        [email] = outbox.list_emails(session, actor=ADMIN, contact_id=contact.id)[0]
         assert email.subject == 'News from Secure Message Portal'
         assert email.body_text.startswith('1 new. http')
-        assert email_admin.template_view(session, kind='reminder_to_review').customized
+        assert email_admin.template_view(session, actor=ADMIN, kind='reminder_to_review').customized
     with db.transaction() as session:
         view = email_admin.reset_template(session, kind='reminder_to_review', actor=ADMIN)
         assert not view.customized
@@ -82,7 +82,7 @@ def test_an_edited_template_is_used_and_can_be_reset(database) -> None:
 
 def test_the_preview_uses_the_sample_values(database) -> None:
     with db.transaction() as session:
-        rendered = email_admin.preview(session, kind='reminder_to_review', subject='{{ document_count }} waiting',
+        rendered = email_admin.preview(session, actor=ADMIN, kind='reminder_to_review', subject='{{ document_count }} waiting',
                                        html='<p>{{ document_count }} <b>new</b></p>', text='x')
     assert rendered.subject == '3 waiting'
     assert rendered.html == '<p>3 <b>new</b></p>'
@@ -110,7 +110,7 @@ def test_smtp_settings_are_saved_with_an_encrypted_password_and_a_masked_audit(d
         event = session.exec(select(AuditEvent).where(AuditEvent.action == 'settings_changed')).one()
         assert 's3cret-pass' not in event.detail_json
         assert json.loads(event.detail_json)['smtp_host']['new'] == 'mail.clinic.test'
-        view = email_admin.smtp_view(session)
+        view = email_admin.smtp_view(session, actor=ADMIN)
     assert settings.get_settings().smtp_password == 's3cret-pass'
     assert (view.host, view.port, view.tls, view.password_set) == ('mail.clinic.test', 2525, 'tls', True)
     assert 'mail.clinic.test:2525' in view.effective
@@ -142,7 +142,7 @@ def test_bad_smtp_settings_are_refused_and_nothing_is_stored(database, field, va
 
 def test_environment_overrides_are_shown(database, smtp_server) -> None:
     with db.transaction() as session:
-        view = email_admin.smtp_view(session)
+        view = email_admin.smtp_view(session, actor=ADMIN)
     assert view.overridden == {'smtp_host': 'SMP_SMTP_HOST', 'smtp_port': 'SMP_SMTP_PORT',
                                'smtp_tls': 'SMP_SMTP_TLS', 'mail_from': 'SMP_MAIL_FROM'}
     assert f'127.0.0.1:{smtp_server.port}' in view.effective

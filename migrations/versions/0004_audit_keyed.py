@@ -6,7 +6,7 @@ SHA-256 chain is checked, and events about a contact's copy of a document get th
 document they are about. One `audit_rechained` event, appended under the key, records all of it.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 import json
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ import models.base
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ PASSWORD_KEPT = 'A password is stored. Leave empty to keep it.'
 @portal_page('/admin/email', roles=access.ADMIN, title='Email delivery')
 async def email_page(page: Page) -> None:
     """SMTP host, port, encryption, user, password (never shown back), from address; test email."""
-    view = await access.call(email_admin.smtp_view)
+    view = await access.call(email_admin.smtp_view, actor=page.signed_in)
     with ui.row().classes('w-full items-center gap-4'):
         ui.label('Email delivery').classes('text-2xl font-bold').mark('email-page')
         ui.space()

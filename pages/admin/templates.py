@@ -80,7 +80,9 @@ async def templates_page(page: Page, kind: str = 'reminder_to_review') -> None:
             return
         state['seq'] += 1
         mine = state['seq']
-        checked = await access.call(email_admin.live_preview, **edited())
+        checked = await actions.read(email_admin.live_preview, **edited())
+        if checked is None:
+            return
         if mine != state['seq']:  # a newer edit (or a save) already asked for its preview
             return
         error.text = checked.problem
