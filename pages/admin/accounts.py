@@ -60,7 +60,8 @@ class AccountList:
             .props('clearable debounce=400').classes('w-full max-w-md').mark(f'search-{kind}')
         self.table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                               pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-            .classes('w-full cursor-pointer').props(f':rows-per-page-options="[{PAGE_SIZE}]"').mark(f'accounts-{kind}')
+            .classes('w-full cursor-pointer').mark(f'accounts-{kind}')
+        self.table.props['rows-per-page-options'] = [PAGE_SIZE]
         ui.label('Click an account to see it and act on it.').classes('text-xs text-grey-7')
         self.detail = ui.column().classes('w-full')
         self.panel: AccountPanel | None = None

@@ -40,7 +40,8 @@ async def audit_page(page: Page) -> None:
     message = actions.Message('error-filter')
     table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                      pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-        .classes('w-full').props(f'wrap-cells :rows-per-page-options="[{PAGE_SIZE}]"').mark('audit-table')
+        .classes('w-full').props('wrap-cells').mark('audit-table')
+    table.props['rows-per-page-options'] = [PAGE_SIZE]
     shown = {'filter': audit_query.AuditFilter(), 'request': 0}
 
     def typed() -> audit_query.AuditFilter:

@@ -148,14 +148,15 @@ def _preview(s: PortalSettings, logo_file_id: int | None, values: dict[str, Any]
     """Header and footer as contacts will see them, from the values being edited (not yet saved)."""
     color = values['primary_color'] if settings_admin.is_color(values['primary_color']) else s.primary_color
     with ui.element('div').classes('w-full border rounded overflow-hidden').mark('branding-preview'):
-        with ui.row().classes('items-center gap-3 px-3 py-2 bg-white shadow-sm w-full') \
-                .style(f'border-bottom: 3px solid {color}').mark('preview-header'):
+        with ui.row().classes('items-center gap-3 px-3 py-2 bg-white shadow-sm w-full').mark('preview-header') \
+                as bar:
+            bar.style['border-bottom'] = f'3px solid {color}'  # a checked colour, set as data
             if logo_file_id:
                 logo = ui.image(f'/branding/logo?v={logo_file_id}').classes('w-28 h-10').props('fit=contain') \
                     .mark('preview-logo')
                 logo.props['alt'] = values['logo_alt'] or ''  # data, never parsed as props
             else:
-                ui.icon('local_hospital', size='md').style(f'color: {color}')
+                ui.icon('local_hospital', size='md').style['color'] = color
             with ui.column().classes('gap-0'):
                 ui.label(s.portal_name).classes('text-lg font-bold leading-tight')
                 if values['header_text']:

@@ -89,8 +89,9 @@ def _body(view: messages.MessageView) -> None:
     src = f'/files/message/{view.share_id}'
     with ui.card().classes('w-full gap-3').mark('message-body'):
         if view.file_mime == 'application/pdf':
-            html.iframe().props(f'src={src} title="Document"') \
+            frame = html.iframe().props('title="Document"') \
                 .classes('w-full border rounded').style('height: 75vh; min-height: 420px').mark('pdf-frame')
+            frame.props['src'] = src
         elif view.file_mime in ('image/png', 'image/jpeg'):
             ui.image(src).props('fit=contain alt="Document image"').classes('w-full max-h-[75vh]').mark('image')
         if view.body_html:
@@ -129,7 +130,8 @@ class ReplyForm:
         with ui.card().classes('w-full gap-2').mark('reply-form'):
             ui.label('Reply').classes('text-lg font-bold')
             self.text = ui.textarea('Your reply', placeholder='Write your reply to the clinic') \
-                .props(f'outlined autogrow counter maxlength={replies.MAX_TEXT}').classes('w-full').mark('reply-text')
+                .props('outlined autogrow counter').classes('w-full').mark('reply-text')
+            self.text.props['maxlength'] = replies.MAX_TEXT
             if focus:
                 self.text.props('autofocus')
             ui.label(f'Attachments: up to {replies.MAX_ATTACHMENTS} PDF, PNG or JPEG files, '

@@ -100,8 +100,8 @@ class AccessReportView:
             ui.label(report.note).classes('text-sm').mark('report-note')
         self.table = ui.table(columns=COLUMNS, rows=_rows(report, self.page.settings), row_key='key',
                               pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': report.total}) \
-            .classes('w-full').props(f'flat bordered wrap-cells :rows-per-page-options="[{PAGE_SIZE}]" '
-                                     'no-data-label="Nothing recorded."').mark('access-table')
+            .classes('w-full').props('flat bordered wrap-cells no-data-label="Nothing recorded."').mark('access-table')
+        self.table.props['rows-per-page-options'] = [PAGE_SIZE]
         self.table.on('request', lambda e: self.load(e.args['pagination']['page']))
 
     async def load(self, number: int) -> None:
