@@ -116,3 +116,15 @@ async def test_a_refused_file_is_audited(user: User) -> None:
     events = db.run(lambda session: session.exec(
         select(AuditEvent).where(AuditEvent.action == 'access_denied')).all())
     assert [e.object_id for e in events] == ['/staff/files/document/{document_id}']
+
+
+async def test_staff_opening_admin_pages_is_audited_without_flooding(user: User) -> None:
+    await become(user, 'staff')
+    admin_pages = sorted(r.path for r in ROUTES.values() if r.kind == 'page' and r.path.startswith('/admin'))
+    for path in admin_pages * 2:  # twice: the second round is within the minute and adds nothing
+        await user.open(concrete(path))
+        assert await landed_on(user, '/staff')
+    events = db.run(lambda session: session.exec(
+        select(AuditEvent).where(AuditEvent.action == 'access_denied')).all())
+    assert sorted(e.object_id for e in events) == admin_pages
+    assert {e.actor for e in events} == {EMAIL['staff']}
