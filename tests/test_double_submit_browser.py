@@ -131,6 +131,34 @@ def _reply(portal, browser, how):
     return lambda: count(Reply, Reply.share_id == person.share_ids[0])
 
 
+@case('add an activation code', '//button[contains(., "ADD CODE")]')
+def _add_code(portal, browser, how):
+    from models import AccountContact
+    from services import activation
+    from tests import factories, portal_data
+    person = portal.seed(portal_data.person, email=f'linker-{how}@outside.test', shares=1)
+
+    def second_invitation(session):
+        contact = factories.contact(session, email=f'second-{how}@outside.test')
+        return activation.issue_code(session, contact=contact, actor=None).code
+    code = portal.seed(second_invitation)
+    sign_in(browser, portal.url, person.email)
+    browser.get(f'{portal.url}/settings')
+    type_into(browser, 'Activation code', code)
+    return lambda: count(AccountContact, AccountContact.account_id == person.account_id)
+
+
+@case('reject registration', '//button[contains(., "Reject")]')
+def _reject(portal, browser, how):
+    from models import Registration
+    from tests.test_registration_review import submit_registration
+    _staff(portal, browser, how, 'reject')
+    registration_id = portal.seed(submit_registration, email=f'rejected-{how}@outside.test')
+    browser.get(f'{portal.url}/staff/registrations?open={registration_id}')
+    type_into(browser, 'Reason', 'Already registered under another name.', 'textarea')
+    return lambda: count(Registration, Registration.id == registration_id, Registration.status == 'rejected')
+
+
 # ----------------------------------------------------------------------------- staff
 
 def _staff(portal, browser, how: str, name: str) -> str:
@@ -332,6 +360,21 @@ def _test_email(portal, browser, how):
     browser.get(f'{portal.url}/admin/email')
     wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Send test email")]'))
     return lambda: count(AuditEvent, AuditEvent.action == 'test_email_sent')
+
+
+@case('send password reset', '//button[contains(., "Send password reset")]')
+def _admin_reset(portal, browser, how):
+    from models import AuditEvent
+    from tests import factories
+    target = f'reset-target-{how}@clinic.test'
+    account_id = portal.seed(lambda session: factories.account(session, role='staff', email=target,
+                                                                name=f'Target {how}').id)
+    _admin(portal, browser, how)
+    browser.get(f'{portal.url}/admin/accounts')
+    click_when_ready(browser, f'//td[contains(., "{target}")]')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Send password reset")]'))
+    return lambda: count(AuditEvent, AuditEvent.action == 'account_password_reset_sent',
+                         AuditEvent.object_id == str(account_id))
 
 
 @pytest.mark.parametrize('name', [c.name for c in CASES])
