@@ -261,7 +261,8 @@ INTERNAL = {
     'throttle.storable_key', 'throttle.address_key', 'throttle.locked_until', 'throttle.register_failure',
     'throttle.reset', 'validate.storable', 'validate.plausible_username', 'validate.email', 'validate.phone',
     'validate.text', 'validate.username', 'verification.code_hash', 'verification.issue',
-    'verification.verified_recently',
+    'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
+    'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
 }
 # checked through another entry above (the parameter is typed into it)
 COVERED_ELSEWHERE = {
@@ -274,6 +275,8 @@ COVERED_ELSEWHERE = {
     'replies.create_reply': 'replies', 'messages.list_messages': 'messages', 'messages.open_message': 'messages',
     'sharing.rescind': 'sharing', 'worklist.list_replies': 'worklist', 'verification.confirm': 'verification',
     'questionnaire.save_definition': 'questionnaire', 'registration_review.reject': 'registration_review',
+    'email_admin.live_preview': 'email_admin.preview.kind', 'audit_query.find_charts': 'audit_query',
+    'audit_query.find_documents': 'audit_query',
 }
 
 
