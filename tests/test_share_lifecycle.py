@@ -222,3 +222,16 @@ def test_sent_by_me_not_yet_read_after_n_days(sent, clock) -> None:
 
 def _actor_other():
     return _actor(db.run(lambda session: factories.account(session, role='staff').id))
+
+
+def test_the_sharing_settings_have_bounds_and_are_audited(database) -> None:
+    from services import settings_admin
+    admin = _actor(db.run(lambda session: factories.account(session, role='admin').id))
+    with pytest.raises(InvalidInput, match='between 0 and 3650'):
+        db.run(settings_admin.save_section, section='sharing', values={'share_expiry_max_days': 5000}, actor=admin)
+    db.run(settings_admin.save_section, section='sharing', actor=admin,
+           values={'share_replies_default': False, 'share_expiry_max_days': 30, 'share_expiry_notice_days': 3})
+    settings = sharing.get_settings()
+    assert not settings.share_replies_default and settings.share_expiry_max_days == 30
+    [event] = _events('settings_changed')
+    assert json.loads(event.detail_json)['section'] == 'sharing'
