@@ -11,6 +11,7 @@ from selenium.common.exceptions import (
     StaleElementReferenceException,
 )
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from sqlmodel import select
 
 from models import Share
@@ -143,6 +144,18 @@ def test_replies_off_expiry_and_acknowledgement_end_to_end(smtp_server, portal_s
     _sign_in(browser, url, 'nurse@clinic.test', 'Clinic workspace')
     browser.get(f'{url}/staff/document/{ids["document"]}')
     wait_for(browser, lambda d: f'expired {in_two_days}' in d.page_source)
+
+    # staff extend it after the expiry: the contact can read it again
+    in_a_week = (sharing.portal_today(get_settings()) + timedelta(days=7)).isoformat()
+    _click(browser, '//button[.//span[normalize-space()="Expiry"]]')
+    field = _field(browser, 'Expires on')
+    field.send_keys(Keys.CONTROL, 'a')
+    field.send_keys(Keys.DELETE)
+    field.send_keys(in_a_week)
+    _click(browser, '//button[.//span[normalize-space()="Save expiry"]]')
+    wait_for(browser, lambda d: f'expires {in_a_week}' in d.page_source)
+    _sign_in(browser, url, 'casey@outside.test', 'LOGOUT')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/message/{share.id}"]'))
 
 
 def test_a_bounced_invitation_shows_as_bounced(smtp_server, portal_server, browser) -> None:
