@@ -235,3 +235,15 @@ def test_the_sharing_settings_have_bounds_and_are_audited(database) -> None:
     assert not settings.share_replies_default and settings.share_expiry_max_days == 30
     [event] = _events('settings_changed')
     assert json.loads(event.detail_json)['section'] == 'sharing'
+
+
+def test_the_expiry_notice_goes_out_over_smtp_without_phi(sent, clock, smtp_server) -> None:
+    from tests.smtp import text_body
+    clock.advance(days=1)
+    assert notifications.send_share_expiry_notices() == 1
+    outbox.process_outbox()
+    received = smtp_server.wait_for('casey@outside.test', count=1)
+    notice = [m for m in received if 'no longer be available' in m['Subject']]
+    assert len(notice) == 1
+    body = text_body(notice[0])
+    assert 'no longer available' in body and 'Work status' not in body and 'Pat' not in body
