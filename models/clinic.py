@@ -125,3 +125,12 @@ class Share(SQLModel, table=True):
     rescinded_at: datetime | None = utc_field()
     rescinded_by_account_id: int | None = Field(default=None, foreign_key='account.id')
     rescind_reason: str | None = Field(default=None, max_length=500)
+    # lifecycle options chosen in the Send dialog (issue 17)
+    expires_at: datetime | None = utc_field(index=True)  # after this the share behaves as rescinded ('expired')
+    expired_at: datetime | None = utc_field()  # set by the expiry job together with rescinded_at
+    expiry_notice_sent_at: datetime | None = utc_field()
+    acknowledgement_required: bool = Field(default=False)
+    acknowledged_at: datetime | None = utc_field()
+    download_count: int = Field(default=0)
+    last_downloaded_at: datetime | None = utc_field()
+    notice_email_id: int | None = Field(default=None, foreign_key='outbox_email.id')  # invitation / Reminder to Review

@@ -33,6 +33,7 @@ class IssuedCode:
     code: str
     activation_code_id: int
     expires_at: datetime
+    email_id: int | None = None  # the invitation queued with it
 
 
 def generate_code() -> str:
@@ -67,17 +68,18 @@ def issue_code(session: Session, *, contact: Contact, actor: Actor | None, share
                          expires_at=expires)
     session.add(row)
     session.flush()
+    email_id = None
     if send_email:
         compact = normalize_code(code)
-        outbox.enqueue(session, kind='invitation', to=contact.email, contact_id=contact.id, context={
+        email_id = outbox.enqueue(session, kind='invitation', to=contact.email, contact_id=contact.id, context={
             'activation_code': code,
             'activate_url': f'{settings.public_url}/activate?code={compact}',
             'link_existing_url': f'{settings.public_url}/activate?code={compact}&existing=1',
             'expires_on': expires.strftime('%d %b %Y'),
-        })
+        }).id
     audit.record(session, action='activation_code_issued', actor=actor, object_type='activation_code',
                  object_id=row.id, contact_id=contact.id)
-    return IssuedCode(code=code, activation_code_id=row.id, expires_at=expires)
+    return IssuedCode(code=code, activation_code_id=row.id, expires_at=expires, email_id=email_id)
 
 
 # ----------------------------------------------------------------------------- redeeming

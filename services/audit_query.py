@@ -251,6 +251,8 @@ def _number(value: str | int | None, label: str) -> int | None:
 ACCESS_LABELS = {
     'document_created': 'created', 'document_viewed': 'viewed', 'document_downloaded': 'downloaded',
     'document_shared': 'shared', 'share_rescinded': 'rescinded', 'reply_created': 'replied',
+    'share_expired': 'expired', 'share_expiry_changed': 'changed the expiry',
+    'document_acknowledged': 'acknowledged having reviewed it',
     'reply_viewed': 'read a reply', 'reply_moved': 'moved a reply into the chart',
     'reply_worked': 'marked a reply worked', 'reply_unworked': 'marked a reply unworked',
     'reply_assigned': 'assigned a reply', 'reply_attachment_downloaded': 'downloaded a reply attachment',

@@ -13,7 +13,7 @@ from models.shapes import Actor
 from . import activation, audit, clock, outbox, validate
 from .charts import require_staff
 from .errors import InvalidInput, NotAvailable
-from .sharing import code_state
+from .sharing import ShareReceipt, code_state, receipts
 
 MAX_PAGE = 100
 
@@ -69,6 +69,7 @@ class ReceivedDocument:
     sent_at: datetime
     read: str
     rescinded: str
+    receipt: ShareReceipt | None = None  # what became of the share (None for a copy without one)
 
 
 @dataclass(frozen=True)
@@ -189,11 +190,13 @@ def received_documents(session: Session, *, actor: Actor, contact_id: int, offse
                         .where(*where).order_by(Document.id.desc())
                         .offset(max(offset, 0)).limit(min(max(limit, 1), MAX_PAGE))).all()
     total = session.exec(select(sa.func.count()).select_from(Document).where(*where)).one()
+    found = receipts(session, [s for _, s in rows if s is not None])
     return [ReceivedDocument(
         id=d.id, share_id=s.id if s else None, service_date=d.service_date, doc_type=d.doc_type, subject=d.title,
         by=d.author_name, service_location=d.service_location or '', sent_at=s.sent_at if s else d.created_at,
         read=f'{s.first_read_at:%Y-%m-%d %H:%M}' if s and s.first_read_at else 'unread',
-        rescinded=(f'{s.rescinded_at:%Y-%m-%d}: {s.rescind_reason}' if s and s.rescinded_at else ''),
+        rescinded=(found[s.id].state if s and s.rescinded_at else ''),
+        receipt=found.get(s.id) if s else None,
     ) for d, s in rows], total
 
 

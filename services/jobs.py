@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler
+from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing
 
 
 def register_all() -> None:
@@ -10,6 +10,9 @@ def register_all() -> None:
     # each tick claims its rows in the database, so ticking often is cheap and safe with several processes
     scheduler.register('unread_reminders', notifications.send_unread_reminders, seconds=600)
     scheduler.register('code_expiry_reminders', notifications.send_code_expiry_reminders, seconds=600)
+    # shares past their expiry date become 'expired' (claimed like the others); the contact hears N days before
+    scheduler.register('share_expiry', sharing.expire_shares, seconds=60)
+    scheduler.register('share_expiry_notices', notifications.send_share_expiry_notices, seconds=600)
     scheduler.register('staff_digest', notifications.send_staff_digest, seconds=60)
     scheduler.register('registration_purge', registration.purge_job, seconds=600)
     scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)

@@ -55,10 +55,11 @@ class MessageRow:
     regarding: str
     by_name: str
     doc_type: str
-    unread: bool
+    unread: bool  # NEW: not opened yet, or an acknowledgement the clinic asked for is still missing
     can_reply: bool
     reply_count: int
     last_reply_at: datetime | None
+    action_needed: bool = False  # the clinic asked for 'I have reviewed this document' and it was not pressed yet
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class MessageView:
     file_name: str | None
     can_reply: bool
     replies: list[ReplyView]
+    acknowledgement_required: bool = False
+    acknowledged_at: datetime | None = None
 
 
 class Denied(NotAvailable):
@@ -146,7 +149,8 @@ def has_replies(session: Session, *, actor: Actor) -> bool:
 
 
 def _list_filter(actor: Actor, which: ListName, search: str) -> list[Any]:
-    where: list[Any] = [Share.contact_id.in_(actor.contact_ids), Share.rescinded_at.is_(None)]
+    where: list[Any] = [Share.contact_id.in_(actor.contact_ids), Share.rescinded_at.is_(None),
+                        sa.or_(Share.expires_at.is_(None), Share.expires_at > clock.now())]
     where.append(Share.last_reply_at.is_not(None) if which == 'replies' else Share.last_reply_at.is_(None))
     term = ''.join(ch for ch in (search or '') if ch.isprintable()).strip()[:MAX_SEARCH_LENGTH].lower()
     if term:
@@ -159,10 +163,15 @@ def _list_filter(actor: Actor, which: ListName, search: str) -> list[Any]:
 def _row(share: Share, replies_on: bool) -> MessageRow:
     return MessageRow(
         share_id=share.id, title=share.title, service_date=share.service_date, regarding=share.regarding,
-        by_name=share.by_name, doc_type=share.doc_type, unread=share.first_read_at is None,
+        by_name=share.by_name, doc_type=share.doc_type, unread=share.first_read_at is None or needs_acknowledgement(share),
         can_reply=replies_on and share.replies_allowed, reply_count=share.reply_count,
-        last_reply_at=share.last_reply_at,
+        last_reply_at=share.last_reply_at, action_needed=needs_acknowledgement(share),
     )
+
+
+def needs_acknowledgement(share: Share) -> bool:
+    """True while the clinic waits for the contact's 'I have reviewed this document'."""
+    return share.acknowledgement_required and share.acknowledged_at is None
 
 
 # ----------------------------------------------------------------------------- authorization
@@ -173,7 +182,9 @@ def authorized_share(session: Session, *, actor: Actor, share_id: Any, allow_sta
     if share is None:
         raise Denied('missing')
     if share.rescinded_at is not None:
-        raise Denied('rescinded')
+        raise Denied('expired' if share.expired_at is not None else 'rescinded')
+    if share.expires_at is not None and share.expires_at <= clock.now():  # before the expiry job has run
+        raise Denied('expired')
     if share.contact_id not in actor.contact_ids and not (allow_staff and actor.is_staff):
         raise Denied('foreign')
     return share
@@ -225,7 +236,27 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type) if stored else None,
         can_reply=get_settings(session).replies_enabled and share.replies_allowed,
         replies=list_replies(session, actor=actor, share_id=share.id),
+        acknowledgement_required=share.acknowledgement_required, acknowledged_at=share.acknowledged_at,
     )
+
+
+def acknowledge(*, actor: Actor, share_id: Any, idempotency_key: str | None = None) -> datetime | idempotency.Replayed:
+    """The contact presses 'I have reviewed this document': the time is stored once and audited."""
+    return audited(_acknowledge, actor=actor, share_id=share_id, what='acknowledge', idempotency_key=idempotency_key)
+
+
+def _acknowledge(session: Session, *, actor: Actor, share_id: int) -> datetime:
+    share = authorized_share(session, actor=actor, share_id=share_id)
+    copy = session.get(Document, share.document_id)
+    if copy is None or copy.deleted_at is not None:
+        raise Denied('deleted')
+    if share.acknowledged_at is None:
+        share.acknowledged_at = clock.now()
+        mark_read(session, share=share)
+        audit.record(session, action='document_acknowledged', actor=actor, object_type='share', object_id=share.id,
+                     detail={'copy_document_id': copy.id, 'required': share.acknowledgement_required},
+                     **audit.share_refs(share))
+    return share.acknowledged_at
 
 
 def mark_read(session: Session, *, share: Share) -> None:
@@ -269,6 +300,10 @@ def _message_file(session: Session, *, actor: Actor, share_id: int) -> files.Fil
     if copy is None or copy.deleted_at is not None:
         raise Denied('deleted')
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
+    if share.contact_id in actor.contact_ids:  # the contact's downloads are the receipt staff see
+        share.download_count += 1
+        share.last_downloaded_at = clock.now()
+        session.add(share)
     audit.record(session, action='document_downloaded', actor=actor, object_type='share', object_id=share.id,
                  detail={'copy_document_id': copy.id}, **audit.share_refs(share))
     if stored is not None:

@@ -105,7 +105,10 @@ def _claim_unread(session: Session, settings: PortalSettings) -> list[tuple[int,
                         t.c.sent_at <= now - timedelta(days=settings.unread_reminder_after_days))
     again_due = sa.and_(t.c.unread_reminders_sent > 0, t.c.unread_reminders_sent < settings.unread_reminder_max,
                         t.c.last_unread_reminder_at <= now - timedelta(days=settings.unread_reminder_every_days))
-    due = sa.and_(t.c.first_read_at.is_(None), t.c.rescinded_at.is_(None), sa.or_(first_due, again_due),
+    waiting = sa.or_(t.c.first_read_at.is_(None),  # unopened, or an acknowledgement asked for is still missing
+                     sa.and_(t.c.acknowledgement_required.is_(True), t.c.acknowledged_at.is_(None)))
+    due = sa.and_(waiting, t.c.rescinded_at.is_(None), sa.or_(first_due, again_due),
+                  sa.or_(t.c.expires_at.is_(None), t.c.expires_at > now),
                   sa.exists().where(links.c.contact_id == t.c.contact_id))
     ids = sa.select(t.c.id).where(due).order_by(t.c.id).limit(BATCH).with_for_update(skip_locked=True)
     # the outer WHERE repeats `due`: a row another process just counted no longer matches
@@ -170,6 +173,40 @@ def _claim_expiring_codes(session: Session, settings: PortalSettings) -> list[tu
         sa.update(t).where(t.c.id.in_(ids.scalar_subquery()), due).values(expiry_reminder_sent_at=now)
         .returning(t.c.id, t.c.contact_id, t.c.expires_at))
     return [(row[0], row[1], _utc(row[2])) for row in result]
+
+
+# ----------------------------------------------------------------------------- shares about to expire
+
+def send_share_expiry_notices() -> int:
+    """Scheduler job: tell a contact (no PHI: a count and a date) N days before shares expire, once per share."""
+    settings = get_settings()
+    if settings.share_expiry_notice_days == 0:
+        return 0
+    return _remind_per_contact(settings, _claim_expiring_shares, _queue_share_expiring)
+
+
+def _claim_expiring_shares(session: Session, settings: PortalSettings) -> list[tuple[int, int, datetime]]:
+    """Mark due shares as noticed (at most BATCH) and return (id, contact, expires_at)."""
+    now = clock.now()
+    t = Share.__table__
+    due = sa.and_(t.c.expires_at.is_not(None), t.c.expires_at > now,
+                  t.c.expires_at <= now + timedelta(days=settings.share_expiry_notice_days),
+                  t.c.expiry_notice_sent_at.is_(None), t.c.rescinded_at.is_(None))
+    ids = sa.select(t.c.id).where(due).order_by(t.c.id).limit(BATCH).with_for_update(skip_locked=True)
+    result = session.execute(
+        sa.update(t).where(t.c.id.in_(ids.scalar_subquery()), due).values(expiry_notice_sent_at=now)
+        .returning(t.c.id, t.c.contact_id, t.c.expires_at))
+    return [(row[0], row[1], _utc(row[2])) for row in result]
+
+
+def _queue_share_expiring(session: Session, settings: PortalSettings, contact_id: int,
+                          expiries: list[datetime]) -> None:
+    from .sharing import expiry_date  # sharing imports this module
+    contact = session.get(Contact, contact_id)
+    last_day = expiry_date(min(expiries), settings)
+    outbox.enqueue(session, kind='share_expiring', to=contact.email, contact_id=contact.id, context={
+        'document_count': len(expiries), 'expires_on': last_day.strftime('%d %b %Y'),
+        'sign_in_url': f'{settings.public_url}/login'})
 
 
 # ----------------------------------------------------------------------------- staff digest

@@ -81,6 +81,12 @@ class PortalSettings(BaseModel):
     unread_reminder_max: int = Field(2, ge=0, le=20)
     code_expiry_reminder_days: int = Field(3, ge=0, le=30)
     staff_digest_minutes: int = Field(60, ge=5, le=7 * 24 * 60)
+    # Sharing: the Send dialog's defaults and limits
+    share_replies_default: bool = True
+    share_acknowledgement_default: bool = False
+    share_expiry_default_days: int = Field(0, ge=0, le=3650)  # 0: no expiry unless staff choose a date
+    share_expiry_max_days: int = Field(0, ge=0, le=3650)  # 0: no maximum
+    share_expiry_notice_days: int = Field(2, ge=0, le=60)  # 0: no notice before a share expires
 
     @field_validator('document_types')
     @classmethod

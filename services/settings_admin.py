@@ -27,6 +27,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     'audit': ('audit_anchor_email',),
     'notifications': ('review_window_minutes', 'unread_reminder_after_days', 'unread_reminder_every_days',
                       'unread_reminder_max', 'code_expiry_reminder_days', 'staff_digest_minutes'),
+    'sharing': ('share_replies_default', 'share_acknowledgement_default', 'share_expiry_default_days',
+                'share_expiry_max_days', 'share_expiry_notice_days'),
     'smtp': ('smtp_host', 'smtp_port', 'smtp_tls', 'smtp_user', 'smtp_password', 'mail_from'),
 }
 LABELS: dict[str, str] = {
@@ -49,6 +51,10 @@ LABELS: dict[str, str] = {
     'unread_reminder_every_days': 'Further unread reminders every (days)',
     'unread_reminder_max': 'Unread reminders at most', 'code_expiry_reminder_days': 'Code expiry reminder (days before)',
     'staff_digest_minutes': 'Staff digest every (minutes)',
+    'share_replies_default': 'New shares allow replies', 'share_acknowledgement_default':
+    'New shares require acknowledgement', 'share_expiry_default_days': 'New shares expire after (days, 0 = never)',
+    'share_expiry_max_days': 'Longest expiry staff may choose (days, 0 = no limit)',
+    'share_expiry_notice_days': 'Tell the contact before a share expires (days before, 0 = no notice)',
     'smtp_host': 'SMTP host', 'smtp_port': 'SMTP port', 'smtp_tls': 'SMTP security', 'smtp_user': 'SMTP user',
     'smtp_password': 'SMTP password', 'mail_from': 'Sender address',
 }

@@ -473,6 +473,9 @@ async def test_an_action_after_the_session_ended_changes_nothing(user: User) -> 
     contact_id = seed(lambda session: factories.contact(session).id)
     await user.open(f'/staff/contacts/{contact_id}')
     await see(user, marker='send-new-code')
+    # let the page's paged tables load first: a table read that finds the session ended goes to sign-in too,
+    # and two navigations to sign-in show the notice on the first only
+    await asyncio.sleep(1)
     seed(_end_sessions)
     user.find(marker='send-new-code').click()
     await see(user, marker='sign-in')

@@ -46,6 +46,7 @@ async def settings_page(page: Page) -> None:
     features_section(current)
     branding_section(current)
     security_section(current)
+    sharing_section(current)
     email_section(current)
 
 
@@ -183,6 +184,20 @@ def security_section(s: PortalSettings) -> None:
             .classes('text-sm text-grey-8')
         _save_row('audit', {'audit_anchor_email': ui.switch(LABELS['audit_anchor_email'],
                                                             value=s.audit_anchor_email).mark('audit-anchor-email')})
+
+
+def sharing_section(s: PortalSettings) -> None:
+    with _card('Sharing'):
+        ui.label('Defaults of the Send dialog (staff may change them per share) and the longest expiry they may '
+                 'choose.').classes('text-sm text-grey-8')
+        fields: dict[str, ui.element] = {
+            'share_replies_default': ui.switch(LABELS['share_replies_default'], value=s.share_replies_default),
+            'share_acknowledgement_default': ui.switch(LABELS['share_acknowledgement_default'],
+                                                       value=s.share_acknowledgement_default),
+        }
+        fields |= {key: _number(s, key) for key in ('share_expiry_default_days', 'share_expiry_max_days',
+                                                     'share_expiry_notice_days')}
+        _save_row('sharing', fields)
 
 
 def email_section(s: PortalSettings) -> None:

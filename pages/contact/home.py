@@ -45,6 +45,7 @@ MESSAGE_CELL = r'''
     <q-icon name="description" size="sm" />
     <span :class="props.row.unread ? 'text-weight-bold' : ''">{{ props.row.message }}</span>
     <q-badge v-if="props.row.unread" color="primary" label="NEW" />
+    <q-badge v-if="props.row.action_needed" color="orange-9" label="Action needed" />
   </a>
 </q-td>
 '''
@@ -66,6 +67,7 @@ ITEM_CARD = r'''
       <div class="col">
         <div :class="props.row.unread ? 'text-weight-bold' : ''">
           {{ props.row.message }} <q-badge v-if="props.row.unread" color="primary" label="NEW" />
+          <q-badge v-if="props.row.action_needed" color="orange-9" label="Action needed" />
         </div>
         <div class="text-caption text-grey-8">{{ props.row.serv_date }} · {{ props.row.regarding }}</div>
         <div class="text-caption text-grey-8">{{ props.row.by }} · {{ props.row.type }}</div>
@@ -153,7 +155,7 @@ class MessageList:
 def _row(row: messages.MessageRow, settings: PortalSettings) -> dict[str, Any]:
     return {'id': row.share_id, 'message': row.title, 'serv_date': row.service_date.isoformat(),
             'regarding': row.regarding, 'by': row.by_name, 'type': row.doc_type, 'documentation': '',
-            'unread': row.unread, 'can_reply': row.can_reply, 'replies': row.reply_count,
+            'unread': row.unread, 'action_needed': row.action_needed, 'can_reply': row.can_reply, 'replies': row.reply_count,
             'last_reply': local_time(row.last_reply_at, settings) if row.last_reply_at else ''}
 
 

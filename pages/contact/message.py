@@ -57,6 +57,8 @@ async def message_page(page: Page, share_id: str, reply: str | None = None) -> N
             page.title(view.title)
             _header(view)
             _body(view)
+            if view.acknowledgement_required:
+                Acknowledgement(view, page.settings)
             _replies_summary(view, page.settings)
             if view.can_reply:
                 ReplyForm(view.share_id, page.settings, focus=reply == '1')
@@ -104,6 +106,34 @@ def _body(view: messages.MessageView) -> None:
                       on_click=lambda: ui.download.from_url(f'{src}?download=1')).props('outline').mark('download')
             if view.file_mime == 'application/pdf':  # phone browsers often show no PDF inside a page
                 ui.link('Open in a new tab', src, new_tab=True).classes('text-sm').mark('open-pdf')
+
+
+class Acknowledgement:
+    """At the bottom of a document the clinic asked to be acknowledged: 'I have reviewed this document'."""
+
+    def __init__(self, view: messages.MessageView, settings: PortalSettings) -> None:
+        self.share_id, self.settings = view.share_id, settings
+        with ui.card().classes('w-full gap-2').mark('acknowledgement') as self.card:
+            self.show(view.acknowledged_at)
+
+    def show(self, acknowledged_at) -> None:
+        self.card.clear()
+        with self.card:
+            if acknowledged_at is not None:
+                with ui.row().classes('items-center gap-2'):
+                    ui.icon('task_alt', color='positive', size='md')
+                    ui.label(f'You confirmed you reviewed this document on '
+                             f'{local_time(acknowledged_at, self.settings)}.').mark('acknowledged')
+                return
+            ui.label('The clinic asks you to confirm that you have reviewed this document.').classes('text-grey-8')
+            message = actions.Message('acknowledge-error')
+            actions.button('I have reviewed this document', self.acknowledge, icon='task_alt', message=message) \
+                .props('size=lg').mark('acknowledge')
+
+    async def acknowledge(self, act: actions.Act) -> None:
+        at = await act.call(messages.acknowledge, share_id=self.share_id)
+        act.done()
+        self.show(at)
 
 
 def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> None:

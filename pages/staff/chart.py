@@ -12,14 +12,13 @@ from services.sanitize import clean_html
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from .widgets import (PagedTable, chart_dialog, col, details, heading, open_record, rescind_dialog,
-                      send_dialog, when)
+from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
+                      heading, open_record, receipt_cells, rescind_dialog, send_dialog, when)
 
 DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
                     col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
 HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
-                   col('copy_document_id', 'Copy id'), col('code_state', 'Activation code'),
-                   col('rescinded', 'Rescinded')]
+                   col('copy_document_id', 'Copy id')] + RECEIPT_COLUMNS
 # Quasar's heading sizes are for page titles; inside a document keep them modest
 DOCUMENT_CSS = ('.smp-document h1{font-size:1.6rem;line-height:2rem;margin:.5rem 0}'
                 '.smp-document h2{font-size:1.4rem;line-height:1.8rem;margin:.5rem 0}'
@@ -70,7 +69,8 @@ async def chart_page(page: Page, chart_id: int) -> None:
             outcome.error('Select the documents to send first.')
             return
         outcome.clear()
-        send_dialog(ids, outcome=outcome, on_sent=lambda: table.table.selected.clear()).open()
+        send_dialog(ids, outcome=outcome, settings=page.settings,
+                    on_sent=lambda: table.table.selected.clear()).open()
 
     send_button.on_click(send_selected)
     table.start()
@@ -164,7 +164,8 @@ async def document_page(page: Page, document_id: int) -> None:
     send = ui.button('Send document', icon='send').mark('send-document')
     outcome = actions.Message('send-outcome')
     history = SendHistory(document_id, outcome)
-    send.on_click(lambda: send_dialog([document_id], outcome=outcome, on_sent=history.load).open())
+    send.on_click(lambda: send_dialog([document_id], outcome=outcome, settings=page.settings,
+                                      on_sent=history.load).open())
     await history.load()
 
 
@@ -186,22 +187,40 @@ def _body(doc: documents.DocumentView) -> None:
 
 
 class SendHistory:
-    """Who the document was sent to, with Rescind; a reload refills the table in place (the rescind dialog
-    that asks for the reload lives beside it)."""
+    """Who the document was sent to and what became of each share (email, code, views, downloads,
+    acknowledgement, replies, expiry), with Rescind, Expiry and withdrawing several at once; a reload refills the
+    table in place (the dialogs that ask for the reload live beside it)."""
 
     def __init__(self, document_id: int, outcome: actions.Message) -> None:
         self.document_id = document_id
-        ui.label('Send history').classes('text-lg font-bold')
+        with ui.row().classes('w-full items-center'):
+            ui.label('Send history').classes('text-lg font-bold')
+            ui.space()
+            self.withdraw = ui.button('Rescind selected', icon='block', on_click=self.withdraw_selected) \
+                .props('outline color=negative').mark('rescind-selected')
+        self.outcome = outcome
         self.empty = ui.label('Not sent yet.').classes('text-grey-7').mark('send-history-empty')
-        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '')], rows=[], row_key='id') \
-            .classes('w-full').props('flat bordered wrap-cells').mark('send-history')
-        self.table.add_slot('body-cell-actions', '<q-td :props="props"><q-btn v-if="!props.row.rescinded" flat '
-                            'dense color="negative" label="Rescind" @click="$parent.$emit(\'rescind\', props.row)" />'
-                            '</q-td>')
+        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '')], rows=[], row_key='id',
+                              selection='multiple').classes('w-full').props('flat bordered wrap-cells') \
+            .mark('send-history')
+        self.table.add_slot('body-cell-actions', SHARE_ACTIONS_CELL)
         self.table.on('rescind', lambda e: rescind_dialog(e.args['id'], f'the copy sent to {e.args["recipient"]}',
                                                           outcome=outcome, on_done=self.load).open())
+        self.table.on('expiry', lambda e: expiry_dialog(e.args['id'], f'the copy sent to {e.args["recipient"]}',
+                                                        e.args['expires_on'], outcome=outcome,
+                                                        on_done=self.load).open())
         self.empty.set_visibility(False)
         self.table.set_visibility(False)
+        self.withdraw.set_visibility(False)
+
+    def withdraw_selected(self) -> None:
+        ids = [row['id'] for row in self.table.selected if row.get('active')]
+        if not ids:
+            self.outcome.error('Select the shares to rescind first.')
+            return
+        self.outcome.clear()
+        rescind_dialog(ids, f'{len(ids)} share{"s" if len(ids) != 1 else ""}', outcome=self.outcome,
+                       on_done=self.load).open()
 
     async def load(self) -> None:
         actor = await actions.reader()
@@ -210,6 +229,9 @@ class SendHistory:
         records = await access.call(sharing.send_history, document_id=self.document_id, actor=actor)
         self.table.rows = [{'id': r.share_id, 'recipient': f'{r.recipient} <{r.recipient_email}>',
                             'sender': r.sender, 'sent_at': when(r.sent_at), 'copy_document_id': r.copy_document_id,
-                            'code_state': r.code_state or '—', 'rescinded': r.rescinded} for r in records]
+                            **receipt_cells(r.receipt), 'rescinded': r.rescinded} for r in records]
+        self.table.selected.clear()
+        self.table.update()
         self.empty.set_visibility(not records)
         self.table.set_visibility(bool(records))
+        self.withdraw.set_visibility(bool(records))

@@ -9,13 +9,14 @@ from services import contacts
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from .widgets import PagedTable, col, contact_form, details, heading, open_record, rescind_dialog, when
+from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, col, contact_form, details, expiry_dialog,
+                      heading, open_record, receipt_cells, rescind_dialog, when)
 
 LIST_COLUMNS = [col('name', 'Name'), col('email', 'Email'), col('organization', 'Organization'),
                 col('account', 'Portal account')]
 RECEIVED_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
                     col('subject', 'Subject'), col('by', 'By'), col('service_location', 'Service location'),
-                    col('sent_at', 'Sent'), col('read', 'Read'), col('rescinded', 'Rescinded'), col('actions', '')]
+                    col('sent_at', 'Sent')] + RECEIPT_COLUMNS + [col('actions', '')]
 EMAIL_COLUMNS = [col('id', 'ID'), col('created', 'Queued'), col('kind', 'Email'), col('subject', 'Subject'),
                  col('to', 'To'), col('status', 'Status'), col('sent', 'Sent'), col('error', 'Last error')]
 CODE_COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('expires', 'Expires'), col('state', 'State')]
@@ -60,7 +61,11 @@ async def contact_chart_page(page: Page, contact_id: int) -> None:
 
 
 def _received(contact_id: int) -> None:
-    ui.label('Received documents').classes('text-lg font-bold')
+    with ui.row().classes('w-full items-center'):
+        ui.label('Received documents').classes('text-lg font-bold')
+        ui.space()
+        withdraw = ui.button('Rescind selected', icon='block').props('outline color=negative') \
+            .mark('rescind-selected')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
         rows, total = await access.call(contacts.received_documents, actor=actor, contact_id=contact_id,
@@ -68,15 +73,31 @@ def _received(contact_id: int) -> None:
         return [{'id': d.id, 'share_id': d.share_id, 'url': f'/staff/document/{d.id}',
                  'service_date': str(d.service_date), 'doc_type': d.doc_type, 'subject': d.subject, 'by': d.by,
                  'service_location': d.service_location, 'sent_at': when(d.sent_at), 'read': d.read,
-                 'rescinded': d.rescinded} for d in rows], total
+                 **receipt_cells(d.receipt), 'rescinded': d.rescinded} for d in rows], total
 
     outcome = actions.Message('rescind-outcome')
-    table = PagedTable(RECEIVED_COLUMNS, fetch, mark='received', link=('subject', 'url'))
-    table.table.add_slot('body-cell-actions', '<q-td :props="props"><q-btn v-if="props.row.share_id && '
-                         '!props.row.rescinded" flat dense color="negative" label="Rescind" '
-                         '@click="$parent.$emit(\'rescind\', props.row)" /></q-td>')
+    table = PagedTable(RECEIVED_COLUMNS, fetch, mark='received', link=('subject', 'url'), selection='multiple')
+
+    async def reload() -> None:
+        table.table.selected.clear()
+        await table.load(table.page)
+
+    table.table.add_slot('body-cell-actions', SHARE_ACTIONS_CELL)
     table.table.on('rescind', lambda e: rescind_dialog(e.args['share_id'], f'document {e.args["id"]}',
-                                                       outcome=outcome, on_done=lambda: table.load(1)).open())
+                                                       outcome=outcome, on_done=reload).open())
+    table.table.on('expiry', lambda e: expiry_dialog(e.args['share_id'], f'document {e.args["id"]}',
+                                                     e.args['expires_on'], outcome=outcome, on_done=reload).open())
+
+    def withdraw_selected() -> None:
+        ids = [row['share_id'] for row in table.table.selected if row.get('active') and row.get('share_id')]
+        if not ids:
+            outcome.error('Select the documents to rescind first.')
+            return
+        outcome.clear()
+        rescind_dialog(ids, f'{len(ids)} document{"s" if len(ids) != 1 else ""}', outcome=outcome,
+                       on_done=reload).open()
+
+    withdraw.on_click(withdraw_selected)
     table.start()
 
 

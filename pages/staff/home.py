@@ -4,12 +4,14 @@ from __future__ import annotations
 from nicegui import ui
 
 from models.shapes import Actor
-from services import charts
+from services import charts, sharing
 
 from .. import access
 from ..portal import Page, portal_page
-from .widgets import PagedTable, chart_dialog, col
+from .widgets import PagedTable, chart_dialog, col, when
 
+UNREAD_COLUMNS = [col('title', 'Document'), col('regarding', 'Regarding'), col('recipient', 'Recipient'),
+                  col('sent_at', 'Sent'), col('days', 'Days waiting'), col('email', 'Email')]
 COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of birth'),
            col('external_id', 'External id'), col('employer', 'Employer'), col('status', 'Status')]
 
@@ -33,6 +35,29 @@ async def staff_home(page: Page) -> None:
     table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
                        on_click=lambda row: ui.navigate.to(row['url']))
     search.on_value_change(lambda: table.load(1))
+    table.start()
+    _unread_sent_by_me(page)
+
+
+def _unread_sent_by_me(page: Page) -> None:
+    """The filter 'sent by me, not yet read after N days': follow up with contacts who did not open them."""
+    with ui.row().classes('w-full items-center mt-4'):
+        ui.label('Sent by me, not yet read after').classes('text-lg font-bold')
+        days = ui.number(value=page.settings.unread_reminder_after_days, min=0, max=3650, precision=0, format='%d') \
+            .props('dense outlined').classes('w-24').mark('unread-days')
+        ui.label('days').classes('text-lg font-bold')
+
+    async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
+        rows, total = await access.call(sharing.unread_sent_by, actor=actor, days=int(days.value or 0),
+                                        offset=offset, limit=limit)
+        return [{'id': r.share_id, 'url': f'/staff/document/{r.document_id}', 'title': r.title,
+                 'regarding': r.regarding, 'recipient': r.recipient, 'sent_at': when(r.sent_at),
+                 'days': r.days_waiting, 'email': r.email or '—'} for r in rows], total
+
+    table = PagedTable(UNREAD_COLUMNS, fetch, mark='unread-sent-by-me', link=('title', 'url'),
+                       on_click=lambda row: ui.navigate.to(row['url']))
+    table.table.props('no-data-label="Everything you sent was opened."')
+    days.on_value_change(lambda: table.load(1))
     table.start()
 
 

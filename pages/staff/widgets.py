@@ -11,6 +11,7 @@ from nicegui import ui
 from models.shapes import Actor
 from services import charts, contacts, sharing
 from services.errors import NotAvailable
+from services.settings import PortalSettings
 
 from .. import access, actions
 from ..frame import not_available
@@ -186,9 +187,37 @@ def contact_form(choose: Callable[[contacts.ContactRow], None] | None = None) ->
 
 # ----------------------------------------------------------------------------- Send Document
 
-def send_dialog(document_ids: list[int], *, outcome: actions.Message,
+def date_input(label: str, value: str, mark: str) -> ui.input:
+    """A YYYY-MM-DD text field with a calendar to pick from (typing works too; the service checks the date)."""
+    field = ui.input(label, value=value, placeholder='YYYY-MM-DD').props('clearable outlined dense') \
+        .classes('w-64').mark(mark)
+    with field.add_slot('append'):
+        with ui.icon('event').classes('cursor-pointer') as icon:
+            with ui.menu() as menu:
+                ui.date(mask='YYYY-MM-DD', on_change=lambda: menu.close()).bind_value(field)
+        icon.on('click', menu.open)
+    return field
+
+
+def share_options(settings: PortalSettings) -> tuple[ui.switch, ui.input, ui.checkbox]:
+    """The per-share options of the Send dialog, filled with the admin's defaults."""
+    with ui.column().classes('w-full gap-1').mark('send-options'):
+        ui.label('Options').classes('text-sm text-grey-8')
+        replies = ui.switch('Allow replies', value=settings.share_replies_default).mark('option-replies')
+        if not settings.replies_enabled:
+            ui.label('Replies are turned off for the whole portal (Admin → Settings).').classes('text-xs text-grey-7')
+        default = sharing.default_expiry(settings)
+        limit = settings.share_expiry_max_days
+        expires = date_input('Expires on' + (f' (at most {limit} days from today)' if limit else ' (empty: never)'),
+                             default.isoformat() if default else '', 'option-expires')
+        acknowledge = ui.checkbox('Require acknowledgement: the contact presses "I have reviewed this document"',
+                                  value=settings.share_acknowledgement_default).mark('option-acknowledge')
+    return replies, expires, acknowledge
+
+
+def send_dialog(document_ids: list[int], *, outcome: actions.Message, settings: PortalSettings,
                 on_sent: Callable[[], Any] | None = None) -> ui.dialog:
-    """Choose one or several recipients (search, or add a new contact) and send the documents.
+    """Choose one or several recipients (search, or add a new contact), the options, and send the documents.
 
     Problems show inside the dialog; once sent it closes and `outcome` (on the page) says what was sent.
     """
@@ -203,6 +232,7 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message,
         results = ui.list().props('dense bordered separator').classes('w-full')
         with ui.expansion('New contact', icon='person_add').classes('w-full').mark('new-contact'):
             contact_form(lambda row: choose(row))
+        replies, expires, acknowledge = share_options(settings)
         error = actions.Message('send-error')
 
         def show_chosen() -> None:
@@ -244,7 +274,9 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message,
                     ui.item_label(f'{total - len(rows)} more: type more of the name.').classes('p-2 text-grey-7')
 
         async def send(act: actions.Act) -> None:
-            shared = await act.call(sharing.send_documents, document_ids=document_ids, contact_ids=list(chosen))
+            shared = await act.call(sharing.send_documents, document_ids=document_ids, contact_ids=list(chosen),
+                                    replies_allowed=bool(replies.value), expires_on=expires.value or None,
+                                    acknowledgement_required=bool(acknowledge.value))
             invitations = sum(1 for r in shared if r.email_kind == 'invitation')
             dialog.close()
             act.done()
@@ -263,9 +295,10 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message,
 
 # ----------------------------------------------------------------------------- rescind
 
-def rescind_dialog(share_id: int, what: str, *, outcome: actions.Message,
+def rescind_dialog(share_id: int | list[int], what: str, *, outcome: actions.Message,
                    on_done: Callable[[], Any] | None = None) -> ui.dialog:
-    """Ask for the reason, then rescind: the contact loses access at once; `outcome` (on the page) says so."""
+    """Ask for the reason, then rescind one share (or several with one reason): the contact loses access at once;
+    `outcome` (on the page) says so."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('rescind-dialog'):
         ui.label(f'Rescind {what}').classes('text-lg font-bold')
         ui.label('The contact loses access at once. The reason is kept in the audit log.')
@@ -273,10 +306,15 @@ def rescind_dialog(share_id: int, what: str, *, outcome: actions.Message,
         error = actions.Message('rescind-error')
 
         async def confirm(act: actions.Act) -> None:
-            await act.call(sharing.rescind, share_id=share_id, reason=reason.value)
+            if isinstance(share_id, list):
+                count = await act.call(sharing.rescind_many, share_ids=share_id, reason=reason.value)
+                notice = f'Rescinded {count} share{"s" if count != 1 else ""}.'
+            else:
+                await act.call(sharing.rescind, share_id=share_id, reason=reason.value)
+                notice = 'Rescinded.'
             dialog.close()
             act.done()
-            outcome.success('Rescinded.')
+            outcome.success(notice)
             if on_done is not None:
                 await _maybe_await(on_done())
 
@@ -284,6 +322,57 @@ def rescind_dialog(share_id: int, what: str, *, outcome: actions.Message,
             ui.button('Cancel', on_click=dialog.close).props('flat')
             actions.button('Rescind', confirm, message=error).props('color=negative').mark('rescind-confirm')
     return dialog
+
+
+def expiry_dialog(share_id: int, what: str, current: str, *, outcome: actions.Message,
+                  on_done: Callable[[], Any] | None = None) -> ui.dialog:
+    """Extend (or change, or clear) a share's expiry date, before or after it passed."""
+    with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('expiry-dialog'):
+        ui.label(f'Expiry of {what}').classes('text-lg font-bold')
+        ui.label('The contact can read the document until the end of this day. An expired share opens again.')
+        expires = date_input('Expires on (empty: never)', current, 'expiry-date')
+        error = actions.Message('expiry-error')
+
+        async def confirm(act: actions.Act) -> None:
+            await act.call(sharing.change_expiry, share_id=share_id, expires_on=expires.value or None)
+            dialog.close()
+            act.done()
+            outcome.success('Expiry changed.')
+            if on_done is not None:
+                await _maybe_await(on_done())
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            actions.button('Save expiry', confirm, message=error).mark('expiry-save')
+    return dialog
+
+
+RECEIPT_COLUMNS = [col('email', 'Email'), col('code_state', 'Activation code'), col('first_viewed', 'First viewed'),
+                   col('last_viewed', 'Last viewed'), col('downloads', 'Downloads'),
+                   col('acknowledged', 'Acknowledged'), col('replies', 'Replies'), col('state', 'State')]
+# static Vue templates: row values are interpolated by Vue, never pasted into the template text
+SHARE_ACTIONS_CELL = ('<q-td :props="props"><div class="column items-start">'
+                      '<q-btn v-if="props.row.active" flat dense color="negative" label="Rescind" '
+                      '@click.stop="$parent.$emit(\'rescind\', props.row)" />'
+                      '<q-btn v-if="props.row.can_extend" flat dense color="primary" label="Expiry" '
+                      '@click.stop="$parent.$emit(\'expiry\', props.row)" /></div></q-td>')
+
+
+def receipt_cells(receipt: sharing.ShareReceipt | None) -> dict:
+    """A share's receipt as table cells (the send history and the contact chart)."""
+    if receipt is None:
+        return {'email': '', 'code_state': '', 'first_viewed': '', 'last_viewed': '', 'downloads': '',
+                'acknowledged': '', 'replies': '', 'state': '', 'active': False, 'can_extend': False,
+                'expires_on': ''}
+    email = receipt.email or '—'
+    if receipt.reminders:
+        email += f'; unread reminders: {receipt.reminders}'
+    state = receipt.state if not receipt.active else (receipt.expires or 'active')
+    return {'email': email, 'code_state': receipt.code_state or '—', 'first_viewed': when(receipt.first_viewed) or '—',
+            'last_viewed': when(receipt.last_viewed) or '—', 'downloads': receipt.downloads,
+            'acknowledged': receipt.acknowledged or 'not asked', 'replies': receipt.replies, 'state': state,
+            'active': receipt.active, 'can_extend': receipt.active or receipt.expired,
+            'expires_on': receipt.expires_on.isoformat() if receipt.expires_on else ''}
 
 
 def when(value: Any, fmt: str = '%Y-%m-%d %H:%M') -> str:
