@@ -106,6 +106,9 @@ def default_expiry(settings: PortalSettings) -> date | None:
     return portal_today(settings) + timedelta(days=days) if days else None
 
 
+LONGEST_EXPIRY_DAYS = 3650  # beyond that a date is a typo (and year 9999 cannot be stored as a moment)
+
+
 def expiry_moment(session: Session, expires_on: Any) -> datetime | None:
     """The instant a share chosen to expire 'on' a date stops working: the end of that day in the portal's
     time zone. Refuses a day before tomorrow and beyond the admin's maximum (required when one is set)."""
@@ -126,6 +129,8 @@ def expiry_moment(session: Session, expires_on: Any) -> datetime | None:
         raise InvalidInput('The expiry date has passed: choose today or a later day.')
     if settings.share_expiry_max_days and expires_on > today + timedelta(days=settings.share_expiry_max_days):
         raise InvalidInput(f'Shares may expire at most {settings.share_expiry_max_days} days from today.')
+    if expires_on > today + timedelta(days=LONGEST_EXPIRY_DAYS):
+        raise InvalidInput('Choose an expiry date within ten years, or none.')
     zone = _zone(settings)
     return datetime.combine(expires_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 

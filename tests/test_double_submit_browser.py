@@ -243,7 +243,8 @@ def _rescind(portal, browser, how):
         return result.share_id, session.get(__import__('models').Share, result.share_id).source_document_id
     share_id, doc_id = portal.seed(seed)
     browser.get(f'{portal.url}/staff/document/{doc_id}')
-    click_when_ready(browser, '//button[contains(., "Rescind")]')
+    click_when_ready(browser, '//tbody//div[contains(@class, "q-checkbox")]')
+    click_when_ready(browser, '//button[contains(., "Rescind selected")]')
     type_into(browser, 'Reason', 'Sent to the wrong adjuster.', 'textarea')
     return lambda: count(AuditEvent, AuditEvent.action == 'share_rescinded', AuditEvent.object_id == str(share_id))
 

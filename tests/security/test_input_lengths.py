@@ -233,6 +233,14 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                               section=t, values={t: t}),
     'settings_admin.parse_footer_links.text': lambda w, t: settings_admin.parse_footer_links(t),
     'sharing.rescind.reason': lambda w, t: _with(sharing.rescind, actor=w['staff'], share_id=w['share'], reason=t),
+    'sharing.rescind_many.reason': lambda w, t: _with(sharing.rescind_many, actor=w['staff'], share_ids=[w['share']],
+                                                      reason=t),
+    'sharing.change_expiry.expires_on': lambda w, t: _with(sharing.change_expiry, actor=w['staff'],
+                                                           share_id=w['share'], expires_on=t),
+    'sharing.share_document.expires_on': lambda w, t: _with(sharing.share_document, actor=w['staff'],
+                                                            document_id=w['document'], contact_id=w['contact_id'],
+                                                            expires_on=t),
+    'messages.acknowledge.share_id': lambda w, t: messages.acknowledge(actor=w['contact'], share_id=t),
     'registration_review.reject.reason': lambda w, t: _with(registration_review.reject, actor=w['staff'],
                                                             registration_id=1, reason=t),
     'worklist.list_replies.show': lambda w, t: _with(worklist.list_replies, actor=w['staff'], show=t),
@@ -263,6 +271,7 @@ INTERNAL = {
     'validate.text', 'validate.username', 'verification.code_hash', 'verification.issue',
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
+    'sharing.expiry_moment',  # reached through share_document and change_expiry above
 }
 # checked through another entry above (the parameter is typed into it)
 COVERED_ELSEWHERE = {
