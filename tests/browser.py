@@ -163,3 +163,22 @@ def wait_for(driver, condition, timeout: float = 15.0):
     """Wait until `condition(driver)` is truthy; return its value."""
     from selenium.webdriver.support.ui import WebDriverWait
     return WebDriverWait(driver, timeout).until(condition)
+
+
+def click(driver, selector: str, by: str = 'xpath') -> None:
+    """Click an element once it is there, retrying while Vue re-renders it (a stale reference is no failure)."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
+
+    def attempt(d) -> bool:
+        try:
+            element = d.find_element(by, selector)
+            d.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
+            element.click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException, ElementClickInterceptedException):
+            return False
+    wait_for(driver, attempt)

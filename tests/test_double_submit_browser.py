@@ -9,17 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from selenium.common.exceptions import (
-    ElementClickInterceptedException,
-    NoSuchElementException,
-    StaleElementReferenceException,
-)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from sqlmodel import select
 
 from services import db
-from tests.browser import wait_for
+from tests.browser import click, wait_for
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -28,18 +23,6 @@ BURST = 'const b = arguments[0]; for (let i = 0; i < 5; i++) { b.click(); }'
 
 def count(model, *where) -> int:
     return db.run(lambda session: session.exec(select(sa.func.count()).select_from(model).where(*where)).one())
-
-
-def click_when_ready(browser, xpath: str) -> None:
-    def attempt(driver) -> bool:
-        try:
-            element = driver.find_element(By.XPATH, xpath)
-            driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
-            element.click()
-            return True
-        except (StaleElementReferenceException, NoSuchElementException, ElementClickInterceptedException):
-            return False
-    wait_for(browser, attempt)
 
 
 def press(browser, xpath: str, how: str) -> None:
@@ -181,7 +164,7 @@ def _new_chart(portal, browser, how):
     from models import Chart
     _staff(portal, browser, how, 'chart')
     browser.get(f'{portal.url}/staff')
-    click_when_ready(browser, '//button[contains(., "New chart")]')
+    click(browser, '//button[contains(., "New chart")]')
     last = f'Double{how.title()}'
     type_into(browser, 'First name', 'Robin')
     type_into(browser, 'Last name', last)
@@ -209,9 +192,9 @@ def _send(portal, browser, how):
     email = f'adjuster-{how}@ins.test'
     portal.seed(lambda session: factories.contact(session, first='Casey', last=f'Send{how}', email=email))
     browser.get(f'{portal.url}/staff/document/{doc_id}')
-    click_when_ready(browser, '//button[contains(., "Send document")]')
+    click(browser, '//button[contains(., "Send document")]')
     type_into(browser, 'Find a recipient: name, email or organization', email)
-    click_when_ready(browser, f'//div[contains(@class, "q-item")][contains(., "{email}")]')
+    click(browser, f'//div[contains(@class, "q-item")][contains(., "{email}")]')
     wait_for(browser, lambda d: d.find_elements(By.XPATH, f'//div[contains(@class, "q-chip")][contains(., "{email}")]'))
     return lambda: (count(Share, Share.source_document_id == doc_id), count(OutboxEmail, OutboxEmail.to_address == email))
 
@@ -222,8 +205,8 @@ def _add_contact(portal, browser, how):
     _staff(portal, browser, how, 'contact')
     _, doc_id = portal.seed(_chart_with_document, tag=f'contact{how}')
     browser.get(f'{portal.url}/staff/document/{doc_id}')
-    click_when_ready(browser, '//button[contains(., "Send document")]')
-    click_when_ready(browser, '//div[contains(@class, "q-expansion-item")]//div[contains(., "New contact")]')
+    click(browser, '//button[contains(., "Send document")]')
+    click(browser, '//div[contains(@class, "q-expansion-item")]//div[contains(., "New contact")]')
     email = f'new-contact-{how}@ins.test'
     type_into(browser, 'First name', 'Morgan')
     type_into(browser, 'Last name', f'Added{how}')
@@ -243,8 +226,8 @@ def _rescind(portal, browser, how):
         return result.share_id, session.get(__import__('models').Share, result.share_id).source_document_id
     share_id, doc_id = portal.seed(seed)
     browser.get(f'{portal.url}/staff/document/{doc_id}')
-    click_when_ready(browser, '//tbody//div[contains(@class, "q-checkbox")]')
-    click_when_ready(browser, '//button[contains(., "Rescind selected")]')
+    click(browser, '//tbody//div[contains(@class, "q-checkbox")]')
+    click(browser, '//button[contains(., "Rescind selected")]')
     type_into(browser, 'Reason', 'Sent to the wrong adjuster.', 'textarea')
     return lambda: count(AuditEvent, AuditEvent.action == 'share_rescinded', AuditEvent.object_id == str(share_id))
 
@@ -312,9 +295,9 @@ def _activate(portal, browser, how):
     code = portal.seed(seed)
     browser.delete_all_cookies()
     browser.get(f'{portal.url}/activate?code={activation.normalize_code(code)}')
-    click_when_ready(browser, '//button[contains(., "NEXT")]')  # "myself"
+    click(browser, '//button[contains(., "NEXT")]')  # "myself"
     type_into(browser, 'Email', email)  # the invited address: no check code needed
-    click_when_ready(browser, '//button[contains(., "NEXT")]')  # the email is the invited one: no check code
+    click(browser, '//button[contains(., "NEXT")]')  # the email is the invited one: no check code
     wait_for(browser, lambda d: d.find_elements(By.XPATH, '//label[.//div[normalize-space()="Repeat password"]]//input'))
     type_into(browser, 'Password', 'a calm river under nine bridges')
     type_into(browser, 'Repeat password', 'a calm river under nine bridges')
@@ -347,7 +330,7 @@ def _create_account(portal, browser, how):
     from models import Account
     _admin(portal, browser, how)
     browser.get(f'{portal.url}/admin/accounts')
-    click_when_ready(browser, '//div[contains(@class, "q-expansion-item")]//div[contains(., "New staff or admin account")]')
+    click(browser, '//div[contains(@class, "q-expansion-item")]//div[contains(., "New staff or admin account")]')
     email = f'new-{how}@clinic.test'
     type_into(browser, 'Email', email)
     type_into(browser, 'Name', 'New Person')
@@ -372,7 +355,7 @@ def _admin_reset(portal, browser, how):
                                                                 name=f'Target {how}').id)
     _admin(portal, browser, how)
     browser.get(f'{portal.url}/admin/accounts')
-    click_when_ready(browser, f'//td[contains(., "{target}")]')
+    click(browser, f'//td[contains(., "{target}")]')
     wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "Send password reset")]'))
     return lambda: count(AuditEvent, AuditEvent.action == 'account_password_reset_sent',
                          AuditEvent.object_id == str(account_id))

@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import (
-    ElementClickInterceptedException,
-    NoSuchElementException,
-    StaleElementReferenceException,
-)
 from selenium.webdriver.common.by import By
 
 from tests import portal_data
-from tests.browser import wait_for
+from tests.browser import click, wait_for
 from tests.factories import MINIMAL_PDF, PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -32,24 +27,11 @@ def _sign_in(browser, portal_server, email: str) -> None:
     wait_for(browser, lambda d: 'LOGOUT' in d.page_source)
 
 
-def _click(browser, by: str, selector: str) -> None:
-    """Click an element, retrying while Vue re-renders it (a stale reference is not a failure)."""
-    def attempt(driver) -> bool:
-        try:
-            element = driver.find_element(by, selector)
-            driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
-            element.click()
-            return True
-        except (StaleElementReferenceException, NoSuchElementException, ElementClickInterceptedException):
-            return False
-    wait_for(browser, attempt)
-
-
 def test_a_pdf_shows_inline(portal_server, browser) -> None:
     casey = portal_server.seed(portal_data.pdf_person, email='casey@outside.test')
     _sign_in(browser, portal_server, casey.email)
     # the paper icon of the row opens the document
-    _click(browser, By.CSS_SELECTOR, f'a[href="/message/{casey.share_ids[0]}"]')
+    click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{casey.share_ids[0]}"]')
     frame = wait_for(browser, lambda d: d.find_elements(By.TAG_NAME, 'iframe'))[0]
     src = frame.get_attribute('src')
     assert src == f'{portal_server.url}/files/message/{casey.share_ids[0]}'
@@ -64,14 +46,14 @@ def test_a_reply_with_a_pdf_attachment_appears_in_the_summary(portal_server, bro
     pdf = tmp_path / 'signed form.pdf'
     pdf.write_bytes(MINIMAL_PDF)
     _sign_in(browser, portal_server, casey.email)
-    _click(browser, By.CSS_SELECTOR, 'a[aria-label="Reply To"]')
+    click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
     text = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0]
     text.send_keys('Signed form attached. <script>window.hacked = 1</script><img src=x onerror="window.hacked=2">')
     browser.find_element(By.CSS_SELECTOR, 'input[type=file]').send_keys(str(pdf))
     wait_for(browser, lambda d: d.find_elements(By.XPATH, '//div[normalize-space()="signed form.pdf"]'))
-    _click(browser, By.XPATH, '//button[contains(., "Send reply")]')
+    click(browser, by=By.XPATH, selector='//button[contains(., "Send reply")]')
     wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'Replies' in d.page_source)
-    _click(browser, By.CSS_SELECTOR, f'a[href="/message/{casey.share_ids[0]}"]')
+    click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{casey.share_ids[0]}"]')
     link = wait_for(browser, lambda d: d.find_elements(By.XPATH, '//a[normalize-space()="signed form.pdf"]'))[0]
     assert 'Signed form attached. <script>window.hacked = 1</script>' in browser.find_element(By.TAG_NAME, 'body').text
     assert browser.execute_script('return window.hacked') is None

@@ -5,11 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from selenium.common.exceptions import (
-    ElementClickInterceptedException,
-    NoSuchElementException,
-    StaleElementReferenceException,
-)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from sqlmodel import select
@@ -18,7 +13,7 @@ from models import Share
 from services import clock, sharing
 from services.settings import get_settings
 from tests import factories, portal_data
-from tests.browser import wait_for
+from tests.browser import click, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -51,19 +46,6 @@ def _sign_in(browser, url: str, email: str, landed: str) -> None:
     wait_for(browser, lambda d: landed in d.page_source)
 
 
-def _click(browser, xpath: str) -> None:
-    """Click an element, retrying while Vue re-renders it."""
-    def attempt(driver) -> bool:
-        try:
-            element = driver.find_element(By.XPATH, xpath)
-            driver.execute_script('arguments[0].scrollIntoView({block: "center"})', element)
-            element.click()
-            return True
-        except (StaleElementReferenceException, NoSuchElementException, ElementClickInterceptedException):
-            return False
-    wait_for(browser, attempt)
-
-
 def _field(browser, label: str):
     return wait_for(browser, lambda d: d.find_elements(
         By.XPATH, f'//label[.//div[starts-with(normalize-space(), "{label}")]]//input'))[0]
@@ -72,20 +54,20 @@ def _field(browser, label: str):
 def _send(browser, url: str, document_id: int, email: str, *, replies: bool = True, expires_on: str = '',
           acknowledge: bool = False) -> None:
     browser.get(f'{url}/staff/document/{document_id}')
-    _click(browser, '//button[.//span[normalize-space()="Send document"]]')
+    click(browser, '//button[.//span[normalize-space()="Send document"]]')
     _field(browser, 'Find a recipient').send_keys(email[:6])
-    _click(browser, f'//div[contains(@class, "q-item")][.//div[contains(normalize-space(), "{email}")]]')
+    click(browser, f'//div[contains(@class, "q-item")][.//div[contains(normalize-space(), "{email}")]]')
     wait_for(browser, lambda d: d.find_elements(By.XPATH, '//div[contains(@class, "q-chip")]'))
     if not replies:
-        _click(browser, '//div[@role="switch"][.//div[normalize-space()="Allow replies"]]')
+        click(browser, '//div[@role="switch"][.//div[normalize-space()="Allow replies"]]')
         wait_for(browser, lambda d: d.find_element(
             By.XPATH, '//div[@role="switch"][.//div[normalize-space()="Allow replies"]]')
             .get_attribute('aria-checked') == 'false')
     if expires_on:
         _field(browser, 'Expires on').send_keys(expires_on)
     if acknowledge:
-        _click(browser, '//div[@role="checkbox"][.//div[starts-with(normalize-space(), "Require acknowledgement")]]')
-    _click(browser, '//div[contains(@class, "q-dialog")]//button[.//span[normalize-space()="Send"]]')
+        click(browser, '//div[@role="checkbox"][.//div[starts-with(normalize-space(), "Require acknowledgement")]]')
+    click(browser, '//div[contains(@class, "q-dialog")]//button[.//span[normalize-space()="Send"]]')
     wait_for(browser, lambda d: 'Sent 1 share' in d.page_source)
 
 
@@ -115,7 +97,7 @@ def test_replies_off_expiry_and_acknowledgement_end_to_end(smtp_server, portal_s
     assert 'Action needed' in browser.page_source
     assert not browser.find_elements(By.CSS_SELECTOR, '[aria-label="Reply To"]')
     browser.get(f'{url}/message/{share.id}')
-    _click(browser, '//button[.//span[normalize-space()="I have reviewed this document"]]')
+    click(browser, '//button[.//span[normalize-space()="I have reviewed this document"]]')
     wait_for(browser, lambda d: 'You confirmed you reviewed this document on' in d.page_source)
     assert 'Send reply' not in browser.page_source
     acknowledged = _share(ids['document']).acknowledged_at
@@ -147,12 +129,12 @@ def test_replies_off_expiry_and_acknowledgement_end_to_end(smtp_server, portal_s
 
     # staff extend it after the expiry: the contact can read it again
     in_a_week = (sharing.portal_today(get_settings()) + timedelta(days=7)).isoformat()
-    _click(browser, '//button[.//span[normalize-space()="Expiry"]]')
+    click(browser, '//button[.//span[normalize-space()="Expiry"]]')
     field = _field(browser, 'Expires on')
     field.send_keys(Keys.CONTROL, 'a')
     field.send_keys(Keys.DELETE)
     field.send_keys(in_a_week)
-    _click(browser, '//button[.//span[normalize-space()="Save expiry"]]')
+    click(browser, '//button[.//span[normalize-space()="Save expiry"]]')
     wait_for(browser, lambda d: f'expires {in_a_week}' in d.page_source)
     _sign_in(browser, url, 'casey@outside.test', 'LOGOUT')
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/message/{share.id}"]'))

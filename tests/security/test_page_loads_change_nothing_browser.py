@@ -8,18 +8,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import sqlalchemy as sa
-from selenium.common.exceptions import (
-    ElementClickInterceptedException,
-    NoSuchElementException,
-    StaleElementReferenceException,
-)
 from selenium.webdriver.common.by import By
 from sqlmodel import select
 
 from models import AuditEvent, Share
 from services import db
 from tests import portal_data
-from tests.browser import wait_for
+from tests.browser import click, wait_for
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -41,15 +36,6 @@ def _sign_in(browser, url: str, email: str) -> None:
     browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(PASSWORD)
     browser.find_element(By.XPATH, '//button[normalize-space()="Sign in"]').click()
     wait_for(browser, lambda d: 'LOGOUT' in d.page_source)
-
-
-def _click(driver, xpath: str) -> bool:
-    """Click, retrying while Vue re-renders the element."""
-    try:
-        driver.find_element(By.XPATH, xpath).click()
-        return True
-    except (StaleElementReferenceException, NoSuchElementException, ElementClickInterceptedException):
-        return False
 
 
 @pytest.fixture
@@ -97,7 +83,7 @@ def test_a_link_from_another_site_asks_before_opening(portal_server, browser, ot
              d.find_elements(By.XPATH, show))
     assert 'Fit for light duty.' not in browser.page_source
     assert _viewed(casey.share_ids[0]) == (False, 0)
-    wait_for(browser, lambda d: _click(d, show))
+    click(browser, show)
     wait_for(browser, lambda d: 'Fit for light duty.' in d.page_source)
     assert _viewed(casey.share_ids[0]) == (True, 1)
 
@@ -105,6 +91,6 @@ def test_a_link_from_another_site_asks_before_opening(portal_server, browser, ot
 def test_opening_from_the_list_marks_read_once_the_browser_is_connected(portal_server, browser) -> None:
     casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=1)
     _sign_in(browser, portal_server.url, casey.email)
-    wait_for(browser, lambda d: _click(d, f'//a[@href="/message/{casey.share_ids[0]}"]'))
+    click(browser, f'//a[@href="/message/{casey.share_ids[0]}"]')
     wait_for(browser, lambda d: 'Fit for light duty.' in d.page_source)
     assert _viewed(casey.share_ids[0]) == (True, 1)
