@@ -257,20 +257,22 @@ class Checker:
         self.look(where)
 
     def wait_shown(self, expect: Iterable[str], alt: Iterable[str]) -> list[str]:
+        """What of `expect` (text) and `alt` (an image's alt or aria-label) is not on the page; the text may take a
+        moment (tables fill after the page shows), the image's attributes come with the frame."""
         expect, alt = [flat(e) for e in expect], list(alt)
 
-        def missing(driver) -> list[str]:
+        def missing_text(driver) -> list[str]:
             text = flat(driver.execute_script(VISIBLE_TEXT))
-            alts = driver.execute_script(
-                'return [...document.querySelectorAll("[alt], [aria-label]")]'
-                '.map(e => e.getAttribute("alt") || e.getAttribute("aria-label"))')
-            return [e for e in expect if e not in text] + [a for a in alt if a not in alts]
+            return [e for e in expect if e not in text]
 
         try:
-            wait_for(self.browser, lambda d: not missing(d), timeout=10)
-            return []
+            wait_for(self.browser, lambda d: not missing_text(d), timeout=10)
         except Exception:
-            return missing(self.browser)
+            pass
+        alts = self.browser.execute_script(
+            'return [...document.querySelectorAll("[alt], [aria-label]")]'
+            '.map(e => e.getAttribute("alt") || e.getAttribute("aria-label"))') if alt else []
+        return missing_text(self.browser) + [a for a in alt if a not in alts]
 
     def hover(self) -> None:
         """Scripted pointer and focus events on every element, then a real pointer over the main ones."""
@@ -328,8 +330,10 @@ class Checker:
         return clicked
 
     def assert_clean(self) -> None:
-        assert not self.problems, f'{len(self.problems)} problem(s) in {self.checks} page checks:\n' + \
-            '\n'.join(self.problems)
+        ran = [p for p in self.problems if 'RAN' in p]
+        assert not self.problems, (f'{len(ran)} payload run(s) and {len(self.problems) - len(ran)} other problem(s) '
+                                   f'in {self.checks} page checks:\n' + '\n'.join(ran + [p for p in self.problems
+                                                                                       if p not in ran]))
 
 
 # ----------------------------------------------------------------------------- seeding through the services
@@ -607,6 +611,16 @@ def test_names_and_texts_in_records_never_run_on_the_pages_that_show_them(shared
     checker.table_pages('/staff/worklist replies', expect=PAYLOADS)
     for n in (0, 26, 38, 39, 42, 46):
         checker.open(f'/staff/reply/{world.replies[n]}', expect=[PAYLOADS[n]])
+    checker.open(f'/staff/document/{world.sent_document}/access-report')
+    checker.table_pages('/staff/document access report', expect=[f'{p} {p}' for p in PAYLOADS] + PAYLOADS)
+    checker.open(f'/staff/chart/{world.document_chart}/access-report')
+    checker.table_pages('/staff/chart access report', expect=PAYLOADS)
+    checker.open(f'/staff/chart/{world.document_chart}/new-document')
+    browser.find_element(By.XPATH, '//label[.//div[normalize-space()="Type"]]').click()  # the types' menu
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-menu .q-item'))
+    browser.execute_script('document.querySelector(".q-menu .q-virtual-scroll__content, .q-menu")'
+                           '.scrollIntoView({block: "end"})')
+    checker.check('/staff/chart/new-document types', expect=[PAYLOADS[0]])
     checker.open('/staff/registrations')
     checker.table_pages('/staff/registrations list', expect=PAYLOADS)
     checker.open(f'/staff/registrations?open={world.all_in_one_registration}', expect=PAYLOADS)
@@ -625,6 +639,12 @@ def test_names_and_texts_in_records_never_run_on_the_pages_that_show_them(shared
     wait_for(browser, lambda d: 'Linked contacts' in d.execute_script(VISIBLE_TEXT))
     checker.check('/admin/accounts contact details')
     checker.open('/admin/audit')
+    checker.open('/admin/outbox')
+    for row in range(3):  # an email opened as sent: the rendered template, in ui.html
+        browser.execute_script(TABLE + 't.querySelectorAll("tbody tr")[arguments[1]].click();', 0, row)
+        wait_for(browser, lambda d: any(b.is_displayed() for b in d.find_elements(
+            By.XPATH, '//button[contains(., "Retry now") or contains(., "Cancel")]')))
+        checker.check(f'/admin/outbox email {row + 1}', expect=[PAYLOADS[38]])
     checker.open('/admin/settings', expect=frame, alt=[PAYLOADS[40]])
     print(f'\nrecords: seeded in {seeded - started:.0f} s, {checker.checks} page checks on {len(checker.pages)} '
           f'pages in {time.monotonic() - seeded:.0f} s')
