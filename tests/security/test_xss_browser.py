@@ -15,11 +15,13 @@ a signed-in page), the records carry all payloads at once and tables are paged t
 """
 from __future__ import annotations
 
+import ast
 import base64
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import WebDriverException
@@ -130,6 +132,10 @@ PAYLOADS: list[str] = [
     'javascript:/*--></title></style></textarea></script><svg/onload=window.__xss=72//',
 ]
 SHORT = 60  # a footer link label's limit
+# the payloads that ran when pages/frame.py built the logo's props as `alt="{value}"`: these also open the pages that
+# show one setting or one record at a time (every payload is on /login, /terms and the lists and tables)
+DETAIL = [n - 1 for n in (39, 40, 41, 42, 44, 47)]
+ADMIN_PREVIEW = [n - 1 for n in (1, 2, 27, 33, 45, 64)]  # and the admin's branding preview with these
 
 
 def _names_itself(payload: str, n: int) -> bool:
@@ -147,6 +153,46 @@ def test_the_corpus_is_large_and_each_payload_names_itself() -> None:
         assert _names_itself(payload, n), payload
         assert len(payload) <= 100 and payload == payload.strip(), payload
     assert sum(len(p) <= SHORT for p in PAYLOADS) >= 50
+
+
+# ----------------------------------------------------------------------------- no props built from values
+
+PAGES = Path(__file__).resolve().parents[2] / 'pages'
+# calls whose string NiceGUI parses as code or markup: a value must never be pasted into it
+PARSED = {'props', 'run_javascript', 'add_head_html', 'add_body_html'}
+
+
+def _constant(node: ast.AST | None) -> bool:
+    """A string the code itself wrote: a literal, or a pick from a dict of literals (`{...}.get(key, 'x')`)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == 'get' \
+            and isinstance(node.func.value, ast.Dict) and len(node.args) == 2:
+        return all(_constant(v) for v in node.func.value.values) and _constant(node.args[1])
+    return False
+
+
+def test_no_value_reaches_a_props_string_in_pages() -> None:
+    """`.props()` (and JavaScript or head/body HTML) only ever get strings the code wrote; values go in as data:
+    `element.props['alt'] = value`, or the element's own parameters."""
+    built = []
+    for path in sorted(PAGES.rglob('*.py')):
+        tree = ast.parse(path.read_text(encoding='utf-8'))
+        assigned: dict[str, list[ast.AST]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        assigned.setdefault(target.id, []).append(node.value)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PARSED:
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
+                    fine = _constant(arg) or (isinstance(arg, ast.Name) and arg.id in assigned
+                                              and all(_constant(v) for v in assigned[arg.id]))
+                    if not fine:
+                        built.append(f'{path.relative_to(PAGES.parent)}:{node.lineno}: .{node.func.attr}('
+                                     f'{ast.unparse(arg)})')
+    assert not built, 'strings built from values reach NiceGUI\'s parser:\n' + '\n'.join(built)
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -180,11 +226,24 @@ DETECTOR = r'''
   window.__xss_detector = true;
 })();
 '''
+# what ran, and markup that could run later: inline event handlers, script URLs, frames with inline documents
 STATE = '''
 let stored = null;
 try { stored = localStorage.getItem('__xss_hits'); localStorage.removeItem('__xss_hits'); } catch (e) {}
+const markup = [];
+const urls = ['href', 'src', 'action', 'formaction', 'data', 'xlink:href', 'poster', 'background'];
+for (const el of document.querySelectorAll('*')) {
+  for (const attribute of el.attributes) {
+    const name = attribute.name.toLowerCase();
+    const value = attribute.value.replace(/[\\s\\u0000-\\u001f]/g, '').toLowerCase();
+    if (name.startsWith('on') || name === 'srcdoc' || (urls.includes(name) &&
+        /^(javascript|vbscript|data:text\\/html)/.test(value))) {
+      markup.push('<' + el.tagName.toLowerCase() + ' ' + name + '="' + attribute.value.slice(0, 80) + '">');
+    }
+  }
+}
 return {detector: window.__xss_detector === true, xss: window.__xss === undefined ? null : String(window.__xss),
-        stored: stored};
+        stored: stored, markup: markup};
 '''
 # every element gets the events a person's pointer and keyboard would give it; focusable ones are focused
 HOVER_ALL = '''
@@ -253,7 +312,7 @@ class Checker:
         if missing:
             self.problems.append(f'{where}: not shown, so not tested: {missing}')
         self.hover()
-        time.sleep(0.05)  # an image's onerror or a frame's load would have fired by now
+        time.sleep(0.02)  # an image's onerror or a frame's load has fired by now (local server)
         self.look(where)
 
     def wait_shown(self, expect: Iterable[str], alt: Iterable[str]) -> list[str]:
@@ -292,6 +351,8 @@ class Checker:
             self.problems.append(f'{where}: the detector was not installed')
         if state['xss'] is not None or state['stored']:
             self.problems.append(f'{where}: a payload RAN: {state["xss"] or state["stored"]}')
+        if state['markup']:
+            self.problems.append(f'{where}: payload markup in the page (it could RUN on a click): {state["markup"]}')
 
     def table_pages(self, where: str, table: int = 0, expect: Iterable[str] = (), limit: int = 10) -> None:
         """Page through the `table`-th visible table of the page (paged on the server), checking each page;
@@ -308,8 +369,7 @@ class Checker:
             self.problems.append(f'{where}: the table stayed empty')
             return
         for number in range(1, limit + 1):
-            if number > 1:
-                self.check(f'{where} (table page {number})')
+            self.check(f'{where} (table page {number})')  # the rows are in: hover them too
             text = flat(self.browser.execute_script(VISIBLE_TEXT))
             remaining = {e for e in remaining if e not in text}
             if not self._next_page(table):
@@ -330,7 +390,7 @@ class Checker:
         return clicked
 
     def assert_clean(self) -> None:
-        ran = [p for p in self.problems if 'RAN' in p]
+        ran = [p for p in self.problems if 'RAN' in p]  # and markup that could
         assert not self.problems, (f'{len(ran)} payload run(s) and {len(self.problems) - len(ran)} other problem(s) '
                                    f'in {self.checks} page checks:\n' + '\n'.join(ran + [p for p in self.problems
                                                                                        if p not in ran]))
@@ -433,7 +493,7 @@ def test_text_settings_never_run_on_the_pages_that_show_them(shared_portal, brow
         checker.open('/login', expect=frame, alt=[payload], where=f'/login with payload {n}')
         checker.as_role(contact)
         checker.open('/terms', expect=frame + [payload], alt=[payload], where=f'/terms with payload {n}')
-        if n % 4 == 0:
+        if n - 1 in DETAIL + ADMIN_PREVIEW:
             checker.as_role(admin)
             checker.open('/admin/settings', expect=frame + [payload] * 4, alt=[payload],
                          where=f'/admin/settings with payload {n}')
@@ -466,6 +526,8 @@ class World:
     text_document: int
     reader_contact: int
     payload_contact: int
+    charts: list[int]  # in payload order
+    contacts: list[int]  # in payload order
     reader_shares: list[int]  # one per payload chart, in payload order; the first has a reply per payload
     sent_share: int  # the reader's copy of the sent document (HTML body in the viewer)
     replies: list[int]  # the payload contacts' replies, in payload order
@@ -513,6 +575,7 @@ def _staff_and_clinic(session, *, admin_id: int) -> dict:
         contact_accounts.accept_terms(session, actor=factories.actor_for(session, account))
     return dict(staff_id=staff[5].account_id, document_chart=document_chart, sent=sent, text_document=in_chart[0],
                 reader_contact=reader.id, reader_account=reader_account.id, payload_contact=contact_rows[0].id,
+                charts=chart_ids, contacts=[row.id for row in contact_rows],
                 reader_shares=reader_shares, sent_share=sent_share, payload_shares=payload_shares,
                 payload_accounts=[a.id for a in contact_accounts_])
 
@@ -558,7 +621,8 @@ def build_world(portal, ids: Base) -> World:
         ('terms', ids.terms_id))}
     return World(tokens=tokens, document_chart=made['document_chart'], sent_document=made['sent'],
                  text_document=made['text_document'], reader_contact=made['reader_contact'],
-                 payload_contact=made['payload_contact'], reader_shares=made['reader_shares'],
+                 payload_contact=made['payload_contact'], charts=made['charts'], contacts=made['contacts'],
+                 reader_shares=made['reader_shares'],
                  sent_share=made['sent_share'], replies=reply_ids, registrations=each,
                  all_in_one_registration=all_in_one)
 
@@ -592,6 +656,8 @@ def test_names_and_texts_in_records_never_run_on_the_pages_that_show_them(shared
     checker.table_pages('/ messages', table=0, expect=PAYLOADS)
     checker.open(f'/message/{world.reader_shares[0]}', expect=[PAYLOADS[0]] + PAYLOADS)
     checker.open(f'/message/{world.sent_share}', expect=[PAYLOADS[1], PAYLOADS[38]])
+    for n in DETAIL:
+        checker.open(f'/message/{world.reader_shares[n]}', expect=[PAYLOADS[n]])
     checker.open('/settings', expect=frame)
 
     # staff: charts, a chart's documents, a document with its send history, contacts, worklist, registrations
@@ -609,7 +675,9 @@ def test_names_and_texts_in_records_never_run_on_the_pages_that_show_them(shared
     checker.open(f'/staff/contacts/{world.payload_contact}', expect=[PAYLOADS[0]])
     checker.open('/staff/worklist')
     checker.table_pages('/staff/worklist replies', expect=PAYLOADS)
-    for n in (0, 26, 38, 39, 42, 46):
+    for n in DETAIL:  # one record's own page, for the payloads that broke out of props strings
+        checker.open(f'/staff/chart/{world.charts[n]}', expect=[PAYLOADS[n]])
+        checker.open(f'/staff/contacts/{world.contacts[n]}', expect=[PAYLOADS[n]])
         checker.open(f'/staff/reply/{world.replies[n]}', expect=[PAYLOADS[n]])
     checker.open(f'/staff/document/{world.sent_document}/access-report')
     checker.table_pages('/staff/document access report', expect=[f'{p} {p}' for p in PAYLOADS] + PAYLOADS)
@@ -624,7 +692,7 @@ def test_names_and_texts_in_records_never_run_on_the_pages_that_show_them(shared
     checker.open('/staff/registrations')
     checker.table_pages('/staff/registrations list', expect=PAYLOADS)
     checker.open(f'/staff/registrations?open={world.all_in_one_registration}', expect=PAYLOADS)
-    for n in (0, 38, 39, 40, 46):
+    for n in DETAIL:
         checker.open(f'/staff/registrations?open={world.registrations[n]}', expect=[PAYLOADS[n]])
 
     # admin: accounts (both lists and an account's details), the audit log, the settings with the preview
@@ -646,6 +714,7 @@ def test_names_and_texts_in_records_never_run_on_the_pages_that_show_them(shared
             By.XPATH, '//button[contains(., "Retry now") or contains(., "Cancel")]')))
         checker.check(f'/admin/outbox email {row + 1}', expect=[PAYLOADS[38]])
     checker.open('/admin/settings', expect=frame, alt=[PAYLOADS[40]])
-    print(f'\nrecords: seeded in {seeded - started:.0f} s, {checker.checks} page checks on {len(checker.pages)} '
-          f'pages in {time.monotonic() - seeded:.0f} s')
+    routes = sorted({re.sub(r'/\d+', '/{id}', page) for page in checker.pages})
+    print(f'\nrecords: seeded in {seeded - started:.0f} s, {checker.checks} page checks on {len(routes)} routes '
+          f'in {time.monotonic() - seeded:.0f} s: {", ".join(routes)}')
     checker.assert_clean()
