@@ -35,6 +35,7 @@ log = logging.getLogger('smp.actions')
 FLASH_KEY = 'flash'
 SETTLE_SECONDS = 0.6  # after a success, clicks that were already on their way are ignored this long
 _ROLES_ATTR = 'portal_roles'
+_LEAVING_ATTR = 'portal_leaving'  # this page is already on its way to sign-in
 
 
 class Message(ui.label):
@@ -194,8 +195,7 @@ class Action:
 
     def _refused(self, actor: Actor | None) -> None:
         if actor is None:
-            flash('Your session has ended. Sign in again to continue.', 'warning')
-            ui.navigate.to(access.login_path(_current_path()))
+            _session_ended()
         else:
             self.message.error('You are not allowed to do this.')
 
@@ -240,8 +240,7 @@ async def reader() -> Actor | None:
     if access.allows(getattr(context.client, _ROLES_ATTR, frozenset()), actor):
         return actor
     if actor is None:
-        flash('Your session has ended. Sign in again to continue.', 'warning')
-        ui.navigate.to(access.login_path(_current_path()))
+        _session_ended()
     return None
 
 
@@ -279,6 +278,17 @@ def show_flash() -> None:
             ui.label(str(notice.get('text', ''))).classes('grow')
             close = ui.button(icon='close', on_click=banner.delete).props('flat round dense')
             close.props['aria-label'] = 'Dismiss'
+
+
+def _session_ended() -> None:
+    """Send this page to sign-in, once: a table read and a click that both find the session ended make one
+    navigation and one notice."""
+    client = context.client
+    if getattr(client, _LEAVING_ATTR, False):
+        return
+    setattr(client, _LEAVING_ATTR, True)
+    flash('Your session has ended. Sign in again to continue.', 'warning')
+    ui.navigate.to(access.login_path(_current_path()))
 
 
 def _new_key() -> str:

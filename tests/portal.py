@@ -12,13 +12,26 @@ RETRIES = 50
 
 
 async def sign_in(user: User, username: str, password: str = PASSWORD, *, expect: str | None = None) -> None:
-    """Sign in through the real sign-in page."""
+    """Sign in through the real sign-in page and wait until it answered: the browser has left the sign-in page
+    (the session cookie is set on the way) or the page shows why not."""
+    import asyncio
     await user.open('/login')
     user.find(marker='username').type(username)
     user.find(marker='password').type(password)
     user.find(marker='sign-in').click()
+    for _ in range(100):
+        if user.back_history[-1].split('?')[0] != '/login' or _refusal_shown(user):
+            break
+        await asyncio.sleep(0.05)
     if expect:
         await user.should_see(expect, retries=RETRIES)
+
+
+def _refusal_shown(user: User) -> bool:
+    try:
+        return any(message.text for message in user.find(marker='error').elements)
+    except AssertionError:  # not shown (yet)
+        return False
 
 
 async def click(user: User, marker: str, timeout: float = 10.0) -> None:

@@ -445,6 +445,7 @@ async def test_contacts_cannot_open_clinic_pages_or_files(user: User) -> None:
 
     copy_id = seed(data)
     await sign_in(user, 'casey@ins.test')
+    await see(user, marker='logout')  # signed in (the cookie is set on the way to the main screen)
     for path in ('/staff', '/staff/contacts', '/staff/worklist', f'/staff/document/{copy_id}'):
         await user.open(path)
         await user.should_not_see(marker='staff-home')
@@ -473,10 +474,7 @@ async def test_an_action_after_the_session_ended_changes_nothing(user: User) -> 
     contact_id = seed(lambda session: factories.contact(session).id)
     await user.open(f'/staff/contacts/{contact_id}')
     await see(user, marker='send-new-code')
-    # let the page's paged tables load first: a table read that finds the session ended goes to sign-in too,
-    # and two navigations to sign-in show the notice on the first only
-    await asyncio.sleep(1)
-    seed(_end_sessions)
+    seed(_end_sessions)  # a table still loading finds the session ended too: one navigation, one notice
     user.find(marker='send-new-code').click()
     await see(user, marker='sign-in')
     await flashed(user, 'Your session has ended. Sign in again to continue.')
