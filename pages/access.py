@@ -88,11 +88,6 @@ def _read_visit(token: str | None, ip_address: str | None) -> Visit:
     return Visit(actor, settings, bool(pending), unworked)
 
 
-async def current_actor() -> Actor | None:
-    """The signed-in account of this browser, or None (the session row decides, not the browser)."""
-    return (await visit()).actor
-
-
 async def refuse(actor: Actor | None, route: str, reason: str, ip_address: str | None = None) -> None:
     """Audit a refused access (rate-limited in the service)."""
     await run.io_bound(db.run, access_log.record_denied, actor=actor, route=route, reason=reason,

@@ -17,7 +17,7 @@ from services.errors import NotAvailable
 from services.files import FileContent
 from services.settings import PortalSettings
 
-from .. import access
+from .. import access, actions
 from ..frame import not_available
 from ..portal import Page, file_route, portal_page, run_read
 
@@ -106,11 +106,10 @@ class AccessReportView:
 
     async def load(self, number: int) -> None:
         """One page of the report (a read: the service checks the role again)."""
-        actor = await access.current_actor()
-        if actor is None or not access.allows(access.STAFF, actor) or self.table is None:
+        report = await actions.read(self.read, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                                    **{self.param: self.subject_id})
+        if report is None or self.table is None:
             return
-        report = await access.call(self.read, actor=actor, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-                                   **{self.param: self.subject_id})
         self.table.rows = _rows(report, self.page.settings)
         self.table.pagination = {**self.table.pagination, 'page': number, 'rowsNumber': report.total}
 
