@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+API_ROLE = 'api'
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is acting: the signed-in account (or nobody) and the client's address."""
@@ -14,10 +17,12 @@ class Actor:
     display_name: str = ''
     ip_address: str | None = None
     contact_ids: tuple[int, ...] = field(default=())
+    api_client_id: int | None = None  # role 'api': an EHR integration (api/), staff rights narrowed by its scopes
+    scopes: frozenset[str] = field(default=frozenset())
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ('staff', 'admin')
+        return self.role in ('staff', 'admin', API_ROLE)
 
     @property
     def is_admin(self) -> bool:

@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing
+from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing, webhooks
 
 
 def register_all() -> None:
@@ -18,3 +18,4 @@ def register_all() -> None:
     scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)
     # anchors the audit chain's head outside the database when due (every N events / M minutes; daily email)
     scheduler.register('audit_anchor', audit_anchor.anchor_job, seconds=30)
+    scheduler.register('webhooks', webhooks.run_job, seconds=5)  # EHR webhooks: queued from the audit log, retried

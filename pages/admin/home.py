@@ -17,6 +17,7 @@ AREAS = [
     ('Mail server', '/admin/email', 'dns', 'SMTP server, sender address and a test email.'),
     ('Email templates', '/admin/templates', 'mail', 'The wording of every email the portal sends.'),
     ('Registration questionnaire', '/admin/questionnaire', 'assignment', 'The questions of a new registration.'),
+    ('API and webhooks', '/admin/api', 'api', "The EHR's API clients (scopes, secrets) and webhooks."),
 ]
 
 
