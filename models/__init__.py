@@ -1,7 +1,7 @@
 """Tables (SQLModel) and the data shapes pages receive."""
 from .accounts import Account, AccountContact, Throttle, UserSession, VerificationCode
 from .activation import ActivationCode
-from .api import ApiClient, Webhook, WebhookDelivery
+from .api import ApiClient, ApiIdempotentResult, Webhook, WebhookDelivery
 from .audit import AuditAnchor, AuditEvent
 from .clinic import RECEIVED_DOCUMENT, Chart, Contact, Document, Share, StoredFile
 from .outbox import EmailTemplate, OutboxEmail
@@ -11,7 +11,7 @@ from .replies import Reply, ReplyAttachment
 from .settings import Setting
 
 __all__ = [
-    'Account', 'ActionReceipt', 'ApiClient', 'Webhook', 'WebhookDelivery', 'AccountContact', 'ActivationCode', 'AuditAnchor', 'AuditEvent', 'Chart', 'Contact', 'Document',
+    'Account', 'ActionReceipt', 'ApiClient', 'ApiIdempotentResult', 'Webhook', 'WebhookDelivery', 'AccountContact', 'ActivationCode', 'AuditAnchor', 'AuditEvent', 'Chart', 'Contact', 'Document',
     'EmailTemplate', 'OutboxEmail', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
     'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode',

@@ -65,3 +65,20 @@ class WebhookDelivery(SQLModel, table=True):
     claimed_at: datetime | None = utc_field()
     delivered_at: datetime | None = utc_field()
     last_status: str | None = Field(default=None, max_length=200)  # 'HTTP 500', 'timeout', ...
+
+
+class ApiIdempotentResult(SQLModel, table=True):
+    """The answer to an API request made with an `Idempotency-Key`: a repeat gets the same answer, changes nothing.
+
+    The key is claimed in `action_receipt` in the same transaction (services.idempotency), so the change, the
+    claim and this answer commit together.
+    """
+
+    __tablename__ = 'api_idempotent_result'
+
+    key: str = Field(primary_key=True, max_length=64)  # 'api<client id>:<the client's key>'
+    api_client_id: int = Field(foreign_key='api_client.id', index=True)
+    request_hash: str = Field(max_length=64)  # the same key with another body is refused
+    status_code: int
+    body_json: str = text_field()
+    created_at: datetime = utc_now_field(index=True)

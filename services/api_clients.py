@@ -201,7 +201,11 @@ class NotAuthenticated(Exception):
 
 
 class AddressRefused(Exception):
-    """The client called from an address it is not allowed to use."""
+    """The client called from an address it is not allowed to use (the API audits the refused call)."""
+
+    def __init__(self, caller: Caller) -> None:
+        super().__init__('address refused')
+        self.caller = caller
 
 
 def authenticate(session: Session, *, secret: str, ip_address: str | None) -> Caller:
@@ -216,9 +220,7 @@ def authenticate(session: Session, *, secret: str, ip_address: str | None) -> Ca
     if client is None or client.revoked_at is not None or (client.expires_at is not None and client.expires_at <= now):
         raise NotAuthenticated()
     if client.allowed_addresses and not address_allowed(client.allowed_addresses, ip_address):
-        audit.record(session, action='api_address_refused', actor=client_actor(client, ip_address),
-                     object_type='api_client', object_id=client.id)
-        raise AddressRefused()
+        raise AddressRefused(Caller(client_actor(client, ip_address), client.rate_per_minute))
     if client.last_used_at is None or now - client.last_used_at >= LAST_USED_EVERY \
             or client.last_used_from != ip_address:
         client.last_used_at, client.last_used_from = now, (ip_address or '')[:64] or None
@@ -239,3 +241,11 @@ def client_actor(client: ApiClient, ip_address: str | None, display_name: str = 
     """The actor an API client acts as (audited as 'api:<name>')."""
     return Actor(role=API_ROLE, username=f'api:{client.name}'[:254], display_name=display_name or client.name,
                  ip_address=ip_address, api_client_id=client.id, scopes=frozenset(client.scopes.split()))
+
+
+def record_call(session: Session, *, actor: Actor | None, method: str, route: str, status: int,
+                ip_address: str | None) -> None:
+    """Audit one API call with the client as the actor (the route's template, never its query or body)."""
+    audit.record(session, action='api_call' if actor is not None else 'api_call_refused', actor=actor,
+                 object_type='api_client', object_id=actor.api_client_id if actor is not None else None,
+                 detail={'method': method[:10], 'route': route[:200], 'status': int(status)}, ip_address=ip_address)

@@ -36,6 +36,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_api_client_secret_hash'), 'api_client', ['secret_hash'], unique=True)
     op.create_table(
+        'api_idempotent_result',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('api_client_id', sa.Integer(), nullable=False),
+        sa.Column('request_hash', sa.String(length=64), nullable=False),
+        sa.Column('status_code', sa.Integer(), nullable=False),
+        sa.Column('body_json', sa.Text(), nullable=False),
+        sa.Column('created_at', models.base.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['api_client_id'], ['api_client.id']),
+        sa.PrimaryKeyConstraint('key'),
+    )
+    op.create_index(op.f('ix_api_idempotent_result_api_client_id'), 'api_idempotent_result', ['api_client_id'],
+                    unique=False)
+    op.create_index(op.f('ix_api_idempotent_result_created_at'), 'api_idempotent_result', ['created_at'],
+                    unique=False)
+    op.create_table(
         'webhook',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('url', sa.String(length=500), nullable=False),
@@ -76,5 +91,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('webhook_delivery')
     op.drop_table('webhook')
+    op.drop_table('api_idempotent_result')
     op.drop_index(op.f('ix_api_client_secret_hash'), table_name='api_client')
     op.drop_table('api_client')

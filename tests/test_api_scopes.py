@@ -1,0 +1,156 @@
+"""The EHR API's gate, in process (NiceGUI's `user` fixture serves main.py): every endpoint refuses a client
+without its scope, a revoked, rotated-away or expired secret, a wrong address; errors are problem+json; a client
+over its rate gets 429 with Retry-After; calls are audited with the client as the actor."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from nicegui.testing import User
+from sqlmodel import select
+
+import api
+from api import auth
+from models import Account, ApiClient, AuditEvent
+from services import api_clients, clock, db
+from services.errors import InvalidInput
+from tests import factories
+from tests.portal import seed
+
+PROBLEM = 'application/problem+json'
+
+
+def make_client(scopes=api_clients.SCOPES, **options) -> tuple[int, str]:
+    def create(session):
+        admin = session.exec(select(Account).where(Account.email == 'api-admin@clinic.test')).first() \
+            or factories.account(session, role='admin', email='api-admin@clinic.test')
+        issued = api_clients.create_client(session, actor=factories.actor_for(session, admin), name='EHR',
+                                           scopes=list(scopes), **options)
+        return issued.client_id, issued.secret
+    return seed(create)
+
+
+def concrete(path: str) -> str:
+    return re.sub(r'\{[^}]+\}', lambda m: 'x@y.test' if m.group(0) == '{email}' else
+                  'MRN1' if m.group(0) == '{external_id}' else '1', path)
+
+
+def every_endpoint() -> list[tuple[str, str, str]]:
+    return sorted((method, path, needed) for (method, path), needed in api.v1.endpoint_scopes().items())
+
+
+def test_every_endpoint_declares_a_scope_and_every_scope_is_used() -> None:
+    routes = {(m, r.path) for r in api.v1.router.routes for m in r.methods}
+    assert routes == set(api.v1.endpoint_scopes())
+    assert {needed for _, _, needed in every_endpoint()} == set(api_clients.SCOPES)
+
+
+async def call(user: User, method: str, path: str, secret: str | None, **kwargs):
+    headers = kwargs.pop('headers', {}) | ({'authorization': f'Bearer {secret}'} if secret else {})
+    return await user.http_client.request(method, path, headers=headers, **kwargs)
+
+
+async def test_every_endpoint_refuses_a_client_without_its_scope(user: User) -> None:
+    auth.limiter.reset()
+    problems = []
+    for method, path, needed in every_endpoint():
+        _, secret = make_client([s for s in api_clients.SCOPES if s != needed])
+        answer = await call(user, method, concrete(path), secret, headers={'idempotency-key': 'k1'})
+        body = answer.json()
+        if answer.status_code != 403 or body.get('type', '').rsplit('/', 1)[-1] != 'insufficient-scope' \
+                or answer.headers['content-type'] != PROBLEM or body.get('scope') != needed:
+            problems.append(f'{method} {path}: {answer.status_code} {body}')
+    assert problems == []
+    with db.transaction() as session:
+        refused = session.exec(select(AuditEvent).where(AuditEvent.action == 'api_call')).all()
+    assert len(refused) == len(every_endpoint())
+    assert all(e.actor == 'api:EHR' and e.account_id is None and '"status": 403' in e.detail_json for e in refused)
+
+
+async def test_revoked_rotated_expired_and_missing_secrets_get_the_same_401(user: User) -> None:
+    auth.limiter.reset()
+    revoked_id, revoked = make_client()
+    rotated_id, rotated = make_client(['charts:write'])
+    expired_id, expired = make_client(['charts:write', 'shares:read'], expires_on=clock.now().date())
+
+    def change(session):
+        admin = factories.actor_for(session, factories.account(session, role='admin', email='x@clinic.test'))
+        api_clients.revoke_client(session, actor=admin, client_id=revoked_id)
+        new = api_clients.rotate_secret(session, actor=admin, client_id=rotated_id)
+        session.get(ApiClient, expired_id).expires_at = clock.now() - timedelta(seconds=1)
+        return new.secret
+    fresh = seed(change)
+    for method, path, _ in every_endpoint():
+        for secret in (revoked, rotated, expired, None, 'smp_made-up', 'not even a prefix'):
+            answer = await call(user, method, concrete(path), secret)
+            assert answer.status_code == 401, (method, path, answer.text)
+            assert answer.json()['type'].endswith('/unauthorized')
+            assert answer.headers['www-authenticate'] == 'Bearer'
+        auth.limiter.reset()  # (the unknown-secret limit per address)
+    answer = await call(user, 'GET', '/api/v1/charts', fresh)
+    assert answer.status_code == 200 and answer.json()['items'] == []
+
+
+async def test_objects_the_client_may_not_see_look_missing_and_errors_name_the_field(user: User) -> None:
+    auth.limiter.reset()
+    _, secret = make_client()
+    missing = await call(user, 'GET', '/api/v1/charts/999', secret)
+    assert missing.status_code == 404 and missing.headers['content-type'] == PROBLEM
+    assert missing.json()['type'].endswith('/not-found') and 'Traceback' not in missing.text
+    bad = await call(user, 'PUT', '/api/v1/charts/by-external-id/MRN1', secret,
+                     json={'first_name': 'Pat', 'last_name': 'Lee', 'date_of_birth': 'yesterday'})
+    assert bad.status_code == 422 and bad.json()['type'].endswith('/validation-error')
+    assert [e['field'] for e in bad.json()['errors']] == ['date_of_birth']
+    unknown = await call(user, 'PUT', '/api/v1/charts/by-external-id/MRN1', secret,
+                         json={'first_name': 'Pat', 'last_name': 'Lee', 'shoe_size': 9})
+    assert [e['field'] for e in unknown.json()['errors']] == ['shoe_size']
+    rule = await call(user, 'PUT', '/api/v1/charts/by-external-id/MRN1', secret,
+                      json={'first_name': ' ', 'last_name': 'Lee'})
+    assert rule.status_code == 422 and rule.json()['type'].endswith('/invalid-input')
+    assert 'First name' in rule.json()['detail']
+    cursor = await call(user, 'GET', '/api/v1/replies?cursor=garbage', secret)
+    assert cursor.status_code == 422 and 'cursor' in cursor.json()['detail']
+    assert db.run(lambda session: session.exec(select(api_clients.ApiClient)).first().last_used_at) is not None
+
+
+async def test_an_address_outside_the_allowed_networks_is_refused(user: User) -> None:
+    auth.limiter.reset()
+    _, secret = make_client(allowed_addresses='10.9.0.0/16')
+    answer = await call(user, 'GET', '/api/v1/charts', secret)
+    assert answer.status_code == 403 and answer.json()['type'].endswith('/address-not-allowed')
+    _, inside = make_client(allowed_addresses='10.9.0.0/16, 127.0.0.0/8')  # (the test client calls from 127.0.0.1)
+    assert (await call(user, 'GET', '/api/v1/charts', inside)).status_code == 200
+
+
+async def test_a_client_over_its_rate_gets_429_with_retry_after(user: User) -> None:
+    auth.limiter.reset()
+    _, secret = make_client(rate_per_minute=3)
+    answers = [await call(user, 'GET', '/api/v1/charts', secret) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].json()['type'].endswith('/rate-limited') and 1 <= int(answers[-1].headers['retry-after']) <= 60
+
+
+async def test_openapi_and_docs_are_served_for_the_api_only(user: User) -> None:
+    document = (await user.http_client.get('/api/v1/openapi.json')).json()
+    assert set(document['paths']) == {p for _, p, _ in every_endpoint()}
+    docs = await user.http_client.get('/api/v1/docs')
+    assert docs.status_code == 200 and 'swagger' in docs.text.lower()
+    assert (await user.http_client.get('/openapi.json')).status_code == 404
+
+
+def test_client_input_is_checked(database: str) -> None:
+    with db.transaction() as session:
+        admin = factories.actor_for(session, factories.account(session, role='admin', email='a@clinic.test'))
+        staff = factories.actor_for(session, factories.account(session, role='staff', email='s@clinic.test'))
+        for bad in ({'scopes': []}, {'scopes': ['charts:delete']}, {'allowed_addresses': 'my office'},
+                    {'expires_on': '2001-01-01'}, {'name': ''}, {'rate_per_minute': 0}):
+            with pytest.raises(InvalidInput):
+                api_clients.create_client(session, actor=admin, **({'name': 'EHR', 'scopes': ['charts:write']} | bad))
+        with pytest.raises(api_clients.Forbidden):
+            api_clients.create_client(session, actor=staff, name='EHR', scopes=['charts:write'])
+        issued = api_clients.create_client(session, actor=admin, name='EHR', scopes='charts:write shares:read')
+        stored = session.get(ApiClient, issued.client_id)
+        assert issued.secret not in (stored.secret_hash, stored.secret_hint) and len(issued.secret) > 40
+        assert stored.secret_hash == api_clients.secret_hash(issued.secret)
+    assert db.run(lambda session: session.exec(select(ApiClient)).all()) != []
