@@ -24,6 +24,7 @@ if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: ke
 
 from nicegui import app, ui  # noqa: E402
 
+import api  # noqa: E402
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
@@ -93,6 +94,7 @@ def serve() -> None:
     jobs.register_all()
     passwords.common_passwords()  # load the blocklist now, not on the first keystroke in a password field
     pages.register_all()
+    api.register(app)  # the EHR API under /api/v1 (FastAPI routes, outside the page registry)
     app.add_middleware(UploadLimit)
     app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
     if not app.is_started:  # (the test runner re-runs this file in a started app)
