@@ -38,6 +38,8 @@ class Config(BaseSettings):
     cookie_https_only: bool = False
     # append-only file the audit chain's head is anchored to (keep it on another volume); default in the data dir
     audit_anchor_file: Path | None = None
+    # the EHR API's OpenAPI document (/api/v1/openapi.json) and interactive docs (/api/v1/docs)
+    api_docs: bool = True
 
     @field_validator('log_level')
     @classmethod
