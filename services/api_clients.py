@@ -21,7 +21,7 @@ from models.shapes import API_ROLE, Actor
 
 from . import audit, clock, validate
 from .config import persistent_secret
-from .errors import Forbidden, InvalidInput, NotAvailable
+from .errors import Forbidden, InvalidInput, NotAvailable, PortalError
 
 SCOPES = ('charts:write', 'documents:write', 'contacts:write', 'shares:write', 'shares:read', 'replies:read',
           'replies:write', 'registrations:read', 'registrations:write')
@@ -196,11 +196,11 @@ class Caller:
     rate_per_minute: int
 
 
-class NotAuthenticated(Exception):
+class NotAuthenticated(PortalError):
     """The bearer secret is missing, unknown, revoked or expired (deliberately one answer)."""
 
 
-class AddressRefused(Exception):
+class AddressRefused(PortalError):
     """The client called from an address it is not allowed to use (the API audits the refused call)."""
 
     def __init__(self, caller: Caller) -> None:
@@ -213,8 +213,9 @@ def authenticate(session: Session, *, secret: str, ip_address: str | None) -> Ca
 
     Records the last-used time and address (at most every 30 seconds per client).
     """
-    if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 100:
+    if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 100 or not secret.isascii():
         raise NotAuthenticated()
+    ip_address = _address(ip_address)
     client = session.exec(select(ApiClient).where(ApiClient.secret_hash == secret_hash(secret))).first()
     now = clock.now()
     if client is None or client.revoked_at is not None or (client.expires_at is not None and client.expires_at <= now):
@@ -226,6 +227,13 @@ def authenticate(session: Session, *, secret: str, ip_address: str | None) -> Ca
         client.last_used_at, client.last_used_from = now, (ip_address or '')[:64] or None
         session.add(client)
     return Caller(client_actor(client, ip_address), client.rate_per_minute)
+
+
+def _address(ip_address: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(ip_address or ''))
+    except ValueError:
+        return None
 
 
 def address_allowed(allowed: str, ip_address: str | None) -> bool:

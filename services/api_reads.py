@@ -162,6 +162,8 @@ def send_once(session: Session, *, actor: Actor, key: str, request_hash: str, do
     the first answer and changes nothing; with another request body it raises Conflict. Returns
     (status, answer, replayed)."""
     require_staff(actor)
+    if not key or len(key) > 40 or not all(c.isascii() and (c.isalnum() or c in '._:-') for c in key):
+        raise InvalidInput('The Idempotency-Key must be 1 to 40 letters, digits or . _ : -')
     full_key = f'api{actor.api_client_id}:{key}'
     stored = session.get(ApiIdempotentResult, full_key)
     if stored is None and not idempotency.claim(session, key=full_key, action='api.shares.create', actor=actor):

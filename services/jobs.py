@@ -18,4 +18,4 @@ def register_all() -> None:
     scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)
     # anchors the audit chain's head outside the database when due (every N events / M minutes; daily email)
     scheduler.register('audit_anchor', audit_anchor.anchor_job, seconds=30)
-    scheduler.register('webhooks', webhooks.run_job, seconds=5)  # EHR webhooks: queued from the audit log, retried
+    scheduler.register('webhooks', webhooks.run_job, seconds=2)  # EHR webhooks: queued from the audit log, retried

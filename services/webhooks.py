@@ -43,7 +43,7 @@ _FROM_AUDIT = {
     ('registration_submit', 'registration'): 'registration.submitted',
 }
 MAX_ATTEMPTS = 12
-BASE_DELAY_SECONDS = 5
+BASE_DELAY_SECONDS = 2
 MAX_DELAY_SECONDS = 6 * 3600
 STALE_CLAIM = timedelta(minutes=5)
 TIMEOUT_SECONDS = 10.0
@@ -255,7 +255,7 @@ def claim_due(*, limit: int = 20) -> list[int]:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Delay before the next try: 5 s, then four times longer per attempt, at most 6 hours."""
+    """Delay before the next try: 2 s, then four times longer per attempt (8 s, 32 s, ...), at most 6 hours."""
     return timedelta(seconds=min(BASE_DELAY_SECONDS * 4 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
 
 

@@ -66,9 +66,10 @@ async def test_every_endpoint_refuses_a_client_without_its_scope(user: User) -> 
         refused = session.exec(select(AuditEvent).where(AuditEvent.action == 'api_call')).all()
     assert len(refused) == len(every_endpoint())
     assert all(e.actor == 'api:EHR' and e.account_id is None and '"status": 403' in e.detail_json for e in refused)
+    await revoked_rotated_expired_and_missing_secrets_get_the_same_401(user)
 
 
-async def test_revoked_rotated_expired_and_missing_secrets_get_the_same_401(user: User) -> None:
+async def revoked_rotated_expired_and_missing_secrets_get_the_same_401(user: User) -> None:
     auth.limiter.reset()
     revoked_id, revoked = make_client()
     rotated_id, rotated = make_client(['charts:write'])
@@ -81,13 +82,15 @@ async def test_revoked_rotated_expired_and_missing_secrets_get_the_same_401(user
         session.get(ApiClient, expired_id).expires_at = clock.now() - timedelta(seconds=1)
         return new.secret
     fresh = seed(change)
-    for method, path, _ in every_endpoint():
-        for secret in (revoked, rotated, expired, None, 'smp_made-up', 'not even a prefix'):
+    for index, (method, path, _) in enumerate(every_endpoint()):
+        # every endpoint with each kind of dead secret in turn, and all of them on the first one
+        for secret in (revoked, rotated, expired, None, 'smp_made-up', 'not even a prefix')[
+                (0 if index == 0 else index % 6):(6 if index == 0 else index % 6 + 1)]:
             answer = await call(user, method, concrete(path), secret)
             assert answer.status_code == 401, (method, path, answer.text)
             assert answer.json()['type'].endswith('/unauthorized')
             assert answer.headers['www-authenticate'] == 'Bearer'
-        auth.limiter.reset()  # (the unknown-secret limit per address)
+    auth.limiter.reset()  # (the unknown-secret limit per address)
     answer = await call(user, 'GET', '/api/v1/charts', fresh)
     assert answer.status_code == 200 and answer.json()['items'] == []
 
@@ -112,9 +115,12 @@ async def test_objects_the_client_may_not_see_look_missing_and_errors_name_the_f
     cursor = await call(user, 'GET', '/api/v1/replies?cursor=garbage', secret)
     assert cursor.status_code == 422 and 'cursor' in cursor.json()['detail']
     assert db.run(lambda session: session.exec(select(api_clients.ApiClient)).first().last_used_at) is not None
+    await an_address_outside_the_allowed_networks_is_refused(user)
+    await a_client_over_its_rate_gets_429_with_retry_after(user)
+    await openapi_and_docs_are_served_for_the_api_only(user)
 
 
-async def test_an_address_outside_the_allowed_networks_is_refused(user: User) -> None:
+async def an_address_outside_the_allowed_networks_is_refused(user: User) -> None:
     auth.limiter.reset()
     _, secret = make_client(allowed_addresses='10.9.0.0/16')
     answer = await call(user, 'GET', '/api/v1/charts', secret)
@@ -123,7 +129,7 @@ async def test_an_address_outside_the_allowed_networks_is_refused(user: User) ->
     assert (await call(user, 'GET', '/api/v1/charts', inside)).status_code == 200
 
 
-async def test_a_client_over_its_rate_gets_429_with_retry_after(user: User) -> None:
+async def a_client_over_its_rate_gets_429_with_retry_after(user: User) -> None:
     auth.limiter.reset()
     _, secret = make_client(rate_per_minute=3)
     answers = [await call(user, 'GET', '/api/v1/charts', secret) for _ in range(4)]
@@ -131,7 +137,7 @@ async def test_a_client_over_its_rate_gets_429_with_retry_after(user: User) -> N
     assert answers[-1].json()['type'].endswith('/rate-limited') and 1 <= int(answers[-1].headers['retry-after']) <= 60
 
 
-async def test_openapi_and_docs_are_served_for_the_api_only(user: User) -> None:
+async def openapi_and_docs_are_served_for_the_api_only(user: User) -> None:
     document = (await user.http_client.get('/api/v1/openapi.json')).json()
     assert set(document['paths']) == {p for _, p, _ in every_endpoint()}
     docs = await user.http_client.get('/api/v1/docs')
