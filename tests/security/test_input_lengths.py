@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlmodel import select
 
 from models import AuditEvent, Throttle
-from services import (accounts_admin, activation, audit_query, auth, branding, charts, contact_accounts, contacts, db,
+from services import (accounts_admin, activation, api_clients, api_reads, audit_query, auth, branding, charts, contact_accounts, contacts, db,
                       documents, email_admin, messages, outbox, questionnaire, registration, registration_review,
-                      replies, settings as portal_settings, settings_admin, sharing, verification, worklist)
+                      replies, settings as portal_settings, settings_admin, sharing, verification, webhooks,
+                      worklist)
 from services.contact_accounts import NewAccount
 from services.errors import PortalError
 from tests import factories
@@ -244,6 +245,31 @@ CASES: dict[str, Callable[[W, str], Any]] = {
     'registration_review.reject.reason': lambda w, t: _with(registration_review.reject, actor=w['staff'],
                                                             registration_id=1, reason=t),
     'worklist.list_replies.show': lambda w, t: _with(worklist.list_replies, actor=w['staff'], show=t),
+    'api_clients.create_client.name': lambda w, t: _with(api_clients.create_client, actor=w['admin'], name=t,
+                                                         scopes=t, allowed_addresses=t, expires_on=t),
+    'api_clients.create_client.scopes': lambda w, t: _with(api_clients.create_client, actor=w['admin'], name='EHR',
+                                                           scopes=['charts:write', t]),
+    'api_clients.create_client.allowed_addresses': lambda w, t: _with(
+        api_clients.create_client, actor=w['admin'], name='EHR', scopes=['charts:write'], allowed_addresses=t),
+    'api_clients.create_client.expires_on': lambda w, t: _with(
+        api_clients.create_client, actor=w['admin'], name='EHR', scopes=['charts:write'], expires_on=t),
+    'api_clients.authenticate.secret': lambda w, t: _with(api_clients.authenticate, secret=t, ip_address=t),
+    'api_clients.authenticate.prefixed': lambda w, t: _with(api_clients.authenticate, secret='smp_' + t,
+                                                            ip_address='10.0.0.1'),
+    'api_reads.list_charts.query': lambda w, t: _with(api_reads.list_charts, actor=w['staff'], query=t),
+    'api_reads.decode_cursor.cursor': lambda w, t: api_reads.decode_cursor(t),
+    'api_reads.upsert_chart.external_id': lambda w, t: _with(api_reads.upsert_chart, actor=w['staff'], external_id=t,
+                                                             first_name=t, last_name='Lee', date_of_birth=t),
+    'api_reads.upsert_contact.email': lambda w, t: _with(api_reads.upsert_contact, actor=w['staff'], email=t,
+                                                         first_name=t, last_name=t, phone=t, organization=t),
+    'api_reads.send_once.key': lambda w, t: _with(api_reads.send_once, actor=w['staff'], key=t, request_hash='h',
+                                                  document_ids=[w['document']], contact_ids=[w['contact_id']],
+                                                  expires_on=t),
+    'api_reads.list_registrations.status': lambda w, t: _with(api_reads.list_registrations, actor=w['staff'],
+                                                              status=t),
+    'webhooks.create_webhook.url': lambda w, t: _with(webhooks.create_webhook, actor=w['admin'], url=t, events=t),
+    'webhooks.create_webhook.events': lambda w, t: _with(webhooks.create_webhook, actor=w['admin'],
+                                                         url='https://ehr.test/in', events=['share.read', t]),
 }
 
 # text parameters of services that only ever get what the program made (never what a person typed)
@@ -272,6 +298,9 @@ INTERNAL = {
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
     'sharing.expiry_moment',  # reached through share_document and change_expiry above
+    'api_clients.secret_hash', 'api_clients.check_scopes', 'api_clients.check_addresses',
+    'api_clients.address_allowed', 'api_clients.client_actor', 'api_clients.record_call', 'webhooks.check_url',
+    'webhooks.check_events', 'webhooks.sign',  # reached through create_client / authenticate / create_webhook
 }
 # checked through another entry above (the parameter is typed into it)
 COVERED_ELSEWHERE = {

@@ -18,9 +18,9 @@ from sqlmodel import select
 
 from models import AuditEvent, Registration, RegistrationFile, Reply, ReplyAttachment, Setting
 from models.shapes import Actor
-from services import (accounts_admin, audit_query, branding, charts, contact_accounts, contacts, db, documents,
+from services import (accounts_admin, api_clients, api_reads, audit_query, branding, charts, contact_accounts, contacts, db, documents,
                       email_admin, messages, outbox, questionnaire, registration_review, settings_admin, sharing,
-                      worklist)
+                      webhooks, worklist)
 from services.errors import Forbidden, NotAvailable
 from tests import factories
 
@@ -28,6 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 Call = Callable[[Any, Actor, dict[str, int]], Any]
 
 ADMIN_ONLY: dict[str, Call] = {
+    'api_clients.create_client': lambda s, a, w: api_clients.create_client(s, actor=a, name='X', scopes=['charts:write']),
+    'api_clients.rotate_secret': lambda s, a, w: api_clients.rotate_secret(s, actor=a, client_id=1),
+    'api_clients.revoke_client': lambda s, a, w: api_clients.revoke_client(s, actor=a, client_id=1),
+    'api_clients.list_clients': lambda s, a, w: api_clients.list_clients(s, actor=a),
+    'webhooks.create_webhook': lambda s, a, w: webhooks.create_webhook(s, actor=a, url='https://evil.test/',
+                                                                       events=['reply.received']),
+    'webhooks.set_active': lambda s, a, w: webhooks.set_active(s, actor=a, webhook_id=1, active=False),
+    'webhooks.list_webhooks': lambda s, a, w: webhooks.list_webhooks(s, actor=a),
+    'webhooks.list_deliveries': lambda s, a, w: webhooks.list_deliveries(s, actor=a),
     'settings_admin.save_section': lambda s, a, w: settings_admin.save_section(
         s, section='general', values={'portal_name': 'Taken over'}, actor=a),
     'accounts_admin.list_accounts': lambda s, a, w: accounts_admin.list_accounts(s, actor=a, kind='staff'),
@@ -71,6 +80,20 @@ ADMIN_ONLY: dict[str, Call] = {
 }
 
 STAFF_ONLY: dict[str, Call] = {
+    'api_reads.list_charts': lambda s, a, w: api_reads.list_charts(s, actor=a),
+    'api_reads.upsert_chart': lambda s, a, w: api_reads.upsert_chart(s, actor=a, external_id='M1', first_name='A',
+                                                                     last_name='B'),
+    'api_reads.upsert_contact': lambda s, a, w: api_reads.upsert_contact(s, actor=a, email='m@evil.test',
+                                                                         first_name='A', last_name='B'),
+    'api_reads.list_shares': lambda s, a, w: api_reads.list_shares(s, actor=a),
+    'api_reads.get_share': lambda s, a, w: api_reads.get_share(s, actor=a, share_id=w['share']),
+    'api_reads.send_once': lambda s, a, w: api_reads.send_once(s, actor=a, key='k', request_hash='h',
+                                                               document_ids=[w['document']], contact_ids=[w['contact']]),
+    'api_reads.list_replies': lambda s, a, w: api_reads.list_replies(s, actor=a),
+    'api_reads.reply_attachment': lambda s, a, w: api_reads.reply_attachment(s, actor=a, reply_id=w['reply'],
+                                                                             attachment_id=w['attachment']),
+    'api_reads.attachment_hashes': lambda s, a, w: api_reads.attachment_hashes(s, actor=a, reply_id=w['reply']),
+    'api_reads.list_registrations': lambda s, a, w: api_reads.list_registrations(s, actor=a),
     'charts.search_charts': lambda s, a, w: charts.search_charts(s, actor=a, query=''),
     'charts.get_chart': lambda s, a, w: charts.get_chart(s, actor=a, chart_id=w['chart']),
     'charts.save_chart': lambda s, a, w: charts.save_chart(s, actor=a, first_name='A', last_name='B'),
@@ -129,6 +152,8 @@ SIGNED_IN_ONLY: dict[str, Call] = {
 # public service functions that take a session but no actor, and why that is right
 NO_ACTOR = {
     'access_log.record_denied': 'records a refusal the caller observed',
+    'api_clients.authenticate': 'the bearer secret is the credential (it builds the actor)',
+    'webhooks.collect_events': 'scheduler job (ids of audited events only)',
     'accounts_admin.send_password_reset': 'internal step of the admin services, given an account row they checked',
     'activation.issue_code': 'internal step of sharing/contacts, given a contact row they checked',
     'activation.find_usable': 'the code is the credential', 'activation.mark_used': 'the code is the credential',
