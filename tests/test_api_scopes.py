@@ -160,3 +160,65 @@ def test_client_input_is_checked(database: str) -> None:
         assert issued.secret not in (stored.secret_hash, stored.secret_hint) and len(issued.secret) > 40
         assert stored.secret_hash == api_clients.secret_hash(issued.secret)
     assert db.run(lambda session: session.exec(select(ApiClient)).all()) != []
+
+
+async def test_the_admin_page_creates_rotates_and_revokes_clients_and_adds_webhooks(user: User) -> None:
+    from nicegui import ui
+
+    from tests.admin_portal import click, see, sign_in_as, until
+    auth.limiter.reset()
+    await sign_in_as(user, 'admin', 'boss@clinic.test')
+    await user.open('/admin')
+    await see(user, marker='area-api')
+    await user.open('/admin/api')
+    await see(user, marker='admin-api')
+    user.find(marker='client-name').type('Clinic EHR')
+    user.find(marker='client-scopes').elements.pop().value = ['charts:write', 'replies:read']
+    user.find(marker='client-addresses').type('127.0.0.1')
+    await click(user, 'create-client')
+    await see(user, 'Copy its secret now')
+    secret_box = user.find(marker='new-secret').elements.pop()
+    secret = secret_box.value
+    assert secret.startswith('smp_')
+    assert (await call(user, 'GET', '/api/v1/charts', secret)).status_code == 200
+    (table,) = [e for e in user.find(marker='api-clients').elements if isinstance(e, ui.table)]
+    assert [(r['name'], r['scopes'], r['state']) for r in table.rows] == [('Clinic EHR', 'charts:write replies:read',
+                                                                         'active')]
+    assert secret not in str(table.rows)
+
+    client_id = table.rows[0]['id']
+    user.find(marker='choose-client').elements.pop().value = client_id
+    await click(user, 'rotate-client')
+    await see(user, 'the old one no longer works')
+    new_secret = secret_box.value
+    assert new_secret != secret
+    assert (await call(user, 'GET', '/api/v1/charts', secret)).status_code == 401
+    assert (await call(user, 'GET', '/api/v1/charts', new_secret)).status_code == 200
+    await click(user, 'revoke-client')
+    await see(user, f'Client {client_id} was revoked.')
+    assert (await call(user, 'GET', '/api/v1/charts', new_secret)).status_code == 401
+    assert await until(lambda: table.rows and table.rows[0]['state'] == 'revoked')
+
+    user.find(marker='hook-url').type('https://ehr.clinic.test/portal-events')
+    user.find(marker='hook-events').elements.pop().value = ['reply.received', 'share.read']
+    await click(user, 'add-webhook')
+    await see(user, 'Copy its signing secret now')
+    assert secret_box.value.startswith('whsec_')
+    user.find(marker='hook-url').type('ftp://nowhere')
+    await click(user, 'add-webhook')
+    await see(user, 'Write the full address')
+    with db.transaction() as session:
+        events = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
+    assert {'api_client_created', 'api_client_rotated', 'api_client_revoked', 'webhook_created'} <= set(events)
+
+
+def test_the_docs_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi import FastAPI
+
+    from services import config
+    monkeypatch.setenv('SMP_API_DOCS', 'false')
+    config.reload_config()
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    api.register(app)
+    paths = {route.path for route in app.routes}
+    assert '/api/v1/charts' in paths and not paths & {api.OPENAPI_PATH, api.DOCS_PATH}
