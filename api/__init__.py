@@ -49,7 +49,7 @@ async def _docs() -> HTMLResponse:
 def register(app: FastAPI) -> None:
     """Add the API routes to the app (again after NiceGUI's test runner cleared them)."""
     served = {getattr(r, 'path', None) for r in app.routes}
-    if f'{router.prefix}/charts' not in served:
+    if not any(r is router or getattr(r, 'original_router', None) is router for r in app.routes):
         app.include_router(router)
     if get_config().api_docs and OPENAPI_PATH not in served:
         app.add_api_route(OPENAPI_PATH, _openapi, include_in_schema=False, methods=['GET'])

@@ -220,5 +220,8 @@ def test_the_docs_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     config.reload_config()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     api.register(app)
-    paths = {route.path for route in app.routes}
+    from tests.test_routes import served_paths
+    paths = served_paths(app.routes)
     assert '/api/v1/charts' in paths and not paths & {api.OPENAPI_PATH, api.DOCS_PATH}
+    api.register(app)  # (again, as after NiceGUI's test runner cleared the routes: no second copy)
+    assert sum(getattr(r, 'original_router', None) is api.v1.router for r in app.routes) == 1
