@@ -6,6 +6,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -54,7 +55,7 @@ def _limit(key: str, per_minute: int) -> None:
 
 
 def authenticated(request: Request,
-                  credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> api_clients.Caller:
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> api_clients.Caller:
     """The calling client (runs in the thread pool): 401 for a missing, wrong, revoked or expired secret."""
     ip = request.client.host if request.client else None
     secret = credentials.credentials if credentials and credentials.scheme.lower() == 'bearer' else ''
@@ -76,7 +77,7 @@ def scope(name: str) -> Callable[..., api_clients.Caller]:
     if name not in api_clients.SCOPES:
         raise ValueError(f'unknown scope {name}')
 
-    def check(caller: api_clients.Caller = Depends(authenticated)) -> api_clients.Caller:
+    def check(caller: Annotated[api_clients.Caller, Depends(authenticated)]) -> api_clients.Caller:
         if name not in caller.actor.scopes:
             raise ApiProblem('insufficient-scope', f'This endpoint needs the scope {name}.', scope=name)
         return caller

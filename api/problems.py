@@ -112,8 +112,7 @@ class ProblemRoute(APIRoute):
 
 
 def _audit_call(request: Request, template: str, status: int) -> None:
-    from services import api_clients
-    from services import db
+    from services import api_clients, db
     caller = getattr(request.state, 'api_caller', None)
     ip = request.client.host if request.client else None
     if caller is None and status not in (401, 403):

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import (ApiIdempotentResult, Chart, Contact, Registration, Reply, ReplyAttachment, Share, StoredFile)
+from models import ApiIdempotentResult, Chart, Contact, Registration, Reply, ReplyAttachment, Share, StoredFile
 from models.shapes import Actor
 
 from . import charts, contacts, files, idempotency, sharing, validate, worklist

@@ -42,7 +42,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers['content-length']))
                 stamp = self.headers['x-smp-timestamp']
                 expected = 'v1=' + hmac.new(receiver.secret.encode(), stamp.encode() + b'.' + body,
