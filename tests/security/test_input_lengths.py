@@ -247,15 +247,11 @@ CASES: dict[str, Callable[[W, str], Any]] = {
     'worklist.list_replies.show': lambda w, t: _with(worklist.list_replies, actor=w['staff'], show=t),
     'api_clients.create_client.name': lambda w, t: _with(api_clients.create_client, actor=w['admin'], name=t,
                                                          scopes=t, allowed_addresses=t, expires_on=t),
-    'api_clients.create_client.scopes': lambda w, t: _with(api_clients.create_client, actor=w['admin'], name='EHR',
-                                                           scopes=['charts:write', t]),
     'api_clients.create_client.allowed_addresses': lambda w, t: _with(
         api_clients.create_client, actor=w['admin'], name='EHR', scopes=['charts:write'], allowed_addresses=t),
     'api_clients.create_client.expires_on': lambda w, t: _with(
         api_clients.create_client, actor=w['admin'], name='EHR', scopes=['charts:write'], expires_on=t),
-    'api_clients.authenticate.secret': lambda w, t: _with(api_clients.authenticate, secret=t, ip_address=t),
-    'api_clients.authenticate.prefixed': lambda w, t: _with(api_clients.authenticate, secret='smp_' + t,
-                                                            ip_address='10.0.0.1'),
+    'api_clients.authenticate.secret': lambda w, t: _with(api_clients.authenticate, secret='smp_' + t, ip_address=t),
     'api_reads.list_charts.query': lambda w, t: _with(api_reads.list_charts, actor=w['staff'], query=t),
     'api_reads.decode_cursor.cursor': lambda w, t: api_reads.decode_cursor(t),
     'api_reads.upsert_chart.external_id': lambda w, t: _with(api_reads.upsert_chart, actor=w['staff'], external_id=t,
@@ -267,9 +263,8 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                   expires_on=t),
     'api_reads.list_registrations.status': lambda w, t: _with(api_reads.list_registrations, actor=w['staff'],
                                                               status=t),
-    'webhooks.create_webhook.url': lambda w, t: _with(webhooks.create_webhook, actor=w['admin'], url=t, events=t),
-    'webhooks.create_webhook.events': lambda w, t: _with(webhooks.create_webhook, actor=w['admin'],
-                                                         url='https://ehr.test/in', events=['share.read', t]),
+    'webhooks.create_webhook.url': lambda w, t: _with(webhooks.create_webhook, actor=w['admin'], url=t,
+                                                      events=['share.read', t]),
 }
 
 # text parameters of services that only ever get what the program made (never what a person typed)
