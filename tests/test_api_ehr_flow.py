@@ -2,8 +2,8 @@
 a script plays the clinic's EHR with httpx, and a webhook receiver on 127.0.0.1 checks every signature.
 
 The EHR creates a chart, uploads a PDF, upserts the contact, shares with the same Idempotency-Key twice (one share,
-one invitation over SMTP); the contact replies with an attachment (through the reply service, as the contact's
-portal account: the reply screen itself is covered by the reply browser tests); the EHR polls replies since its
+one invitation over SMTP); the contact opens the document and replies with a PDF in Chromium (signed in with a portal
+account for the invited address: activation has its own tests); the EHR polls replies since its
 cursor, downloads the attachment with the same SHA-256 and moves the reply into the chart. The receiver answers
 500 to the first delivery of every event and still sees each event exactly once.
 """
@@ -18,11 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from selenium.webdriver.common.by import By
 from sqlmodel import select
 
-from models import OutboxEmail, Reply, Share
-from services import api_clients, messages, replies, webhooks
+from models import Contact, OutboxEmail, Reply, Share
+from services import api_clients, webhooks
 from tests import factories, portal_data
+from tests.browser import click, wait_for
 from tests.portal import seed
 
 pytestmark = pytest.mark.browser
@@ -83,7 +85,7 @@ def until(condition, timeout: float = 40.0, step: float = 0.25):
     raise AssertionError('timed out')
 
 
-def test_the_ehr_script_and_webhooks(smtp_server, portal_server) -> None:
+def test_the_ehr_script_and_webhooks(smtp_server, portal_server, browser, tmp_path) -> None:
     smtp_server.reject.add('gone@outside.test')
     receiver = Receiver()
 
@@ -98,7 +100,7 @@ def test_the_ehr_script_and_webhooks(smtp_server, portal_server) -> None:
     try:
         with httpx.Client(base_url=portal_server.url, headers={'authorization': f'Bearer {secret}'},
                           timeout=20) as ehr:
-            _play_the_ehr(ehr, smtp_server)
+            _play_the_ehr(ehr, smtp_server, browser, portal_server.url, tmp_path)
         # each event exactly once, though the first delivery of each was answered with 500
         wanted = {'reply.received', 'share.read', 'invitation.bounced'}
         until(lambda: wanted <= {e['type'] for e in receiver.accepted}, timeout=45)
@@ -114,7 +116,27 @@ def test_the_ehr_script_and_webhooks(smtp_server, portal_server) -> None:
         receiver.stop()
 
 
-def _play_the_ehr(ehr: httpx.Client, smtp_server) -> None:
+def _reply_in_chromium(browser, url: str, share_id: int, tmp_path) -> None:
+    attachment = tmp_path / 'signed form.pdf'
+    attachment.write_bytes(ATTACHMENT)
+    browser.get(url + '/login')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
+    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys('casey@outside.test')
+    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
+    browser.find_element(By.XPATH, '//button[normalize-space()="Sign in"]').click()
+    wait_for(browser, lambda d: 'LOGOUT' in d.page_source)
+    click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{share_id}"]')  # reads it
+    wait_for(browser, lambda d: d.find_elements(By.TAG_NAME, 'iframe'))
+    browser.get(url + '/')
+    click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0].send_keys('Signed form attached.')
+    browser.find_element(By.CSS_SELECTOR, 'input[type=file]').send_keys(str(attachment))
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//div[normalize-space()="signed form.pdf"]'))
+    click(browser, by=By.XPATH, selector='//button[contains(., "Send reply")]')
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == url and 'Replies' in d.page_source)
+
+
+def _play_the_ehr(ehr: httpx.Client, smtp_server, browser, url: str, tmp_path) -> None:
     chart = ehr.put('/api/v1/charts/by-external-id/MRN-0042',
                     json={'first_name': 'Pat', 'last_name': 'Lee', 'date_of_birth': '1980-05-17'})
     assert chart.status_code == 201, chart.text
@@ -164,16 +186,10 @@ def _play_the_ehr(ehr: httpx.Client, smtp_server) -> None:
     assert start['items'] == []
     cursor = start['next_cursor']
 
-    def contact_replies(session):
-        row = session.get(Share, share['id'])
-        from models import Contact
-        account = factories.contact_account(session, session.get(Contact, row.contact_id))
-        return factories.actor_for(session, account)
-    casey = seed(contact_replies)
-    messages.open_message(actor=casey, share_id=share['id'])
-    replies.create_reply(actor=casey, share_id=share['id'], text='Signed form attached.',
-                         attachments=[replies.Attachment('signed form.pdf', ATTACHMENT)])
-    assert seed(lambda session: len(session.exec(select(Reply)).all())) == 1
+    # the contact (an account for the invited address; activation has its own tests) reads and replies in Chromium
+    seed(lambda session: factories.contact_account(session, session.get(Contact, contact_id)))
+    _reply_in_chromium(browser, url, share['id'], tmp_path)
+    assert until(lambda: seed(lambda session: len(session.exec(select(Reply)).all())) == 1, timeout=15)
 
     page = ehr.get('/api/v1/replies', params={'cursor': cursor}).json()
     (summary,) = page['items']
