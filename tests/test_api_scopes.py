@@ -95,7 +95,9 @@ async def revoked_rotated_expired_and_missing_secrets_get_the_same_401(user: Use
     assert answer.status_code == 200 and answer.json()['items'] == []
 
 
-async def test_objects_the_client_may_not_see_look_missing_and_errors_name_the_field(user: User) -> None:
+async def test_errors_addresses_rate_docs_resources_and_the_admin_page(user: User) -> None:
+    """One in-process portal: objects the client may not see look missing and errors name the field; then the
+    address check, the rate limit, the docs, the other resources and the admin page (each a helper below)."""
     auth.limiter.reset()
     _, secret = make_client()
     missing = await call(user, 'GET', '/api/v1/charts/999', secret)
@@ -118,6 +120,7 @@ async def test_objects_the_client_may_not_see_look_missing_and_errors_name_the_f
     await an_address_outside_the_allowed_networks_is_refused(user)
     await a_client_over_its_rate_gets_429_with_retry_after(user)
     await openapi_and_docs_are_served_for_the_api_only(user)
+    await the_other_resources_through_the_api(user)
     await the_admin_page_creates_rotates_and_revokes_clients_and_adds_webhooks(user)
 
 
@@ -226,3 +229,79 @@ def test_the_docs_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert '/api/v1/charts' in paths and not paths & {api.OPENAPI_PATH, api.DOCS_PATH}
     api.register(app)  # (again, as after NiceGUI's test runner cleared the routes: no second copy)
     assert sum(getattr(r, 'original_router', None) is api.v1.router for r in app.routes) == 1
+
+
+async def the_other_resources_through_the_api(user: User) -> None:
+    """Documents as sanitized HTML, cursor paging, updated_since, rescind, worked, registrations accept/reject."""
+    from models import Registration, Reply
+    auth.limiter.reset()
+    _, secret = make_client()
+
+    def world(session):
+        staff = factories.account(session, role='staff', email='nurse@clinic.test')
+        contact = factories.contact(session, email='casey@outside.test')
+        account = factories.contact_account(session, contact)
+        shares = [factories.share(session, contact_row=contact, sender=staff).share_id for _ in range(3)]
+        reply = Reply(share_id=shares[0], account_id=account.id, author_name='Casey', body='hello')
+        session.add(reply)
+        registrations = []
+        for reference in ('R-1', 'R-2'):
+            chart = factories.chart(session, status='pending_review')
+            row = Registration(reference=reference, contact_id=contact.id, chart_id=chart.id)
+            session.add(row)
+            session.flush()
+            registrations.append(row.id)
+        return shares, reply.id, registrations, factories.chart(session).id
+    shares, reply_id, registrations, chart_id = seed(world)
+
+    created = await call(user, 'POST', '/api/v1/documents', secret, json={
+        'chart_id': chart_id, 'service_date': '2026-11-02', 'doc_type': 'Work Status Report', 'title': 'Note',
+        'author': 'Dr. Rivera', 'body_kind': 'html', 'body': '<p>Fit.</p><script>alert(1)</script>'})
+    assert created.status_code == 201, created.text
+
+    def stored(session):
+        from models import Document
+        document = session.get(Document, created.json()['id'])
+        return document.body_html, document.author_name
+    html, author = db.run(stored)
+    assert '<script' not in html and 'Fit.' in html and author == 'Dr. Rivera'
+
+    seen, cursor = [], None
+    while True:  # one share a page
+        page = (await call(user, 'GET', '/api/v1/shares', secret, params={'limit': 1} | (
+            {'cursor': cursor} if cursor else {}))).json()
+        seen += [item['id'] for item in page['items']]
+        cursor = page['next_cursor']
+        if not page['has_more']:
+            break
+    assert seen == shares
+    later = clock.now() + timedelta(minutes=1)
+    assert (await call(user, 'GET', '/api/v1/shares', secret,
+                       params={'updated_since': later.isoformat()})).json()['items'] == []
+    naive = await call(user, 'GET', '/api/v1/shares', secret, params={'updated_since': '2026-01-01T00:00:00'})
+    assert naive.status_code == 422 and naive.json()['errors'][0]['field'] == 'updated_since'
+    rescinded = await call(user, 'POST', f'/api/v1/shares/{shares[1]}/rescind', secret, json={'reason': 'Wrong chart'})
+    assert rescinded.status_code == 200 and rescinded.json()['state'].endswith('Wrong chart')
+    assert not rescinded.json()['active']
+    again = await call(user, 'POST', f'/api/v1/shares/{shares[1]}/rescind', secret, json={'reason': 'Again'})
+    assert again.status_code == 422 and 'already' in again.json()['detail']
+
+    worked = await call(user, 'POST', f'/api/v1/replies/{reply_id}/worked', secret, json={'worked': True})
+    assert worked.status_code == 200 and worked.json()['status'] == 'worked'
+    assert (await call(user, 'GET', '/api/v1/replies/999/attachments/1', secret)).status_code == 404
+
+    pending = (await call(user, 'GET', '/api/v1/registrations', secret)).json()['items']
+    assert [r['id'] for r in pending] == registrations
+    detail = await call(user, 'GET', f'/api/v1/registrations/{registrations[0]}', secret)
+    assert detail.status_code == 200 and detail.json()['reference'] == 'R-1'
+    accepted = await call(user, 'POST', f'/api/v1/registrations/{registrations[0]}/accept', secret)
+    assert accepted.status_code == 200 and accepted.json()['status'] == 'accepted'
+    rejected = await call(user, 'POST', f'/api/v1/registrations/{registrations[1]}/reject', secret,
+                          json={'reason': 'Duplicate'})
+    assert rejected.json()['status'] == 'rejected' and rejected.json()['review_reason'] == 'Duplicate'
+    assert (await call(user, 'GET', '/api/v1/registrations', secret)).json()['items'] == []
+    with db.transaction() as session:
+        actors = {e.actor for e in session.exec(select(AuditEvent).where(AuditEvent.action.in_(
+            ['document_created', 'share_rescinded', 'reply_worked', 'registration_accepted',
+             'registration_rejected']))).all()}
+    assert actors == {'api:EHR'}
