@@ -49,11 +49,11 @@ async def _docs() -> HTMLResponse:
 def register(app: FastAPI) -> None:
     """Add the API routes to the app (again after NiceGUI's test runner cleared them)."""
     served = {getattr(r, 'path', None) for r in app.routes}
-    if not any(r is router or getattr(r, 'original_router', None) is router for r in app.routes):
-        app.include_router(router)
-    if get_config().api_docs and OPENAPI_PATH not in served:
+    if get_config().api_docs and OPENAPI_PATH not in served:  # (before the router: its last route catches the rest)
         app.add_api_route(OPENAPI_PATH, _openapi, include_in_schema=False, methods=['GET'])
         app.add_api_route(DOCS_PATH, _docs, include_in_schema=False, methods=['GET'])
+    if not any(r is router or getattr(r, 'original_router', None) is router for r in app.routes):
+        app.include_router(router)
 
 
 def declared_paths() -> set[str]:

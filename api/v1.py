@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -136,9 +136,7 @@ class DocumentCreated(BaseModel):
 def _author(caller: Caller, author: str) -> Caller:
     if not author.strip():
         return caller
-    actor = caller.actor
-    named = type(actor)(**{**asdict(actor), 'display_name': author.strip()[:200]})
-    return Caller(named, caller.rate_per_minute)
+    return Caller(replace(caller.actor, display_name=author.strip()[:200]), caller.rate_per_minute)
 
 
 @router.post('/documents', response_model=DocumentCreated, status_code=201,
@@ -462,11 +460,19 @@ def _json(values: dict[str, Any]) -> dict[str, Any]:
                                  str(v)))
 
 
+@router.api_route('/{rest:path}', methods=['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], include_in_schema=False)
+def unknown(rest: str) -> Any:
+    """Anything else under /api/v1: a problem+json 404, not the portal's page."""
+    raise ApiProblem('not-found', 'No such endpoint.')
+
+
 # every endpoint's scope, for the docs and the scope × endpoint test
 def endpoint_scopes() -> dict[tuple[str, str], str]:
     """(method, path) -> the scope it requires."""
     found = {}
     for route in router.routes:
+        if route.endpoint is unknown:
+            continue
         for dependency in route.dependant.dependencies:
             required = getattr(dependency.call, 'required_scope', None)
             if required:

@@ -41,7 +41,7 @@ def every_endpoint() -> list[tuple[str, str, str]]:
 
 
 def test_every_endpoint_declares_a_scope_and_every_scope_is_used() -> None:
-    routes = {(m, r.path) for r in api.v1.router.routes for m in r.methods}
+    routes = {(m, r.path) for r in api.v1.router.routes for m in r.methods if r.endpoint is not api.v1.unknown}
     assert routes == set(api.v1.endpoint_scopes())
     assert {needed for _, _, needed in every_endpoint()} == set(api_clients.SCOPES)
 
@@ -100,6 +100,9 @@ async def test_errors_addresses_rate_docs_resources_and_the_admin_page(user: Use
     address check, the rate limit, the docs, the other resources and the admin page (each a helper below)."""
     auth.limiter.reset()
     _, secret = make_client()
+    for path in ('/api/v1/nothing-here', '/api/v1/charts/1/2/3'):
+        nowhere = await call(user, 'POST', path, None)
+        assert nowhere.status_code == 404 and nowhere.json()['type'].endswith('/not-found')
     missing = await call(user, 'GET', '/api/v1/charts/999', secret)
     assert missing.status_code == 404 and missing.headers['content-type'] == PROBLEM
     assert missing.json()['type'].endswith('/not-found') and 'Traceback' not in missing.text
