@@ -190,10 +190,11 @@ def collect_events(session: Session) -> int:
     for hook in session.exec(select(Webhook).where(Webhook.is_active).with_for_update()).all():
         wanted = set(hook.events.split())
         actions = [action for (action, _), event in _FROM_AUDIT.items() if event in wanted]
-        events = session.exec(select(AuditEvent).where(AuditEvent.seq > hook.audit_cursor,
-                                                       AuditEvent.action.in_(actions) if actions else sa.false())
-                              .order_by(AuditEvent.seq).limit(BATCH)).all() if actions else []
+        # the head first: events commit in sequence order (the chain lock), so all up to it are visible now
         head = session.exec(select(sa.func.max(AuditEvent.seq))).one() or 0
+        events = session.exec(select(AuditEvent).where(AuditEvent.seq > hook.audit_cursor, AuditEvent.seq <= head,
+                                                       AuditEvent.action.in_(actions))
+                              .order_by(AuditEvent.seq).limit(BATCH)).all() if actions else []
         for event in events:
             event_type = _FROM_AUDIT.get((event.action, event.object_type))
             if event_type is None or event_type not in wanted or event.object_id is None:
