@@ -273,3 +273,17 @@ def list_registrations(session: Session, *, actor: Actor, status: str = 'pending
     return [RegistrationSummary(id=r.id, reference=r.reference, status=r.status, chart_id=r.chart_id,
                                 contact_id=r.contact_id, submitted_at=r.created_at, reviewed_at=r.reviewed_at)
             for r in session.exec(stmt.order_by(Registration.id).limit(_limit(limit))).all()]
+
+
+KEEP_RESULTS_DAYS = 7
+
+
+def forget_old_results() -> int:
+    """Scheduler job: drop stored answers of idempotent API requests after a week (an EHR retries within hours)."""
+    from datetime import timedelta
+
+    from . import clock, db
+    with db.transaction() as session:
+        result = session.execute(sa.delete(ApiIdempotentResult).where(
+            ApiIdempotentResult.created_at < clock.now() - timedelta(days=KEEP_RESULTS_DAYS)))
+        return int(getattr(result, 'rowcount', 0) or 0)

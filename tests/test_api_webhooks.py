@@ -105,3 +105,20 @@ def test_backoff_grows_and_a_paused_webhook_queues_nothing(database, clock) -> N
     db.run(webhooks.set_active, actor=world['admin'], webhook_id=1, active=True)
     db.run(webhooks.collect_events)
     assert [d.event_type for d in _deliveries()] == ['invitation.bounced']  # (a state, not an audit event)
+
+
+def test_stored_idempotent_answers_are_dropped_after_a_week(database, clock) -> None:
+    from models import ApiClient, ApiIdempotentResult
+    from services import api_reads
+
+    def store(session):
+        client = ApiClient(name='EHR', secret_hash='0' * 64)
+        session.add(client)
+        session.flush()
+        session.add(ApiIdempotentResult(key='api1:k', api_client_id=client.id, request_hash='h', status_code=201,
+                                        body_json='{}'))
+    db.run(store)
+    clock.advance(days=6)
+    assert api_reads.forget_old_results() == 0
+    clock.advance(days=2)
+    assert api_reads.forget_old_results() == 1
