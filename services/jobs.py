@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing, webhooks
+from . import api_reads, audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing, webhooks
 
 
 def register_all() -> None:
@@ -19,3 +19,4 @@ def register_all() -> None:
     # anchors the audit chain's head outside the database when due (every N events / M minutes; daily email)
     scheduler.register('audit_anchor', audit_anchor.anchor_job, seconds=30)
     scheduler.register('webhooks', webhooks.run_job, seconds=2)  # EHR webhooks: queued from the audit log, retried
+    scheduler.register('api_results_cleanup', api_reads.forget_old_results, seconds=3600)
