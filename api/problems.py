@@ -64,8 +64,8 @@ def problem(kind: str, detail: str = '', *, instance: str = '', headers: dict[st
     return answer
 
 
-def from_exception(exc: Exception, path: str) -> JSONResponse:
-    """The answer for anything an endpoint raised."""
+def from_exception(exc: Exception, path: str, template: str = '') -> JSONResponse:
+    """The answer for anything an endpoint raised (`template`: the route, for the log: never ids or names)."""
     if isinstance(exc, ApiProblem):
         return problem(exc.kind, exc.detail, instance=path, headers=exc.headers, **exc.extra)
     if isinstance(exc, RequestValidationError):
@@ -84,7 +84,7 @@ def from_exception(exc: Exception, path: str) -> JSONResponse:
                 413: 'payload-too-large', 429: 'rate-limited'}.get(exc.status_code, 'invalid-input')
         return problem(kind, instance=path)
     error_id = secrets.token_hex(4).upper()
-    log.exception('API error %s on %s', error_id, path)
+    log.exception('API error %s on %s', error_id, template or 'an API route')
     return problem('server-error', f'Something went wrong (error {error_id}).', instance=path)
 
 
@@ -104,7 +104,7 @@ class ProblemRoute(APIRoute):
             try:
                 answer = await original(request)
             except Exception as exc:  # noqa: BLE001 (every error becomes a problem answer)
-                answer = from_exception(exc, request.url.path)
+                answer = from_exception(exc, request.url.path, template)
             await run_in_threadpool(_audit_call, request, template, answer.status_code)
             return answer
 

@@ -62,6 +62,7 @@ def _page(items: list[Any], after_id: int, limit: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- charts
 
 class ChartIn(Strict):
+    external_id: str = Field(min_length=1, max_length=64, description="the EHR's identifier, e.g. the MRN")
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
     date_of_birth: date | None = None
@@ -88,14 +89,26 @@ class ChartUpserted(BaseModel):
     created: bool
 
 
-@router.get('/charts', response_model=Page[ChartOut], summary='Search charts (name, date of birth, external id)')
-def search_charts(caller: Annotated[Caller, Depends(scope('charts:write'))],
-                  q: Annotated[str, Query(max_length=100)] = '', cursor: CursorQ = None,
-                  updated_since: UpdatedSince = None, limit: LimitQ = 50) -> Any:
+@router.get('/charts', response_model=Page[ChartOut], summary='Charts (not merged), oldest first')
+def list_charts(caller: Annotated[Caller, Depends(scope('charts:write'))], cursor: CursorQ = None,
+                updated_since: UpdatedSince = None, limit: LimitQ = 50) -> Any:
     after = api_reads.decode_cursor(cursor)
-    rows = _call(api_reads.list_charts, caller, query=q, after_id=after, updated_since=_since(updated_since),
-                 limit=limit)
+    rows = _call(api_reads.list_charts, caller, after_id=after, updated_since=_since(updated_since), limit=limit)
     return _page(rows, after, limit)
+
+
+class ChartSearch(Strict):
+    q: str = Field(max_length=100, description='name words, a date of birth (YYYY-MM-DD) or the external id')
+    cursor: str | None = Field(None, max_length=100)
+    limit: int = Field(50, ge=1, le=api_reads.MAX_LIMIT)
+
+
+@router.post('/charts/search', response_model=Page[ChartOut],
+             summary='Search charts (a POST, so names and MRNs stay out of URLs and access logs)')
+def search_charts(body: ChartSearch, caller: Annotated[Caller, Depends(scope('charts:write'))]) -> Any:
+    after = api_reads.decode_cursor(body.cursor)
+    rows = _call(api_reads.list_charts, caller, query=body.q, after_id=after, limit=body.limit)
+    return _page(rows, after, body.limit)
 
 
 @router.get('/charts/{chart_id}', response_model=ChartOut, summary='One chart')
@@ -103,13 +116,11 @@ def get_chart(chart_id: Id, caller: Annotated[Caller, Depends(scope('charts:writ
     return asdict(_call(charts.get_chart, caller, chart_id=chart_id))
 
 
-@router.put('/charts/by-external-id/{external_id}', response_model=ChartUpserted,
-            summary="Create or update the chart with the EHR's identifier (e.g. the MRN)")
-def upsert_chart(external_id: Annotated[str, Path(min_length=1, max_length=64)], body: ChartIn,
-                 caller: Annotated[Caller, Depends(scope('charts:write'))]) -> Any:
+@router.post('/charts/upsert', response_model=ChartUpserted,
+             summary="Create (201) or update (200) the chart with the EHR's identifier (e.g. the MRN)")
+def upsert_chart(body: ChartIn, caller: Annotated[Caller, Depends(scope('charts:write'))]) -> Any:
     def run(session, actor):
-        chart_id, created = api_reads.upsert_chart(session, actor=actor, external_id=external_id,
-                                                   **body.model_dump())
+        chart_id, created = api_reads.upsert_chart(session, actor=actor, **body.model_dump())
         return charts.chart_row(session.get(Chart, chart_id)), created
     row, created = db.run(run, actor=caller.actor)
     return JSONResponse({'chart': _json(asdict(row)), 'created': created}, status_code=201 if created else 200)
@@ -166,6 +177,7 @@ def upload_document(caller: Annotated[Caller, Depends(scope('documents:write'))]
 # ----------------------------------------------------------------------------- contacts
 
 class ContactIn(Strict):
+    email: str = Field(min_length=3, max_length=254)
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
     phone: str = Field('', max_length=40)
@@ -187,12 +199,11 @@ class ContactUpserted(BaseModel):
     created: bool
 
 
-@router.put('/contacts/by-email/{email}', response_model=ContactUpserted,
-            summary='The contact with this email, created when there is none (an existing one is not changed)')
-def upsert_contact(email: Annotated[str, Path(min_length=3, max_length=254)], body: ContactIn,
-                   caller: Annotated[Caller, Depends(scope('contacts:write'))]) -> Any:
+@router.post('/contacts/upsert', response_model=ContactUpserted,
+             summary='The contact with this email (200, not changed), or a new one (201)')
+def upsert_contact(body: ContactIn, caller: Annotated[Caller, Depends(scope('contacts:write'))]) -> Any:
     try:
-        row, created = _call(api_reads.upsert_contact, caller, email=email, **body.model_dump())
+        row, created = _call(api_reads.upsert_contact, caller, **body.model_dump())
     except PossibleDuplicate as duplicate:
         raise ApiProblem('conflict', 'A contact with this name exists with another email; send '
                          'allow_same_name=true to add a different person.',

@@ -48,14 +48,15 @@ def call(api: httpx.Client, method: str, path: str, **kwargs) -> httpx.Response:
 
 def send(args: argparse.Namespace) -> None:
     with client() as api:
-        chart = call(api, 'PUT', f'/api/v1/charts/by-external-id/{args.mrn}', json={
-            'first_name': args.first, 'last_name': args.last, 'date_of_birth': args.dob}).json()['chart']
+        chart = call(api, 'POST', '/api/v1/charts/upsert', json={
+            'external_id': args.mrn, 'first_name': args.first, 'last_name': args.last,
+            'date_of_birth': args.dob}).json()['chart']
         pdf = Path(args.pdf).read_bytes()
         document = call(api, 'POST', '/api/v1/documents/upload', files={'file': (Path(args.pdf).name, pdf)}, data={
             'chart_id': chart['id'], 'service_date': args.service_date, 'doc_type': args.type, 'title': args.title,
             'author': args.author}).json()
-        contact = call(api, 'PUT', f'/api/v1/contacts/by-email/{args.to}', json={
-            'first_name': args.to_first, 'last_name': args.to_last}).json()['contact']
+        contact = call(api, 'POST', '/api/v1/contacts/upsert', json={
+            'email': args.to, 'first_name': args.to_first, 'last_name': args.to_last}).json()['contact']
         key = hashlib.sha256(f'{args.mrn}:{hashlib.sha256(pdf).hexdigest()}:{args.to}'.encode()).hexdigest()[:40]
         shares = call(api, 'POST', '/api/v1/shares', headers={'idempotency-key': key}, json={
             'document_ids': [document['id']], 'contact_ids': [contact['id']], 'replies_allowed': True,

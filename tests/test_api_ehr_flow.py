@@ -137,15 +137,15 @@ def _reply_in_chromium(browser, url: str, share_id: int, tmp_path) -> None:
 
 
 def _play_the_ehr(ehr: httpx.Client, smtp_server, browser, url: str, tmp_path) -> None:
-    chart = ehr.put('/api/v1/charts/by-external-id/MRN-0042',
-                    json={'first_name': 'Pat', 'last_name': 'Lee', 'date_of_birth': '1980-05-17'})
+    chart = ehr.post('/api/v1/charts/upsert', json={'external_id': 'MRN-0042', 'first_name': 'Pat',
+                                                    'last_name': 'Lee', 'date_of_birth': '1980-05-17'})
     assert chart.status_code == 201, chart.text
     chart_id = chart.json()['chart']['id']
-    again = ehr.put('/api/v1/charts/by-external-id/MRN-0042',
-                    json={'first_name': 'Pat', 'last_name': 'Lee-Smith', 'date_of_birth': '1980-05-17'})
-    assert again.status_code == 200 and again.json()['chart'] | {} == again.json()['chart']
+    again = ehr.post('/api/v1/charts/upsert', json={'external_id': 'MRN-0042', 'first_name': 'Pat',
+                                                    'last_name': 'Lee-Smith', 'date_of_birth': '1980-05-17'})
+    assert again.status_code == 200
     assert again.json()['chart']['id'] == chart_id and again.json()['chart']['last_name'] == 'Lee-Smith'
-    assert [c['id'] for c in ehr.get('/api/v1/charts', params={'q': 'MRN-0042'}).json()['items']] == [chart_id]
+    assert [c['id'] for c in ehr.post('/api/v1/charts/search', json={'q': 'mrn-0042'}).json()['items']] == [chart_id]
 
     upload = ehr.post('/api/v1/documents/upload', files={'file': ('work status.pdf', PDF, 'application/pdf')},
                       data={'chart_id': str(chart_id), 'service_date': '2026-11-02', 'doc_type': 'Work Status Report',
@@ -157,12 +157,13 @@ def _play_the_ehr(ehr: httpx.Client, smtp_server, browser, url: str, tmp_path) -
                           'title': 'Fake'})
     assert fake.status_code == 422 and 'not a real' in fake.json()['detail']
 
-    contact = ehr.put('/api/v1/contacts/by-email/Casey@Outside.test',
-                      json={'first_name': 'Casey', 'last_name': 'Adjuster', 'organization': 'Acme'})
+    contact = ehr.post('/api/v1/contacts/upsert', json={'email': 'Casey@Outside.test', 'first_name': 'Casey',
+                                                        'last_name': 'Adjuster', 'organization': 'Acme'})
     assert contact.status_code == 201, contact.text
     contact_id = contact.json()['contact']['id']
-    assert ehr.put('/api/v1/contacts/by-email/casey@outside.test',
-                   json={'first_name': 'Casey', 'last_name': 'Adjuster'}).json()['contact']['id'] == contact_id
+    same = ehr.post('/api/v1/contacts/upsert', json={'email': 'casey@outside.test', 'first_name': 'Casey',
+                                                     'last_name': 'Adjuster'})
+    assert same.status_code == 200 and same.json()['contact']['id'] == contact_id
 
     body = {'document_ids': [document_id], 'contact_ids': [contact_id], 'acknowledgement_required': False}
     first = ehr.post('/api/v1/shares', json=body, headers={'idempotency-key': 'ehr-send-0042'})
@@ -177,7 +178,8 @@ def _play_the_ehr(ehr: httpx.Client, smtp_server, browser, url: str, tmp_path) -
     assert len(seed(lambda session: session.exec(select(Share)).all())) == 1
 
     # a second contact whose mail server refuses the invitation: the webhook hears 'invitation.bounced'
-    gone = ehr.put('/api/v1/contacts/by-email/gone@outside.test', json={'first_name': 'Gone', 'last_name': 'Away'})
+    gone = ehr.post('/api/v1/contacts/upsert', json={'email': 'gone@outside.test', 'first_name': 'Gone',
+                                                     'last_name': 'Away'})
     bounced = ehr.post('/api/v1/shares', json={'document_ids': [document_id], 'contact_ids': [gone.json()['contact']['id']]},
                        headers={'idempotency-key': 'ehr-send-gone'})
     assert bounced.status_code == 201
