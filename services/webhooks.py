@@ -223,7 +223,12 @@ def _collect_bounces(session: Session, hook: Webhook) -> None:
     since = max(hook.created_at, clock.now() - BOUNCE_WINDOW)
     emails = session.exec(select(OutboxEmail).where(OutboxEmail.kind == 'invitation', OutboxEmail.status == 'failed',
                                                     OutboxEmail.created_at >= since)).all()
+    done = set(session.exec(select(WebhookDelivery.event_key).where(
+        WebhookDelivery.webhook_id == hook.id, WebhookDelivery.event_type == 'invitation.bounced')).all()) \
+        if emails else set()
     for email in emails:
+        if f'invitation.bounced:{email.id}' in done:
+            continue  # (queued before: no write, so an idle tick takes no lock)
         share_ids = list(session.exec(select(Share.id).where(Share.notice_email_id == email.id)
                                       .order_by(Share.id)).all())
         _insert_delivery(session, hook, 'invitation.bounced', str(email.id),
@@ -244,6 +249,10 @@ def claim_due(*, limit: int = 20) -> list[int]:
     table = WebhookDelivery.__table__
     hooks = Webhook.__table__
     with db.transaction() as session:
+        waiting = sa.or_(sa.and_(table.c.status == 'pending', table.c.next_attempt_at <= now),
+                         sa.and_(table.c.status == 'sending', table.c.claimed_at < now - STALE_CLAIM))
+        if session.execute(sa.select(table.c.id).where(waiting).limit(1)).first() is None:
+            return []  # (no write, so an idle tick takes no lock)
         session.execute(sa.update(table).where(table.c.status == 'sending', table.c.claimed_at < now - STALE_CLAIM)
                         .values(status='pending'))
         active = sa.select(hooks.c.id).where(hooks.c.is_active)
@@ -294,7 +303,9 @@ def deliver(delivery_id: int, client: httpx.Client) -> str:
 
 
 def run_job() -> dict[str, int]:
-    """Scheduler tick: queue new events, then send what is due."""
+    """Scheduler tick: queue new events, then send what is due (nothing at all while no webhook is registered)."""
+    if db.run(lambda session: session.exec(select(Webhook.id).limit(1)).first()) is None:
+        return {}
     db.run(collect_events)
     counts: dict[str, int] = {}
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
