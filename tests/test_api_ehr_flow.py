@@ -145,7 +145,12 @@ def _play_the_ehr(ehr: httpx.Client, smtp_server, browser, url: str, tmp_path) -
                                                     'last_name': 'Lee-Smith', 'date_of_birth': '1980-05-17'})
     assert again.status_code == 200
     assert again.json()['chart']['id'] == chart_id and again.json()['chart']['last_name'] == 'Lee-Smith'
-    assert [c['id'] for c in ehr.post('/api/v1/charts/search', json={'q': 'mrn-0042'}).json()['items']] == [chart_id]
+    found = ehr.post('/api/v1/charts/search', json={'q': 'mrn-0042'})
+    assert [c['id'] for c in found.json()['items']] == [chart_id]
+    assert found.headers['cache-control'] == 'no-store'  # (PHI: the portal's headers apply to the API too)
+    docs = ehr.get('/api/v1/docs')
+    assert docs.status_code == 200 and 'cdn.jsdelivr.net' in docs.headers['content-security-policy']
+    assert ehr.get('/api/v1/openapi.json').json()['components']['securitySchemes']['HTTPBearer']['scheme'] == 'bearer'
 
     upload = ehr.post('/api/v1/documents/upload', files={'file': ('work status.pdf', PDF, 'application/pdf')},
                       data={'chart_id': str(chart_id), 'service_date': '2026-11-02', 'doc_type': 'Work Status Report',
