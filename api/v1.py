@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from models import Chart
+from pages.private_files import file_response
 from services import api_reads, charts, db, documents, registration_review, sharing, worklist
 from services.api_clients import Caller
 from services.contacts import PossibleDuplicate
@@ -363,9 +364,9 @@ def get_reply(reply_id: Id, caller: Annotated[Caller, Depends(scope('replies:rea
 def download_attachment(reply_id: Id, attachment_id: Id,
                         caller: Annotated[Caller, Depends(scope('replies:read'))]) -> Any:
     content = _call(api_reads.reply_attachment, caller, reply_id=reply_id, attachment_id=attachment_id)
-    return Response(content.data, media_type=content.mime_type, headers={
-        'content-disposition': f'attachment; filename="{content.file_name}"',
-        'x-content-sha256': hashlib.sha256(content.data).hexdigest()})
+    answer = file_response(content, inline=False)  # (the portal's own: any file name, never cached or sniffed)
+    answer.headers['x-content-sha256'] = hashlib.sha256(content.data).hexdigest()
+    return answer
 
 
 @router.post('/replies/{reply_id}/worked', response_model=ReplyOut, summary='Mark a reply worked (or not)')

@@ -246,6 +246,11 @@ async def the_other_resources_through_the_api(user: User) -> None:
         shares = [factories.share(session, contact_row=contact, sender=staff).share_id for _ in range(3)]
         reply = Reply(share_id=shares[0], account_id=account.id, author_name='Casey', body='hello')
         session.add(reply)
+        session.flush()
+        from models import ReplyAttachment
+        from services import files
+        stored = files.store(session, factories.MINIMAL_PDF, 'x.pdf', max_bytes=100_000)
+        session.add(ReplyAttachment(reply_id=reply.id, file_id=stored.id, file_name='日本 "form".pdf'))
         registrations = []
         for reference in ('R-1', 'R-2'):
             chart = factories.chart(session, status='pending_review')
@@ -291,6 +296,10 @@ async def the_other_resources_through_the_api(user: User) -> None:
     worked = await call(user, 'POST', f'/api/v1/replies/{reply_id}/worked', secret, json={'worked': True})
     assert worked.status_code == 200 and worked.json()['status'] == 'worked'
     assert (await call(user, 'GET', '/api/v1/replies/999/attachments/1', secret)).status_code == 404
+    (attachment,) = worked.json()['attachments']
+    download = await call(user, 'GET', attachment['url'], secret)
+    assert download.status_code == 200 and download.content == factories.MINIMAL_PDF
+    assert download.headers['content-disposition'].startswith('attachment; filename="__ form.pdf"; filename*=UTF-8')
 
     pending = (await call(user, 'GET', '/api/v1/registrations', secret)).json()['items']
     assert [r['id'] for r in pending] == registrations
