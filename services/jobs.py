@@ -7,6 +7,7 @@ from . import audit_anchor, idempotency, notifications, outbox, registration, sc
 def register_all() -> None:
     """Register every periodic job (idempotent)."""
     scheduler.register('outbox', outbox.process_outbox, seconds=10)
+    scheduler.on_stop(outbox.release_own_claims)  # a clean stop gives claimed emails back at once
     # each tick claims its rows in the database, so ticking often is cheap and safe with several processes
     scheduler.register('unread_reminders', notifications.send_unread_reminders, seconds=600)
     scheduler.register('code_expiry_reminders', notifications.send_code_expiry_reminders, seconds=600)

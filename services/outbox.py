@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from models import OutboxEmail
 from models.shapes import Actor
 
-from . import audit, clock, db, email_templates, mailer, secretbox
+from . import audit, clock, db, email_templates, mailer, scheduler, secretbox
 from .errors import InvalidInput
 from .settings import get_settings
 from .settings_admin import require_admin
@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600
-STALE_CLAIM = timedelta(minutes=10)
+# a claim is a lease: renewed while its batch is sending, given back on a clean stop, and taken over by another
+# worker once it has not been renewed for this long (a crash): at most one duplicate email per crash
+LEASE_ENV = 'SMP_OUTBOX_LEASE_SECONDS'
+LEASE_DEFAULT_SECONDS, LEASE_MIN_SECONDS, LEASE_MAX_SECONDS = 60, 10, 3600
 WORKER_ID = f'{socket.gethostname()}:{os.getpid()}'
 # template variables that carry a code (or a link with one): sealed at rest, wiped after sending
 SECRET_VARIABLES = ('activation_code', 'activate_url', 'link_existing_url', 'verification_code', 'reset_code')
@@ -127,13 +130,35 @@ def _wipe(email: OutboxEmail) -> None:
     email.sealed_secrets = None
 
 
+def lease() -> timedelta:
+    """How long a claim holds without renewal (SMP_OUTBOX_LEASE_SECONDS, 10-3600, default 60)."""
+    raw = os.environ.get(LEASE_ENV, '').strip()
+    if raw.isdigit() and LEASE_MIN_SECONDS <= int(raw) <= LEASE_MAX_SECONDS:
+        return timedelta(seconds=int(raw))
+    if raw:
+        _warn_once(f'{LEASE_ENV}={raw[:20]!r} is not a whole number of seconds from {LEASE_MIN_SECONDS} to '
+                   f'{LEASE_MAX_SECONDS}; using {LEASE_DEFAULT_SECONDS}')
+    return timedelta(seconds=LEASE_DEFAULT_SECONDS)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        log.warning(text)
+
+
 def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
-    """Mark up to `limit` due emails as ours, oldest first; several processes never get the same row."""
+    """Lease up to `limit` due emails to `worker`, oldest first; several processes never get the same row.
+
+    Leases not renewed within `lease()` (their worker died) go back to the queue first.
+    """
     now = clock.now()
     table = OutboxEmail.__table__
     with db.transaction() as session:
-        # emails whose sender died mid-send go back to the queue
-        session.execute(sa.update(table).where(table.c.status == 'sending', table.c.claimed_at < now - STALE_CLAIM)
+        session.execute(sa.update(table).where(table.c.status == 'sending', table.c.claimed_at < now - lease())
                         .values(status='pending', claimed_by=None))
         due = (sa.select(table.c.id).where(table.c.status == 'pending', table.c.next_attempt_at <= now)
                .order_by(table.c.id).limit(limit).with_for_update(skip_locked=True))
@@ -143,11 +168,37 @@ def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
         return sorted(row[0] for row in result)
 
 
-def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None) -> str:
-    """Send one claimed email and record the outcome: sent, retry later, or failed."""
+def renew(ids: list[int], *, worker: str = WORKER_ID) -> int:
+    """Extend the leases `worker` still holds on these emails; return how many it holds."""
+    if not ids:
+        return 0
+    table = OutboxEmail.__table__
+    with db.transaction() as session:
+        return session.execute(sa.update(table).where(table.c.id.in_(ids), table.c.status == 'sending',
+                                                      table.c.claimed_by == worker)
+                               .values(claimed_at=clock.now())).rowcount
+
+
+def release(ids: list[int] | None = None, *, worker: str = WORKER_ID) -> int:
+    """Give back `worker`'s unsent claims (all of them when `ids` is None): due at once for any worker."""
+    table = OutboxEmail.__table__
+    query = sa.update(table).where(table.c.status == 'sending', table.c.claimed_by == worker)
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(table.c.id.in_(ids))
+    with db.transaction() as session:
+        released = session.execute(query.values(status='pending', claimed_by=None, claimed_at=None)).rowcount
+    if released:
+        log.info('outbox: %d claimed email(s) given back to the queue', released)
+    return released
+
+
+def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None, *, worker: str = WORKER_ID) -> str:
+    """Send one email `worker` has claimed and record the outcome: sent, retry later, or failed."""
     with db.transaction() as session:
         email = session.get(OutboxEmail, email_id)
-        if email is None or email.status != 'sending':
+        if email is None or email.status != 'sending' or email.claimed_by != worker:
             return 'skipped'
         composed = compose(email)
         payload = None if composed is None else dict(
@@ -186,22 +237,40 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
 
 
-def process_outbox(*, limit: int = 20) -> dict[str, int]:
-    """One scheduler tick: send what is due. With no SMTP server configured, emails stay in the outbox."""
+def process_outbox(*, limit: int = 20, worker: str = WORKER_ID) -> dict[str, int]:
+    """One scheduler tick: send what is due. With no SMTP server configured, emails stay in the outbox.
+
+    Leases are renewed while a batch sends; when the scheduler is stopping, the batch ends after the email being
+    sent and gives its other claims back (counted as 'released').
+    """
     cfg = mailer.smtp_config(get_settings())
     if cfg is None:
         return {}
     counts: dict[str, int] = {}
-    while True:
-        ids = claim_due(limit=limit)
+    renew_every = lease() / 3
+    while not scheduler.stopping():
+        ids = claim_due(limit=limit, worker=worker)
         if not ids:
             return counts
+        renewed = clock.now()
         with mailer.connection(cfg) as backend:  # one SMTP connection per batch
-            for email_id in ids:
-                outcome = deliver(email_id, cfg, backend)
+            for n, email_id in enumerate(ids):
+                if scheduler.stopping():
+                    counts['released'] = counts.get('released', 0) + release(ids[n:], worker=worker)
+                    return counts
+                if clock.now() - renewed >= renew_every:
+                    renew(ids[n:], worker=worker)
+                    renewed = clock.now()
+                outcome = deliver(email_id, cfg, backend, worker=worker)
                 counts[outcome] = counts.get(outcome, 0) + 1
         if counts.get('pending'):  # the server is failing: stop this tick, back off
             return counts
+    return counts
+
+
+def release_own_claims() -> None:
+    """On a clean stop: this process's unsent claims go back to the queue (the next process sends them at once)."""
+    release(worker=WORKER_ID)
 
 
 def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:
