@@ -3,7 +3,7 @@ from .accounts import Account, AccountContact, Throttle, UserSession, Verificati
 from .activation import ActivationCode
 from .audit import AuditAnchor, AuditEvent
 from .clinic import RECEIVED_DOCUMENT, Chart, Contact, Document, Share, StoredFile
-from .outbox import EmailTemplate, OutboxEmail
+from .outbox import EmailTemplate, OutboxEmail, OutboxState
 from .receipts import ActionReceipt
 from .registration import Registration, RegistrationFile, RegistrationToken
 from .replies import Reply, ReplyAttachment
@@ -11,7 +11,7 @@ from .settings import Setting
 
 __all__ = [
     'Account', 'ActionReceipt', 'AccountContact', 'ActivationCode', 'AuditAnchor', 'AuditEvent', 'Chart', 'Contact', 'Document',
-    'EmailTemplate', 'OutboxEmail', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
+    'EmailTemplate', 'OutboxEmail', 'OutboxState', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
     'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode',
 ]
