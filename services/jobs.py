@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing
+from . import audit_anchor, files, idempotency, notifications, outbox, registration, scheduler, sharing
 
 
 def register_all() -> None:
@@ -18,4 +18,6 @@ def register_all() -> None:
     scheduler.register('registration_purge', registration.purge_job, seconds=600)
     scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)
     # anchors the audit chain's head outside the database when due (every N events / M minutes; daily email)
+    # stored files without a row (a crash between writing and committing) after an hour; `.tmp` files at start
+    scheduler.register('file_sweeper', files.sweep_job, seconds=3600, at_start=True)
     scheduler.register('audit_anchor', audit_anchor.anchor_job, seconds=30)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +27,7 @@ class PeriodicJob:
     job_id: str
     func: Callable[[], object]
     seconds: int
+    at_start: bool = False  # also run once right when the scheduler starts
 
 
 _jobs: dict[str, PeriodicJob] = {}
@@ -36,9 +38,9 @@ _idle = threading.Condition()
 _running = 0
 
 
-def register(job_id: str, func: Callable[[], object], *, seconds: int) -> None:
+def register(job_id: str, func: Callable[[], object], *, seconds: int, at_start: bool = False) -> None:
     """Add a periodic job (services call this at import; the scheduler starts them)."""
-    _jobs[job_id] = PeriodicJob(job_id, func, seconds)
+    _jobs[job_id] = PeriodicJob(job_id, func, seconds, at_start)
 
 
 def on_stop(hook: Callable[[], object]) -> None:
@@ -76,7 +78,7 @@ def start() -> AsyncIOScheduler:
     )
     for job in _jobs.values():
         _scheduler.add_job(_guarded(job), 'interval', seconds=job.seconds, id=job.job_id, name=job.job_id,
-                           replace_existing=True)
+                           replace_existing=True, **({'next_run_time': datetime.now(UTC)} if job.at_start else {}))
     _scheduler.start()
     log.info('scheduler started with jobs: %s', ', '.join(_jobs))
     return _scheduler
