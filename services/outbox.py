@@ -45,6 +45,7 @@ LEASE_DEFAULT_SECONDS, LEASE_MIN_SECONDS, LEASE_MAX_SECONDS = 60, 10, 3600
 WORKER_ID = f'{socket.gethostname()}:{os.getpid()}'
 # template variables that carry a code (or a link with one): sealed at rest, wiped after sending
 SECRET_VARIABLES = ('activation_code', 'activate_url', 'link_existing_url', 'verification_code', 'reset_code')
+_ADDRESS = re.compile(r'<?[^\s<>@]+@[^\s<>@]+>?')
 _PLACEHOLDER = re.compile(r'\[\[smp-secret:([a-z_]+)\]\]')
 HIDDEN = '[code not shown]'
 REMOVED = '[code removed]'
@@ -280,7 +281,8 @@ def _pause(session: Session, state: OutboxState, refusal: mailer.ServerRefusalEr
     reason = {'authentication': 'The mail server refuses to sign the portal in',
               'policy': 'The mail server refuses to relay the portal\'s emails',
               'unreachable': 'The mail server cannot be reached'}.get(refusal.kind if refusal else '', 'The mail server refuses every email')
-    text = f'{reason}: {refusal}'[:300] if refusal else reason
+    # the server's answer may name the recipient (Postfix does): kept out of the reason, the banner and the log
+    text = f'{reason}: {_ADDRESS.sub("<address>", str(refusal))}'[:300] if refusal else reason
     if state.paused_since is None:
         state.paused_since = clock.now()
         log.warning('outbox paused: %s', text)
