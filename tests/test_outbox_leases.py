@@ -131,3 +131,14 @@ def test_jobs_are_named_in_the_log(name, caplog, monkeypatch) -> None:
     scheduler.run_all_once()
     [line] = [r.getMessage() for r in caplog.records if r.name == 'services.scheduler']
     assert line.startswith('job outbox ok failed=1 sent=2 in ')
+
+
+def test_every_delivery_batch_logs_its_counts_without_addresses(database, smtp_server, caplog) -> None:
+    import logging
+    smtp_server.reject.add('lease1@outside.test')
+    _queue(3)
+    caplog.set_level(logging.DEBUG, logger='services')
+    assert outbox.process_outbox() == {'sent': 2, 'failed': 1}
+    lines = [r.getMessage() for r in caplog.records]
+    assert 'outbox batch: 2 sent, 1 failed, 0 deferred, 0 released' in lines
+    assert not [line for line in lines if '@' in line]
