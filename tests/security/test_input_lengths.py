@@ -259,7 +259,7 @@ INTERNAL = {
     'idempotency.was_used', 'logsafe.redact', 'mailer.send', 'messages.authorized_share', 'messages.audited',
     'messages.message_file', 'messages.reply_attachment_file', 'outbox.placeholder', 'outbox.enqueue',
     'outbox.rerender', 'outbox.claim_due', 'outbox.deliver', 'outbox.emails_page', 'outbox.renew', 'outbox.release',
-    'outbox.process_outbox', 'passwords.hash_password',
+    'outbox.process_outbox', 'mailer.classify', 'passwords.hash_password',
     'passwords.verify_password', 'passwords.password_problem', 'passwords.check_new_password',
     'passwords.accept_new_password', 'passwords.strength', 'questionnaire.check_definition',
     'questionnaire.key_from_label', 'questionnaire.section', 'questionnaire.check_section',
