@@ -280,7 +280,8 @@ def _state(session: Session) -> OutboxState:
 def _pause(session: Session, state: OutboxState, refusal: mailer.ServerRefusalError | None) -> None:
     reason = {'authentication': 'The mail server refuses to sign the portal in',
               'policy': 'The mail server refuses to relay the portal\'s emails',
-              'unreachable': 'The mail server cannot be reached'}.get(refusal.kind if refusal else '', 'The mail server refuses every email')
+              'unreachable': 'The mail server cannot be reached'}.get(refusal.kind if refusal else '',
+                                                                      'The mail server refuses every email')
     # the server's answer may name the recipient (Postfix does): kept out of the reason, the banner and the log
     text = f'{reason}: {_ADDRESS.sub("<address>", str(refusal))}'[:300] if refusal else reason
     if state.paused_since is None:

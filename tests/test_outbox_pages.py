@@ -13,7 +13,8 @@ from tests.test_outbox_refusals import relay  # noqa: F401 (fixture)
 WAIT = 50
 
 
-async def test_a_paused_outbox_shows_a_banner_and_failed_emails_are_retried_at_once(user: User, relay) -> None:  # noqa: F811
+async def test_a_paused_outbox_shows_a_banner_and_failed_emails_are_retried_at_once(
+        user: User, relay) -> None:  # noqa: F811
     seed(lambda session: factories.account(session, role='admin', email='boss@clinic.test'))
 
     def queue(session):
@@ -23,7 +24,8 @@ async def test_a_paused_outbox_shows_a_banner_and_failed_emails_are_retried_at_o
     relay.reject.update({'gone0@outside.test', 'gone1@outside.test'})
     assert outbox.process_outbox() == {'failed': 2}
     relay.refuse_all = '550 5.7.1 Relaying denied'
-    seed(lambda session: outbox.enqueue(session, kind='test_email', to='later@outside.test', context={'sent_at': 'now'}))
+    seed(lambda session: outbox.enqueue(session, kind='test_email', to='later@outside.test',
+                                        context={'sent_at': 'now'}))
     assert outbox.process_outbox() == {'pending': 1}
 
     await sign_in(user, 'boss@clinic.test')

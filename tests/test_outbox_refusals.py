@@ -120,7 +120,8 @@ def test_a_refused_mailbox_fails_that_email_only(database, clock, relay) -> None
     assert outbox.process_outbox() == {'sent': 4, 'failed': 1}
     assert not outbox.paused()
     failed = [r for r in _rows() if r.status == 'failed']
-    assert [(r.to_address, r.kind, r.failure_reason) for r in failed] == [('gone@outside.test', 'invitation', 'mailbox')]
+    assert [(r.to_address, r.kind, r.failure_reason) for r in failed] == \
+        [('gone@outside.test', 'invitation', 'mailbox')]
     assert '5.1.1' in failed[0].last_error
     assert {r.status for r in _rows() if r.id in ids} == {'sent'}
 

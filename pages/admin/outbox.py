@@ -37,7 +37,7 @@ async def outbox_page(page: Page) -> None:
         status = ui.select(STATUSES, value='', label='Status').classes('w-48').mark('status')
         kind = ui.select({'': 'All'} | email_admin.template_kinds(), value='', label='Kind') \
             .classes('w-64').mark('kind')
-        retry_all = actions.button('Retry all failed', lambda act: _retry_all(act, load), icon='replay') \
+        actions.button('Retry all failed', lambda act: _retry_all(act, load), icon='replay') \
             .props('outline').mark('retry-all')
     table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                      pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}).classes('w-full').mark('outbox')
@@ -69,7 +69,8 @@ async def outbox_page(page: Page) -> None:
 async def _retry_all(act: actions.Act, reload: Callable[[int], Awaitable[None]]) -> None:
     count = await act.call(outbox.retry_all_failed)
     await reload(1)
-    act.done(f'{count} failed email{"" if count == 1 else "s"} queued again.' if count else 'No failed emails to retry.')
+    act.done(f'{count} failed email{"" if count == 1 else "s"} queued again.' if count
+             else 'No failed emails to retry.')
 
 
 class EmailViewer:
