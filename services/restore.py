@@ -86,8 +86,9 @@ def restore(source: Path, *, force: bool = False) -> Restored:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     if kind == 'sqlite':
         db.engine().dispose()
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(dump, url.database)
+        database = Path(str(url.database))
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(dump, database)
     else:
         _pg_restore(url, dump)
     if (source / 'files').exists():
