@@ -4,6 +4,7 @@
     python main.py create-user --role staff --email a@b.org
     python main.py demo            load a demo clinic
     python main.py backup          consistent copy of database and files
+    python main.py restore DIR     restore a backup into an empty data directory and database, and verify it
     python main.py check-audit     verify the audit log's keyed chain against its anchors
 """
 from __future__ import annotations
@@ -135,6 +136,24 @@ def create_user(role: str, email: str, name: str) -> int:
     return 0
 
 
+def restore(source: Path, *, force: bool) -> int:
+    """CLI: restore a backup (no migration first: the backup brings its schema; migrated after, if older)."""
+    from services import restore as restore_module
+    config = config_module.reload_config()
+    logging.basicConfig(level=config.log_level, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    db.init(config.resolved_database_url)
+    try:
+        result = restore_module.restore(source, force=force)
+    except PortalError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    print(result.summary())
+    if not result.ok:
+        return 1
+    db.migrate()  # a backup of an older version is brought up to this one
+    return 0
+
+
 CHECK_AUDIT_HELP = """\
 Verify the audit log and print what is wrong, each finding with the first bad sequence number.
 
@@ -178,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser('demo', help='load a demo clinic (charts, documents, a staff user, contacts, shares)')
     copy = commands.add_parser('backup', help='consistent copy of database and files')
     copy.add_argument('--to', type=Path, default=None, help='target folder (default: data/backups/<time>)')
+    back = commands.add_parser('restore', help='restore a backup into an empty data directory and database, verified')
+    back.add_argument('backup', type=Path, help='the backup folder (written by `backup`)')
+    back.add_argument('--force', action='store_true',
+                      help='replace an existing data directory and database (a safety backup is taken first)')
     check = commands.add_parser(
         'check-audit', help="verify the audit log's keyed chain against its anchors (exit 1 when tampered)",
         description=CHECK_AUDIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -202,8 +225,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == 'backup':
         prepare()
-        print(f'Backup written to {backup.backup(args.to)}')
+        try:
+            print(f'Backup written to {backup.backup(args.to)}')
+        except PortalError as error:
+            print(f'error: {error}', file=sys.stderr)
+            return 2
         return 0
+    if args.command == 'restore':
+        return restore(args.backup, force=args.force)
     if args.command == 'check-audit':
         prepare()
         from services import audit_verify

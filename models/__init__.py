@@ -4,15 +4,16 @@ from .activation import ActivationCode
 from .api import ApiClient, ApiIdempotentResult, Webhook, WebhookDelivery
 from .audit import AuditAnchor, AuditEvent
 from .clinic import RECEIVED_DOCUMENT, Chart, Contact, Document, Share, StoredFile
-from .outbox import EmailTemplate, OutboxEmail
+from .outbox import EmailTemplate, OutboxEmail, OutboxState
 from .receipts import ActionReceipt
 from .registration import Registration, RegistrationFile, RegistrationToken
 from .replies import Reply, ReplyAttachment
 from .settings import Setting
 
 __all__ = [
-    'Account', 'ActionReceipt', 'ApiClient', 'ApiIdempotentResult', 'Webhook', 'WebhookDelivery', 'AccountContact', 'ActivationCode', 'AuditAnchor', 'AuditEvent', 'Chart', 'Contact', 'Document',
-    'EmailTemplate', 'OutboxEmail', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
+    'Account', 'ActionReceipt', 'AccountContact', 'ActivationCode', 'ApiClient', 'ApiIdempotentResult', 'AuditAnchor',
+    'AuditEvent', 'Chart', 'Contact', 'Document', 'EmailTemplate', 'OutboxEmail', 'OutboxState', 'RECEIVED_DOCUMENT',
+    'Registration', 'RegistrationFile',
     'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
-    'UserSession', 'VerificationCode',
+    'UserSession', 'VerificationCode', 'Webhook', 'WebhookDelivery',
 ]

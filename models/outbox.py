@@ -34,8 +34,22 @@ class OutboxEmail(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = utc_field()
     last_error: str | None = Field(default=None, max_length=1000)
+    # why the last attempt did not send: 'mailbox' or 'rejected' (failed for this recipient: a bounce),
+    # 'server' (a refusal of every email: queued while the outbox is paused), 'temporary', 'code_removed'
+    failure_reason: str | None = Field(default=None, max_length=20)
     # the codes the email carries, encrypted (services.secretbox); None once sent, failed or cancelled
     sealed_secrets: str | None = text_field(default=None)
+
+
+class OutboxState(SQLModel, table=True):
+    """One row (id 1): whether delivery is paused because the mail server refuses every email, why and since when."""
+
+    __tablename__ = 'outbox_state'
+
+    id: int = Field(default=1, primary_key=True)
+    paused_since: datetime | None = utc_field()
+    pause_reason: str | None = Field(default=None, max_length=300)
+    alerted_at: datetime | None = utc_field()
 
 
 class EmailTemplate(SQLModel, table=True):

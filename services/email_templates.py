@@ -87,6 +87,11 @@ KINDS: dict[str, EmailKind] = {k.key: k for k in [
                'anchor_at': 'when it was recorded (UTC)', 'check_command': 'the command that checks the log against it'},
               {'anchor_seq': 1840, 'anchor_hash': '3f1c9a' + '0' * 58, 'anchor_at': '2026-11-26 07:59:58 UTC',
                'check_command': 'python main.py check-audit --expect 1840:3f1c9a' + '0' * 58}),
+    EmailKind('outbox_paused', 'Admin: email delivery paused',
+              {'paused_since': 'when the mail server started refusing every email (UTC)',
+               'pause_reason': 'what the mail server answered'},
+              {'paused_since': '2026-11-26 07:59 UTC',
+               'pause_reason': 'The mail server refuses to relay the portal\'s emails: 550 5.7.1 Relaying denied'}),
     EmailKind('test_email', 'Test email', {'sent_at': 'when the test was sent'}, {'sent_at': '26 Nov 2026 14:02 UTC'}),
 ]}
 

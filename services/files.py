@@ -1,17 +1,31 @@
-"""Private file storage: content-addressed under the data directory, checked by real type and size."""
+"""Private file storage: content-addressed under the data directory, checked by real type and size.
+
+Write, then commit: the bytes go to a `.tmp` file that is renamed into place, then the row is added in the
+caller's transaction. A crash in between leaves a file without a row (or a `.tmp`); `sweep` removes those after a
+grace period and never a file that has a row.
+"""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from models import StoredFile
 
+from . import clock, db
 from .config import get_config
 from .errors import UploadRejected
+
+log = logging.getLogger(__name__)
+ORPHAN_GRACE = timedelta(hours=1)  # a file without a row is removed after this (its upload's transaction is long over)
+TMP_GRACE = timedelta(minutes=1)  # a `.tmp` is a write that never finished (writes take milliseconds)
+_SWEEPING = '.sweep'
 
 # magic bytes of the file types the portal accepts
 _SIGNATURES: dict[str, tuple[bytes, str]] = {
@@ -77,14 +91,18 @@ def store_verified(session: Session, data: bytes, mime_type: str) -> StoredFile:
     if existing:
         return existing
     path = _path_for(digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f'.{os.getpid()}.tmp')
+    # written again even when a file without a row is there: a fresh file is one the sweeper leaves alone
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f'.{os.getpid()}.{time.monotonic_ns()}.tmp')
+    try:
         with open(tmp, 'wb') as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     stored = StoredFile(sha256=digest, size=len(data), mime_type=mime_type)
     session.add(stored)
     session.flush()
@@ -104,3 +122,70 @@ def _path_for(digest: str) -> Path:
     if root not in path.parents:
         raise ValueError('path escapes the file store')
     return path
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep removed: files without a row, and unfinished `.tmp` writes."""
+
+    orphans: int
+    temporary: int
+
+
+def sweep(*, grace: timedelta = ORPHAN_GRACE, tmp_grace: timedelta = TMP_GRACE) -> SweepResult:
+    """Remove stored files that have no row and are older than `grace`, and `.tmp` files older than `tmp_grace`.
+
+    A file with a row is never removed: a candidate is moved aside, the rows are read again, and it is put back
+    when a row (or a fresh write of the same content) appeared meanwhile.
+    """
+    root = get_config().files_dir
+    if not root.exists():
+        return SweepResult(0, 0)
+    now = clock.now().timestamp()
+    temporary, candidates = 0, []
+    for path in root.glob('*/*'):
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if path.name.endswith('.tmp') or path.name.endswith(_SWEEPING):
+            if age > tmp_grace.total_seconds():
+                path.unlink(missing_ok=True)
+                temporary += 1
+        elif _is_digest(path.name) and age > grace.total_seconds():
+            candidates.append(path)
+    orphans = 0
+    for chunk in (candidates[i:i + 500] for i in range(0, len(candidates), 500)):
+        for path in _without_rows(chunk):
+            aside = path.with_name(path.name + _SWEEPING)
+            try:
+                path.rename(aside)
+            except FileNotFoundError:
+                continue
+            # a row committed, or the same content written again, after the first look: put it back
+            if _without_rows([path]) and now - aside.stat().st_mtime > grace.total_seconds():
+                aside.unlink()
+                orphans += 1
+            else:
+                aside.replace(path)
+    if orphans or temporary:
+        log.info('file sweep: removed %d file(s) without a row and %d unfinished write(s)', orphans, temporary)
+    return SweepResult(orphans, temporary)
+
+
+def sweep_job() -> dict[str, int]:
+    """The scheduler's sweep (also run when the scheduler starts: `.tmp` files of a crash go at once)."""
+    found = sweep()
+    return {'orphans_removed': found.orphans, 'tmp_removed': found.temporary} if found.orphans or found.temporary \
+        else {}
+
+
+def _is_digest(name: str) -> bool:
+    return len(name) == 64 and all(c in '0123456789abcdef' for c in name)
+
+
+def _without_rows(paths: list[Path]) -> list[Path]:
+    digests = {path.name for path in paths}
+    with db.transaction() as session:
+        having = set(session.exec(select(StoredFile.sha256).where(StoredFile.sha256.in_(digests))).all())
+    return [path for path in paths if path.name not in having]

@@ -1,6 +1,7 @@
 """SMTP delivery through the `emails` package, with certificate verification and clear outcomes."""
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -28,11 +29,62 @@ class SmtpConfig:
 
 
 class TransientMailError(Exception):
-    """The server or network failed for now (4xx, timeout, refused connection): retry later."""
+    """The server failed for now (4xx for this email): retry later, up to the outbox's attempt limit."""
 
 
 class PermanentMailError(Exception):
-    """The server refused for good (5xx): do not retry."""
+    """The server refused this recipient for good (5xx, e.g. 5.1.1 mailbox unknown): do not retry this email.
+
+    `reason` is 'mailbox' (5.1.x: the address does not exist, a bounce) or 'rejected' (any other 5xx).
+    """
+
+    def __init__(self, text: str, reason: str = 'rejected') -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
+class ServerRefusalError(TransientMailError):
+    """The server refuses every email, not this recipient: relay or policy (5.7.x), authentication (530/535),
+    or it cannot be reached (connection refused, timeout, TLS). Pause the outbox and retry; never fail the email.
+
+    `kind` is 'policy' (5.7.x: could, rarely, be about one recipient), 'authentication' or 'unreachable'.
+    """
+
+    def __init__(self, text: str, kind: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
+_AUTH_CODES = frozenset({454, 530, 534, 535, 538})  # authentication required / failed / too weak
+_ENHANCED = re.compile(r'\b([245])\.(\d{1,3})\.(\d{1,3})\b')
+
+
+def classify(code: int | None, text: str, error: BaseException | None = None) -> Exception:
+    """The exception for an SMTP answer that did not deliver: refusal of everything, of one recipient, or for now."""
+    if code is None and isinstance(error, smtplib.SMTPResponseException):
+        code = error.smtp_code
+        detail = error.smtp_error
+        text = text or (detail.decode(errors='replace') if isinstance(detail, bytes) else str(detail))
+    summary = f'{code} {text}'.strip() if code is not None else \
+        f'{type(error).__name__ if error else "Error"}: {error or "no answer from the server"}'
+    if code is None:
+        if isinstance(error, smtplib.SMTPAuthenticationError):
+            return ServerRefusalError(summary, 'authentication')
+        if error is None or isinstance(error, (OSError, socket.timeout, TimeoutError, smtplib.SMTPServerDisconnected,
+                                               smtplib.SMTPConnectError)) or 'connect' in type(error).__name__.lower():
+            return ServerRefusalError(summary, 'unreachable')
+        return TransientMailError(summary)
+    enhanced = _ENHANCED.search(text)
+    if code in _AUTH_CODES or (enhanced and enhanced.group(2) == '7' and enhanced.group(3) in ('0', '8', '9')
+                                and 'auth' in text.lower()):
+        return ServerRefusalError(summary, 'authentication')
+    if code == 421:  # the server is closing the connection for everyone
+        return ServerRefusalError(summary, 'unreachable')
+    if 500 <= code < 600:
+        if enhanced and enhanced.group(2) == '7' or (not enhanced and 'relay' in text.lower()):
+            return ServerRefusalError(summary, 'policy')
+        return PermanentMailError(summary, 'mailbox' if enhanced and enhanced.group(2) == '1' else 'rejected')
+    return TransientMailError(summary)
 
 
 def smtp_config(settings: PortalSettings) -> SmtpConfig | None:
@@ -78,7 +130,7 @@ def send(cfg: SmtpConfig, *, message_id: str, to: str, subject: str, html: str, 
     except (socket.timeout, TimeoutError, OSError, smtplib.SMTPException) as error:
         if backend is not None:
             backend.close()  # the next send reconnects
-        raise TransientMailError(f'{type(error).__name__}: {error}') from None
+        raise classify(None, '', error) from None
     return _outcome(response)
 
 
@@ -88,12 +140,7 @@ def _outcome(response: object) -> str:
     text = text.decode(errors='replace') if isinstance(text, bytes) else str(text)
     if getattr(response, 'success', False):
         return f'{code} {text}'.strip()
-    error = getattr(response, 'error', None)
-    if code is None:
-        raise TransientMailError(f'{type(error).__name__ if error else "Error"}: {error or "no answer from the server"}')
-    if 500 <= code < 600:
-        raise PermanentMailError(f'{code} {text}'.strip())
-    raise TransientMailError(f'{code} {text}'.strip())
+    raise classify(code, text, getattr(response, 'error', None))
 
 
 def _domain_of(url: str) -> str:

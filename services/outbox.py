@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from markupsafe import escape
 from sqlmodel import Session, select
 
-from models import OutboxEmail
+from models import Account, OutboxEmail, OutboxState
 from models.shapes import Actor
 
-from . import audit, clock, db, email_templates, mailer, secretbox
+from . import audit, clock, db, email_templates, mailer, scheduler, secretbox
 from .errors import InvalidInput
 from .settings import get_settings
 from .settings_admin import require_admin
@@ -33,10 +33,19 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600
-STALE_CLAIM = timedelta(minutes=10)
+# while the server refuses every email, each is retried at least this often, and none ever fails for it
+PAUSED_MAX_DELAY_SECONDS = 10 * 60
+# a pause that lasts this long is emailed to the admins (queued: it goes out through the next working route)
+ALERT_AFTER = timedelta(minutes=5)
+BOUNCES = ('mailbox', 'rejected')  # failure reasons that mean: this recipient's server refused this email
+# a claim is a lease: renewed while its batch is sending, given back on a clean stop, and taken over by another
+# worker once it has not been renewed for this long (a crash): at most one duplicate email per crash
+LEASE_ENV = 'SMP_OUTBOX_LEASE_SECONDS'
+LEASE_DEFAULT_SECONDS, LEASE_MIN_SECONDS, LEASE_MAX_SECONDS = 60, 10, 3600
 WORKER_ID = f'{socket.gethostname()}:{os.getpid()}'
 # template variables that carry a code (or a link with one): sealed at rest, wiped after sending
 SECRET_VARIABLES = ('activation_code', 'activate_url', 'link_existing_url', 'verification_code', 'reset_code')
+_ADDRESS = re.compile(r'<?[^\s<>@]+@[^\s<>@]+>?')
 _PLACEHOLDER = re.compile(r'\[\[smp-secret:([a-z_]+)\]\]')
 HIDDEN = '[code not shown]'
 REMOVED = '[code removed]'
@@ -127,13 +136,35 @@ def _wipe(email: OutboxEmail) -> None:
     email.sealed_secrets = None
 
 
+def lease() -> timedelta:
+    """How long a claim holds without renewal (SMP_OUTBOX_LEASE_SECONDS, 10-3600, default 60)."""
+    raw = os.environ.get(LEASE_ENV, '').strip()
+    if raw.isdigit() and LEASE_MIN_SECONDS <= int(raw) <= LEASE_MAX_SECONDS:
+        return timedelta(seconds=int(raw))
+    if raw:
+        _warn_once(f'{LEASE_ENV}={raw[:20]!r} is not a whole number of seconds from {LEASE_MIN_SECONDS} to '
+                   f'{LEASE_MAX_SECONDS}; using {LEASE_DEFAULT_SECONDS}')
+    return timedelta(seconds=LEASE_DEFAULT_SECONDS)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        log.warning(text)
+
+
 def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
-    """Mark up to `limit` due emails as ours, oldest first; several processes never get the same row."""
+    """Lease up to `limit` due emails to `worker`, oldest first; several processes never get the same row.
+
+    Leases not renewed within `lease()` (their worker died) go back to the queue first.
+    """
     now = clock.now()
     table = OutboxEmail.__table__
     with db.transaction() as session:
-        # emails whose sender died mid-send go back to the queue
-        session.execute(sa.update(table).where(table.c.status == 'sending', table.c.claimed_at < now - STALE_CLAIM)
+        session.execute(sa.update(table).where(table.c.status == 'sending', table.c.claimed_at < now - lease())
                         .values(status='pending', claimed_by=None))
         due = (sa.select(table.c.id).where(table.c.status == 'pending', table.c.next_attempt_at <= now)
                .order_by(table.c.id).limit(limit).with_for_update(skip_locked=True))
@@ -143,42 +174,199 @@ def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:
         return sorted(row[0] for row in result)
 
 
-def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None) -> str:
-    """Send one claimed email and record the outcome: sent, retry later, or failed."""
+def renew(ids: list[int], *, worker: str = WORKER_ID) -> int:
+    """Extend the leases `worker` still holds on these emails; return how many it holds."""
+    if not ids:
+        return 0
+    table = OutboxEmail.__table__
+    with db.transaction() as session:
+        return session.execute(sa.update(table).where(table.c.id.in_(ids), table.c.status == 'sending',
+                                                      table.c.claimed_by == worker)
+                               .values(claimed_at=clock.now())).rowcount
+
+
+def release(ids: list[int] | None = None, *, worker: str = WORKER_ID) -> int:
+    """Give back `worker`'s unsent claims (all of them when `ids` is None): due at once for any worker."""
+    table = OutboxEmail.__table__
+    query = sa.update(table).where(table.c.status == 'sending', table.c.claimed_by == worker)
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(table.c.id.in_(ids))
+    with db.transaction() as session:
+        released = session.execute(query.values(status='pending', claimed_by=None, claimed_at=None)).rowcount
+    if released:
+        log.info('outbox: %d claimed email(s) given back to the queue', released)
+    return released
+
+
+def deliver(email_id: int, cfg: mailer.SmtpConfig, backend: Any = None, *, worker: str = WORKER_ID) -> str:
+    """Send one email `worker` has claimed and record the outcome: 'sent', 'pending' (retry later) or 'failed'.
+
+    A refusal of every email (relay/policy 5.7.x, authentication, server unreachable) keeps the email queued and
+    pauses the outbox (see `paused`); a refusal of this recipient (5.1.x mailbox unknown, other 5xx) fails this
+    email only, with its reason in `failure_reason` and the server's answer in `last_error`.
+    """
     with db.transaction() as session:
         email = session.get(OutboxEmail, email_id)
-        if email is None or email.status != 'sending':
+        if email is None or email.status != 'sending' or email.claimed_by != worker:
             return 'skipped'
         composed = compose(email)
         payload = None if composed is None else dict(
             message_id=email.message_id, to=email.to_address, subject=composed[0], html=composed[1], text=composed[2])
+    refusal: mailer.ServerRefusalError | None = None
     if payload is None:  # its code was wiped or the key changed: sending it would send no code
-        status, error = 'failed', CODE_REMOVED
+        status, error, reason = 'failed', CODE_REMOVED, 'code_removed'
     else:
         try:
-            answer = mailer.send(cfg, backend=backend, **payload)
-            status, error = 'sent', None
+            mailer.send(cfg, backend=backend, **payload)
+            status, error, reason = 'sent', None, None
         except mailer.PermanentMailError as exc:
-            status, error = 'failed', str(exc)
+            status, error, reason = 'failed', str(exc), exc.reason
+        except mailer.ServerRefusalError as exc:
+            status, error, reason, refusal = 'server', str(exc), 'server', exc
         except mailer.TransientMailError as exc:
-            status, error = 'retry', str(exc)
+            status, error, reason = 'retry', str(exc), 'temporary'
     with db.transaction() as session:
         email = session.get(OutboxEmail, email_id)
+        state = _state(session)
+        if (refusal is not None and refusal.kind == 'policy' and email.failure_reason == 'server'
+                and state.paused_since is None):
+            # refused by policy again while other emails go out: the refusal is about this recipient
+            status, reason = 'failed', 'rejected'
         email.attempts += 1
         email.claimed_by = None
+        email.failure_reason = reason
         if status == 'sent':
             email.status, email.sent_at, email.last_error = 'sent', clock.now(), None
             _wipe(email)
-            log.info('email %s (%s) sent: %s', email.id, email.kind, answer)
+            if state.paused_since is not None:
+                _resume(session, state)
+        elif status == 'server':
+            email.status, email.last_error = 'pending', error[:1000]
+            email.next_attempt_at = clock.now() + min(backoff(email.attempts),
+                                                      timedelta(seconds=PAUSED_MAX_DELAY_SECONDS))
+            _pause(session, state, refusal)
         elif status == 'retry' and email.attempts < MAX_ATTEMPTS:
             email.status, email.last_error = 'pending', error[:1000]
             email.next_attempt_at = clock.now() + backoff(email.attempts)
         else:
             email.status, email.last_error = 'failed', (error or '')[:1000]
             _wipe(email)
-            log.warning('email %s (%s) failed: %s', email.id, email.kind, error)
+            log.warning('outbox: email %s (%s) failed: %s', email.id, email.kind, reason)
         session.add(email)
         return email.status
+
+
+# ----------------------------------------------------------------------------- pausing on server-wide refusals
+
+@dataclass(frozen=True)
+class Pause:
+    """Why the outbox is paused and since when (None from `pause` when it is not)."""
+
+    reason: str
+    since: datetime
+
+
+def _state(session: Session) -> OutboxState:
+    state = session.get(OutboxState, 1)
+    if state is None:  # (the migration creates it; a database built otherwise gets it here)
+        state = OutboxState(id=1)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _pause(session: Session, state: OutboxState, refusal: mailer.ServerRefusalError | None) -> None:
+    reason = {'authentication': 'The mail server refuses to sign the portal in',
+              'policy': 'The mail server refuses to relay the portal\'s emails',
+              'unreachable': 'The mail server cannot be reached'}.get(refusal.kind if refusal else '',
+                                                                      'The mail server refuses every email')
+    # the server's answer may name the recipient (Postfix does): kept out of the reason, the banner and the log
+    text = f'{reason}: {_ADDRESS.sub("<address>", str(refusal))}'[:300] if refusal else reason
+    if state.paused_since is None:
+        state.paused_since = clock.now()
+        log.warning('outbox paused: %s', text)
+    state.pause_reason = text
+    session.add(state)
+
+
+def _resume(session: Session, state: OutboxState) -> None:
+    since = state.paused_since
+    state.paused_since, state.pause_reason, state.alerted_at = None, None, None
+    session.add(state)
+    # what waited for the server goes out now, not at its backed-off time
+    table = OutboxEmail.__table__
+    waiting = session.execute(sa.update(table).where(table.c.status == 'pending', table.c.failure_reason == 'server')
+                              .values(next_attempt_at=clock.now())).rowcount
+    log.info('outbox resumed after %s; %d waiting email(s) due now', clock.now() - since if since else '?', waiting)
+
+
+def paused() -> bool:
+    """True while the mail server refuses every email (the outbox keeps them and retries); for /readyz."""
+    return pause() is not None
+
+
+def pause() -> Pause | None:
+    """Why and since when the outbox is paused, or None when it is not."""
+    with db.transaction() as session:
+        return pause_in(session)
+
+
+def pause_in(session: Session) -> Pause | None:
+    """`pause` in the caller's session (admin pages read it for their banner)."""
+    state = session.get(OutboxState, 1)
+    if state is None or state.paused_since is None:
+        return None
+    return Pause(reason=state.pause_reason or 'The mail server refuses every email', since=state.paused_since)
+
+
+def pause_banner(session: Session, *, actor: Actor) -> str | None:
+    """One line for admin pages while the outbox is paused, else None (no addresses, no server answer); for admins."""
+    require_admin(actor)
+    found = pause_in(session)
+    if found is None:
+        return None
+    reason = found.reason.split(':', 1)[0]
+    return (f'Email delivery is paused since {found.since:%Y-%m-%d %H:%M} UTC: {reason}. Emails stay queued and '
+            'are retried; check the mail server settings.')
+
+
+def alert_if_due() -> int:
+    """Queue one email to every active admin about a pause that has lasted ALERT_AFTER; return how many.
+
+    The alert waits in the outbox like any email and goes out through the first route that works again.
+    """
+    now = clock.now()
+    table = OutboxState.__table__
+    with db.transaction() as session:
+        # one process wins the alert: the conditional update marks it sent
+        won = session.execute(sa.update(table).where(table.c.id == 1, table.c.paused_since.is_not(None),
+                                                     table.c.paused_since <= now - ALERT_AFTER,
+                                                     table.c.alerted_at.is_(None))
+                              .values(alerted_at=now)).rowcount
+        if not won:
+            return 0
+        found = pause_in(session)
+        admins = session.exec(select(Account).where(Account.role == 'admin', Account.is_active,
+                                                    Account.disabled_at.is_(None)).order_by(Account.id)).all()
+        for admin in admins:
+            enqueue(session, kind='outbox_paused', to=admin.email, account_id=admin.id, context={
+                'paused_since': f'{found.since:%Y-%m-%d %H:%M} UTC', 'pause_reason': found.reason})
+        log.warning('outbox paused since %s: alert queued for %d admin(s)', found.since, len(admins))
+        return len(admins)
+
+
+def retry_all_failed(session: Session, *, actor: Actor) -> int:
+    """Queue every failed email again now (not those whose code is gone); audited; for admins. Returns the count."""
+    require_admin(actor)
+    table = OutboxEmail.__table__
+    codes = sa.or_(*(table.c[part].like('%[[smp-secret:%') for part in ('subject', 'body_html', 'body_text')))
+    retried = session.execute(sa.update(table).where(table.c.status == 'failed',
+                                                     sa.or_(table.c.sealed_secrets.is_not(None), sa.not_(codes)))
+                              .values(status='pending', next_attempt_at=clock.now(), failure_reason=None)).rowcount
+    audit.record(session, action='outbox_retry_all', actor=actor, object_type='outbox_email', detail={'count': retried})
+    return retried
 
 
 def backoff(attempts: int) -> timedelta:
@@ -186,22 +374,46 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
 
 
-def process_outbox(*, limit: int = 20) -> dict[str, int]:
-    """One scheduler tick: send what is due. With no SMTP server configured, emails stay in the outbox."""
+def process_outbox(*, limit: int = 20, worker: str = WORKER_ID) -> dict[str, int]:
+    """One scheduler tick: send what is due. With no SMTP server configured, emails stay in the outbox.
+
+    Leases are renewed while a batch sends; when the scheduler is stopping, the batch ends after the email being
+    sent and gives its other claims back (counted as 'released'). Each batch logs its counts (no addresses).
+    """
     cfg = mailer.smtp_config(get_settings())
     if cfg is None:
         return {}
+    alert_if_due()
     counts: dict[str, int] = {}
-    while True:
-        ids = claim_due(limit=limit)
+    renew_every = lease() / 3
+    while not scheduler.stopping():
+        ids = claim_due(limit=limit, worker=worker)
         if not ids:
             return counts
+        batch: dict[str, int] = {}
+        renewed = clock.now()
         with mailer.connection(cfg) as backend:  # one SMTP connection per batch
-            for email_id in ids:
-                outcome = deliver(email_id, cfg, backend)
-                counts[outcome] = counts.get(outcome, 0) + 1
-        if counts.get('pending'):  # the server is failing: stop this tick, back off
+            for n, email_id in enumerate(ids):
+                if scheduler.stopping():
+                    batch['released'] = release(ids[n:], worker=worker)
+                    break
+                if clock.now() - renewed >= renew_every:
+                    renew(ids[n:], worker=worker)
+                    renewed = clock.now()
+                outcome = deliver(email_id, cfg, backend, worker=worker)
+                batch[outcome] = batch.get(outcome, 0) + 1
+        log.info('outbox batch: %d sent, %d failed, %d deferred, %d released', batch.get('sent', 0),
+                 batch.get('failed', 0), batch.get('pending', 0), batch.get('released', 0))
+        for key, value in batch.items():
+            counts[key] = counts.get(key, 0) + value
+        if counts.get('pending') or batch.get('released'):  # the server is failing, or we stop: end this tick
             return counts
+    return counts
+
+
+def release_own_claims() -> None:
+    """On a clean stop: this process's unsent claims go back to the queue (the next process sends them at once)."""
+    release(worker=WORKER_ID)
 
 
 def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:
@@ -210,7 +422,7 @@ def retry_now(session: Session, *, email_id: int) -> OutboxEmail | None:
     if email is not None and email.status in ('failed', 'cancelled') and has_codes(email) and not email.sealed_secrets:
         raise InvalidInput(CODE_REMOVED)
     return _set_status(session, email_id, ('failed', 'pending', 'cancelled'), status='pending',
-                       next_attempt_at=clock.now())
+                       next_attempt_at=clock.now(), failure_reason=None)
 
 
 def cancel(session: Session, *, email_id: int) -> OutboxEmail | None:
@@ -249,6 +461,7 @@ class EmailView:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    failure_reason: str | None
     has_codes: bool
     codes_shown: bool
 
@@ -264,7 +477,7 @@ def view(email: OutboxEmail, *, reveal: bool = False) -> EmailView:
         body_text=_fill(email.body_text, values, html=False, missing=missing), message_id=email.message_id,
         status=email.status, attempts=email.attempts, created_at=email.created_at,
         next_attempt_at=email.next_attempt_at, sent_at=email.sent_at, last_error=email.last_error,
-        has_codes=has_codes(email), codes_shown=bool(values))
+        failure_reason=email.failure_reason, has_codes=has_codes(email), codes_shown=bool(values))
 
 
 def get_email(session: Session, *, actor: Actor, email_id: int) -> EmailView | None:

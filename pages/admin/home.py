@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from services import outbox
+
 from .. import access
 from ..frame import STAFF_LINKS
 from ..portal import Page, portal_page
@@ -25,6 +27,8 @@ AREAS = [
 async def admin_home(page: Page) -> None:
     """The admin areas as cards, then the clinic workspace (admins are staff too)."""
     ui.label('Administration').classes('text-2xl font-bold').mark('admin-home')
+    if banner := await access.call(outbox.pause_banner, actor=page.actor):  # mail refused: say so first
+        ui.label(banner).classes('w-full p-3 rounded bg-negative text-white').mark('outbox-paused')
     with ui.element('div').classes('grid grid-cols-1 sm:grid-cols-2 gap-3 w-full'):
         for title, target, icon, text in AREAS:
             with ui.card().classes('cursor-pointer gap-1').on('click', lambda t=target: ui.navigate.to(t)) \

@@ -28,6 +28,8 @@ async def outbox_page(page: Page) -> None:
         ui.space()
         ui.link('Email delivery (SMTP)', '/admin/email')
         ui.link('Email templates', '/admin/templates')
+    if banner := await access.call(outbox.pause_banner, actor=page.actor):
+        ui.label(banner).classes('w-full p-3 rounded bg-negative text-white').mark('outbox-paused')
     if mailer.smtp_config(page.settings) is None:
         ui.label('No mail server is configured: emails stay here, unsent. Open one to read it and follow its links.') \
             .classes('text-warning').mark('no-smtp')
@@ -35,6 +37,8 @@ async def outbox_page(page: Page) -> None:
         status = ui.select(STATUSES, value='', label='Status').classes('w-48').mark('status')
         kind = ui.select({'': 'All'} | email_admin.template_kinds(), value='', label='Kind') \
             .classes('w-64').mark('kind')
+        actions.button('Retry all failed', lambda act: _retry_all(act, load), icon='replay') \
+            .props('outline').mark('retry-all')
     table = ui.table(columns=COLUMNS, rows=[], row_key='id',
                      pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}).classes('w-full').mark('outbox')
     message = actions.Message('outbox-message')
@@ -60,6 +64,13 @@ async def outbox_page(page: Page) -> None:
     status.on_value_change(lambda: load(1))
     kind.on_value_change(lambda: load(1))
     await load(1)
+
+
+async def _retry_all(act: actions.Act, reload: Callable[[int], Awaitable[None]]) -> None:
+    count = await act.call(outbox.retry_all_failed)
+    await reload(1)
+    act.done(f'{count} failed email{"" if count == 1 else "s"} queued again.' if count
+             else 'No failed emails to retry.')
 
 
 class EmailViewer:

@@ -77,6 +77,8 @@ ADMIN_ONLY: dict[str, Call] = {
     'questionnaire.reset_definition': lambda s, a, w: questionnaire.reset_definition(s, actor=a),
     'outbox.list_emails': lambda s, a, w: outbox.list_emails(s, actor=a),
     'outbox.get_email': lambda s, a, w: outbox.get_email(s, actor=a, email_id=w['email']),
+    'outbox.retry_all_failed': lambda s, a, w: outbox.retry_all_failed(s, actor=a),
+    'outbox.pause_banner': lambda s, a, w: outbox.pause_banner(s, actor=a),
 }
 
 STAFF_ONLY: dict[str, Call] = {
@@ -182,6 +184,7 @@ NO_ACTOR = {
     'outbox.enqueue': 'internal step of the services that send email', 'outbox.rerender': 'internal',
     'outbox.retry_now': 'internal step of email_admin.retry_email (checked)',
     'outbox.cancel': 'internal step of email_admin.cancel_email (checked)',
+    'outbox.pause_in': 'internal step of pause (no actor: the scheduler and /readyz) and pause_banner (checked)',
     'outbox.emails_page': 'internal step of list_emails and contacts.contact_emails (both checked)',
     'questionnaire.current_definition': 'public: every registering contact is asked it',
     'questionnaire.is_default': 'public fact',
