@@ -9,14 +9,25 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
+
+if __name__ == '__main__' and not os.environ.get('NICEGUI_USER_SIMULATION') and not {'-h', '--help'} & set(sys.argv):
+    # a bad setting is reported in one line before the web framework is even imported
+    from services.config import ConfigError, get_config
+    try:
+        get_config()
+    except ConfigError as _error:
+        print(_error, file=sys.stderr)
+        sys.exit(2)
 
 if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: keep it in the data directory
     _data = Path(os.environ.get('SMP_DATA_DIR', './data'))
@@ -27,6 +38,7 @@ from nicegui import app, ui  # noqa: E402
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
+from alembic.util.exc import CommandError  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
 
@@ -76,18 +88,52 @@ class SecurityHeaders:
 
 
 def prepare() -> config_module.Config:
-    """Read configuration, open and migrate the database (everything but the web server)."""
+    """Read configuration, open and migrate the database (everything but the web server).
+
+    Raises ConfigError or DatabaseUnavailable with a one-line message (`main` prints it and exits 2 or 3).
+    """
     config = config_module.reload_config()
     logging.basicConfig(level=config.log_level, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     logsafe.install()  # no code or token from a URL reaches a log line
+    if config.log_level != 'DEBUG':
+        logging.getLogger('alembic').setLevel(logging.WARNING)  # no seven lines of migration chatter per start
     db.init(config.resolved_database_url)
-    db.migrate()
+    db.wait_until_reachable(config.db_wait_seconds)
+    try:
+        db.migrate()
+    except CommandError as error:  # e.g. a database migrated by a newer version of the portal
+        raise config_module.ConfigError(f'database error: cannot migrate {db.where()} ({error}): '
+                                        f'run the portal version that last used this database') from None
     settings.invalidate_cache()
     return config
 
 
+def check_listen(host: str, port: int) -> None:
+    """ConfigError (one line) when the portal could not listen on host:port, before anything is printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise config_module.ConfigError(f'configuration error: SMP_HOST={host!r} cannot be resolved '
+                                        f'({error.strerror}): use {config_module.ALLOWED["host"]}') from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise config_module.ConfigError(
+                    f'start-up error: SMP_PORT={port} on {host} is already in use: stop the other process or '
+                    f'choose another port') from None
+            raise config_module.ConfigError(f'configuration error: SMP_HOST={host!r} cannot be listened on '
+                                            f'({error.strerror}): use an address of this machine') from None
+
+
 def serve() -> None:
     """Start the portal on SMP_HOST:SMP_PORT."""
+    if not os.environ.get('NICEGUI_USER_SIMULATION'):
+        startup_config = config_module.reload_config()
+        check_listen(startup_config.host, startup_config.port)
     config = prepare()
     audit.chain_key()  # created on first start, in the secrets folder (never in the database)
     jobs.register_all()
@@ -187,7 +233,18 @@ def main(argv: list[str] | None = None) -> int:
                             '(repeatable)')
     commands.add_parser('tick', help='run every scheduler job once (e.g. from cron) and exit')
     args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except config_module.ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except db.DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
 
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; configuration and database errors propagate to `main` as one line."""
     if args.command in (None, 'serve'):
         serve()
         return 0
