@@ -5,6 +5,7 @@
     python main.py demo            load a demo clinic
     python main.py backup          consistent copy of database and files
     python main.py check-audit     verify the audit log's keyed chain against its anchors
+    python main.py migrate         apply database migrations and exit
 """
 from __future__ import annotations
 
@@ -231,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument('--expect', action='append', default=[], metavar='SEQ:HASH', type=_expected_anchor,
                        help='also check against an anchor kept elsewhere, e.g. from the daily security email '
                             '(repeatable)')
+    commands.add_parser('migrate', help='apply database migrations and exit (any number of processes may run it at once)')
     commands.add_parser('tick', help='run every scheduler job once (e.g. from cron) and exit')
     args = parser.parse_args(argv)
     try:
@@ -266,6 +268,10 @@ def run_command(args: argparse.Namespace) -> int:
             report = audit_verify.verify(session, anchor_file=args.anchor_file, expected=args.expect)
         print(audit_verify.format_report(report))
         return 0 if report.ok else 1
+    if args.command == 'migrate':
+        prepare()
+        print(f'{db.where()} is at revision {db.current_revision()}.')
+        return 0
     if args.command == 'tick':
         prepare()
         jobs.register_all()

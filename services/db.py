@@ -210,3 +210,18 @@ def migrate(url: str | None = None) -> None:
     finally:
         if url is not None:
             cfg.attributes['engine'].dispose()
+
+
+def current_revision() -> str:
+    """The migration revision the database is at (empty when it was never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine().connect() as connection:
+        return ','.join(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revision() -> str:
+    """The newest migration revision this version of the portal knows."""
+    from alembic.script import ScriptDirectory
+
+    return ','.join(ScriptDirectory(str(ROOT / 'migrations')).get_heads())
