@@ -39,6 +39,7 @@ from nicegui import app, ui  # noqa: E402
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
+from services import health, logging_setup, metrics  # noqa: E402
 from alembic.util.exc import CommandError  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
@@ -94,10 +95,8 @@ def prepare() -> config_module.Config:
     Raises ConfigError or DatabaseUnavailable with a one-line message (`main` prints it and exits 2 or 3).
     """
     config = config_module.reload_config()
-    logging.basicConfig(level=config.log_level, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging_setup.configure(config.log_level, config.log_format)  # one format, request ids, alembic quiet
     logsafe.install()  # no code or token from a URL reaches a log line
-    if config.log_level != 'DEBUG':
-        logging.getLogger('alembic').setLevel(logging.WARNING)  # no seven lines of migration chatter per start
     db.init(config.resolved_database_url)
     db.wait_until_reachable(config.db_wait_seconds)
     try:
@@ -142,11 +141,13 @@ def serve() -> None:
     pages.register_all()
     app.add_middleware(UploadLimit)
     app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
+    app.add_middleware(logging_setup.RequestContext)  # outermost: a request id on every line, requests counted
     if not app.is_started:  # (the test runner re-runs this file in a started app)
+        app.on_startup(logging_setup.adopt_web_server_loggers)  # one format for the web server's lines too
         app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
     if config.scheduler:
-        app.on_startup(scheduler.start)
-        app.on_shutdown(scheduler.stop)
+        app.on_startup(start_scheduler)
+        app.on_shutdown(stop_scheduler)
     with db.transaction() as session:
         token = auth.issue_setup_token(session)
         base = settings.get_settings(session).public_url
@@ -155,7 +156,21 @@ def serve() -> None:
     ui.run(host=config.host, port=config.port, title='Secure Message Portal', reload=False, show=False,
            storage_secret=config_module.persistent_secret('storage_secret'),
            session_middleware_kwargs={'https_only': config.cookie_https_only, 'same_site': 'lax'},
-           favicon='🏥', uvicorn_logging_level=config.log_level.lower())
+           favicon='🏥', uvicorn_logging_level=config.log_level.lower(), log_config=None,
+           access_log=False)  # services.logging_setup writes the request lines, with the request id
+
+
+def start_scheduler() -> None:
+    """Start the periodic jobs, each counted and timed in the metrics; readiness watches the scheduler."""
+    for job in scheduler.jobs():
+        scheduler.register(job.job_id, metrics.timed_job(job.job_id, job.func), seconds=job.seconds)
+    health.scheduler_started(scheduler.start())
+
+
+def stop_scheduler() -> None:
+    """Stop the periodic jobs (a clean stop is not a readiness failure)."""
+    health.scheduler_stopped()
+    scheduler.stop()
 
 
 def create_user(role: str, email: str, name: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import lru_cache
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -220,6 +221,7 @@ def current_revision() -> str:
         return ','.join(MigrationContext.configure(connection).get_current_heads())
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
     """The newest migration revision this version of the portal knows."""
     from alembic.script import ScriptDirectory
