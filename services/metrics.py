@@ -65,7 +65,7 @@ def timed_job(job_id: str, func: Callable[[], object]) -> Callable[[], object]:
         JOB_RUNS.labels(job=job_id, result='success').inc()
         return result
 
-    run._smp_timed = True  # type: ignore[attr-defined]
+    run._smp_timed = True
     run.__name__ = run.__qualname__ = f'job_{job_id}'
     return run
 
@@ -83,13 +83,13 @@ class OutboxCollector(Collector):
         from models import OutboxEmail
         from . import db
 
-        table = OutboxEmail.__table__  # type: ignore[attr-defined]
+        table = OutboxEmail.__table__
         by_status = GaugeMetricFamily('smp_outbox_emails', 'Emails in the outbox, by status', labels=['status'])
         oldest = GaugeMetricFamily('smp_outbox_oldest_waiting_seconds',
                                    'Age of the oldest email waiting to be sent (0 when none waits)')
         try:
             with db.engine().connect() as connection:
-                counts = dict(connection.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status))
+                counts: dict[str, int] = dict(connection.execute(sa.select(table.c.status, sa.func.count()).group_by(table.c.status))
                               .all())
                 first = connection.execute(sa.select(sa.func.min(table.c.created_at))
                                            .where(table.c.status.in_(('pending', 'sending')))).scalar()
