@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import fcntl
 import getpass
 import logging
 import os
@@ -129,11 +130,34 @@ def check_listen(host: str, port: int) -> None:
                                             f'({error.strerror}): use an address of this machine') from None
 
 
+_serve_lock = None  # the open lock file of an SQLite portal, held until the process ends
+
+
+def one_process_on_sqlite(config: config_module.Config) -> None:
+    """Refuse a second portal process on one SQLite database (its pages, sessions and files are this machine's,
+    and NiceGUI keeps each browser tab in one process): several processes need PostgreSQL and a shared volume."""
+    global _serve_lock
+    url = config.resolved_database_url
+    if not url.startswith('sqlite') or _serve_lock is not None:
+        return
+    database = Path(url.split('///', 1)[-1]) if '///' in url else config.data_dir / 'portal.db'
+    handle = open(database.with_name(database.name + '.serve-lock'), 'a')  # held until the process ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise config_module.ConfigError(
+            f'start-up error: another portal process already serves the SQLite database {database}: SQLite allows one '
+            f'process; to run several, use PostgreSQL (DATABASE_URL) and a shared SMP_DATA_DIR') from None
+    _serve_lock = handle
+
+
 def serve() -> None:
     """Start the portal on SMP_HOST:SMP_PORT."""
     if not os.environ.get('NICEGUI_USER_SIMULATION'):
         startup_config = config_module.reload_config()
         check_listen(startup_config.host, startup_config.port)
+        one_process_on_sqlite(startup_config)
     config = prepare()
     audit.chain_key()  # created on first start, in the secrets folder (never in the database)
     jobs.register_all()

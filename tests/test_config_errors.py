@@ -5,6 +5,7 @@ operator sees: the one line, the exit status, and no traceback.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import sqlite3
@@ -75,6 +76,8 @@ CASES = [
     Case('host not here', {'SMP_HOST': '192.0.2.77'}, "SMP_HOST='192.0.2.77' cannot be listened on"),
     Case('host characters', {'SMP_HOST': 'bad host!'}, "SMP_HOST='bad host!' is not allowed"),
     Case('port in use', {'SMP_PORT': '{busy}'}, 'is already in use', not_shown=('setup?token',)),
+    Case('second process on sqlite', {}, 'another portal process already serves the SQLite database',
+         setup='serving', not_shown=('setup?token',)),
     Case('database from the future', {}, 'database error: cannot migrate', command=('check-audit',), setup='future'),
 ]
 
@@ -94,6 +97,12 @@ def _run(case: Case, tmp: Path, busy: int) -> subprocess.CompletedProcess:
         with sqlite3.connect(data / 'data' / 'portal.db') as conn:
             conn.execute('create table alembic_version (version_num varchar(32) primary key)')
             conn.execute("insert into alembic_version values ('9999_from_a_newer_portal')")
+    if case.setup == 'serving':  # a portal already runs on this data directory (it holds the lock)
+        (data / 'data').mkdir()
+        with open(data / 'data' / 'portal.db.serve-lock', 'a') as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            return subprocess.run([sys.executable, str(ROOT / 'main.py'), *case.command], capture_output=True,
+                                  text=True, env=env, cwd=ROOT, timeout=240)
     return subprocess.run([sys.executable, str(ROOT / 'main.py'), *case.command], input=case.stdin,
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=240)
 
