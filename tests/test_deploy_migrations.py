@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get('SMP_TEST_POSTGRES_URL')
-PROCESSES = 4
+PROCESSES = 3
 
 
 def _env(data: Path, database_url: str | None) -> dict[str, str]:
