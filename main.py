@@ -6,18 +6,31 @@
     python main.py backup          consistent copy of database and files
     python main.py restore DIR     restore a backup into an empty data directory and database, and verify it
     python main.py check-audit     verify the audit log's keyed chain against its anchors
+    python main.py migrate         apply database migrations and exit
 """
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
 import getpass
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
+
+if __name__ == '__main__' and not os.environ.get('NICEGUI_USER_SIMULATION') and not {'-h', '--help'} & set(sys.argv):
+    # a bad setting is reported in one line before the web framework is even imported
+    from services.config import ConfigError, get_config
+    try:
+        get_config()
+    except ConfigError as _error:
+        print(_error, file=sys.stderr)
+        sys.exit(2)
 
 if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: keep it in the data directory
     _data = Path(os.environ.get('SMP_DATA_DIR', './data'))
@@ -29,6 +42,8 @@ import api  # noqa: E402
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
+from services import health, logging_setup, metrics  # noqa: E402
+from alembic.util.exc import CommandError  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
 
@@ -78,18 +93,73 @@ class SecurityHeaders:
 
 
 def prepare() -> config_module.Config:
-    """Read configuration, open and migrate the database (everything but the web server)."""
+    """Read configuration, open and migrate the database (everything but the web server).
+
+    Raises ConfigError or DatabaseUnavailable with a one-line message (`main` prints it and exits 2 or 3).
+    """
     config = config_module.reload_config()
-    logging.basicConfig(level=config.log_level, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging_setup.configure(config.log_level, config.log_format)  # one format, request ids, alembic quiet
     logsafe.install()  # no code or token from a URL reaches a log line
     db.init(config.resolved_database_url)
-    db.migrate()
+    db.wait_until_reachable(config.db_wait_seconds)
+    try:
+        db.migrate()
+    except CommandError as error:  # e.g. a database migrated by a newer version of the portal
+        raise config_module.ConfigError(f'database error: cannot migrate {db.where()} ({error}): '
+                                        f'run the portal version that last used this database') from None
     settings.invalidate_cache()
     return config
 
 
+def check_listen(host: str, port: int) -> None:
+    """ConfigError (one line) when the portal could not listen on host:port, before anything is printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise config_module.ConfigError(f'configuration error: SMP_HOST={host!r} cannot be resolved '
+                                        f'({error.strerror}): use {config_module.ALLOWED["host"]}') from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise config_module.ConfigError(
+                    f'start-up error: SMP_PORT={port} on {host} is already in use: stop the other process or '
+                    f'choose another port') from None
+            raise config_module.ConfigError(f'configuration error: SMP_HOST={host!r} cannot be listened on '
+                                            f'({error.strerror}): use an address of this machine') from None
+
+
+_serve_lock = None  # the open lock file of an SQLite portal, held until the process ends
+
+
+def one_process_on_sqlite(config: config_module.Config) -> None:
+    """Refuse a second portal process on one SQLite database (its pages, sessions and files are this machine's,
+    and NiceGUI keeps each browser tab in one process): several processes need PostgreSQL and a shared volume."""
+    global _serve_lock
+    url = config.resolved_database_url
+    if not url.startswith('sqlite') or _serve_lock is not None:
+        return
+    database = Path(url.split('///', 1)[-1]) if '///' in url else config.data_dir / 'portal.db'
+    handle = open(database.with_name(database.name + '.serve-lock'), 'a')  # held until the process ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise config_module.ConfigError(
+            f'start-up error: another portal process already serves the SQLite database {database}: SQLite allows one '
+            f'process; to run several, use PostgreSQL (DATABASE_URL) and a shared SMP_DATA_DIR') from None
+    _serve_lock = handle
+
+
 def serve() -> None:
     """Start the portal on SMP_HOST:SMP_PORT."""
+    if not os.environ.get('NICEGUI_USER_SIMULATION'):
+        startup_config = config_module.reload_config()
+        check_listen(startup_config.host, startup_config.port)
+        one_process_on_sqlite(startup_config)
     config = prepare()
     audit.chain_key()  # created on first start, in the secrets folder (never in the database)
     jobs.register_all()
@@ -98,11 +168,13 @@ def serve() -> None:
     api.register(app)  # the EHR API under /api/v1 (FastAPI routes, outside the page registry)
     app.add_middleware(UploadLimit)
     app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
+    app.add_middleware(logging_setup.RequestContext)  # outermost: a request id on every line, requests counted
     if not app.is_started:  # (the test runner re-runs this file in a started app)
+        app.on_startup(logging_setup.adopt_web_server_loggers)  # one format for the web server's lines too
         app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
     if config.scheduler:
-        app.on_startup(scheduler.start)
-        app.on_shutdown(scheduler.stop)
+        app.on_startup(start_scheduler)
+        app.on_shutdown(stop_scheduler)
     with db.transaction() as session:
         token = auth.issue_setup_token(session)
         base = settings.get_settings(session).public_url
@@ -111,7 +183,21 @@ def serve() -> None:
     ui.run(host=config.host, port=config.port, title='Secure Message Portal', reload=False, show=False,
            storage_secret=config_module.persistent_secret('storage_secret'),
            session_middleware_kwargs={'https_only': config.cookie_https_only, 'same_site': 'lax'},
-           favicon='🏥', uvicorn_logging_level=config.log_level.lower())
+           favicon='🏥', uvicorn_logging_level=config.log_level.lower(), log_config=None,
+           access_log=False)  # services.logging_setup writes the request lines, with the request id
+
+
+def start_scheduler() -> None:
+    """Start the periodic jobs, each counted and timed in the metrics; readiness watches the scheduler."""
+    for job in scheduler.jobs():
+        scheduler.register(job.job_id, metrics.timed_job(job.job_id, job.func), seconds=job.seconds)
+    health.scheduler_started(scheduler.start())
+
+
+def stop_scheduler() -> None:
+    """Stop the periodic jobs (a clean stop is not a readiness failure)."""
+    health.scheduler_stopped()
+    scheduler.stop()
 
 
 def create_user(role: str, email: str, name: str) -> int:
@@ -210,9 +296,21 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument('--expect', action='append', default=[], metavar='SEQ:HASH', type=_expected_anchor,
                        help='also check against an anchor kept elsewhere, e.g. from the daily security email '
                             '(repeatable)')
+    commands.add_parser('migrate', help='apply database migrations and exit (any number of processes may run it at once)')
     commands.add_parser('tick', help='run every scheduler job once (e.g. from cron) and exit')
     args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except config_module.ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except db.DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
 
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; configuration and database errors propagate to `main` as one line."""
     if args.command in (None, 'serve'):
         serve()
         return 0
@@ -240,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
             report = audit_verify.verify(session, anchor_file=args.anchor_file, expected=args.expect)
         print(audit_verify.format_report(report))
         return 0 if report.ok else 1
+    if args.command == 'migrate':
+        prepare()
+        print(f'{db.where()} is at revision {db.current_revision()}.')
+        return 0
     if args.command == 'tick':
         prepare()
         jobs.register_all()

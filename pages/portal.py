@@ -15,7 +15,7 @@ from fastapi import Request, Response
 from nicegui import app, context, run, ui
 
 from models.shapes import Actor
-from services import db
+from services import db, metrics
 from services.errors import PortalError
 from services.files import FileContent
 from services.settings import PortalSettings
@@ -105,7 +105,7 @@ def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate
             page = Page(visit.actor, visit.settings, route, request.url.path,
                         cross_site=request.headers.get('sec-fetch-site') in ('cross-site', 'same-site'))
             page.title(title)
-            with frame(visit.actor, visit.settings, visit.unworked):
+            with metrics.page_build(route.path), frame(visit.actor, visit.settings, visit.unworked):
                 actions.show_flash()
                 await builder(page, **params)
 

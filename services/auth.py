@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from models import Account, AccountContact, UserSession
 from models.shapes import Actor
 
-from . import audit, clock, db, idempotency, passwords, throttle, validate
+from . import audit, clock, db, idempotency, metrics, passwords, throttle, validate
 from .errors import InvalidInput
 from .settings import get_settings
 
@@ -103,6 +103,7 @@ def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn
         actor_for_audit = Actor(username=name, ip_address=ip_address)
         if locked:  # answered like a wrong password, not counted: hammering a lock does not extend it
             audit.record(session, action='sign_in_failed', actor=actor_for_audit, detail={'reason': 'locked'})
+            metrics.SIGN_INS.labels(result='failure').inc()
             return None
         if not ok:
             throttle.register_failure(session, 'sign_in', name, max_failures=settings.signin_max_failures,
@@ -111,6 +112,7 @@ def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn
                                       **ADDRESS_LIMIT)
             audit.record(session, action='sign_in_failed', actor=actor_for_audit,
                          detail={'reason': 'credentials' if known_shape else 'invalid username'})
+            metrics.SIGN_INS.labels(result='failure').inc()
             return None
         account = session.get(Account, account.id)
         if new_hash:
@@ -121,6 +123,7 @@ def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn
         token = create_session(session, account_id=account.id, ip_address=ip_address)
         actor = account_actor(session, account, ip_address)
         audit.record(session, action='sign_in', actor=actor, object_type='account', object_id=account.id)
+        metrics.SIGN_INS.labels(result='success').inc()
         return SignedIn(token=token, actor=actor)
 
 

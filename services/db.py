@@ -1,7 +1,10 @@
 """Engine, sessions and migrations: one code path for SQLite and PostgreSQL, chosen by the URL."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from functools import lru_cache
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +24,15 @@ UNSTORABLE = 'The text contains a character that cannot be used.'
 
 _engine: Engine | None = None
 _lock = threading.Lock()
+log = logging.getLogger('smp.db')
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened at start; the message is one line for the operator."""
+
+    def __init__(self, message: str, exit_code: int = 3) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def make_engine(url: str) -> Engine:
@@ -31,7 +43,9 @@ def make_engine(url: str) -> Engine:
     else:
         if url.startswith('postgresql://'):
             url = 'postgresql+psycopg://' + url.removeprefix('postgresql://')
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # a black-holed server fails after 10 s instead of the operating system's minutes
+        connect_args = {} if 'connect_timeout' in url else {'connect_timeout': 10}
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
     sa.event.listen(engine, 'before_cursor_execute', _refuse_unstorable_parameters)
     return engine
 
@@ -108,6 +122,52 @@ def engine() -> Engine:
     return _engine
 
 
+def where() -> str:
+    """The database's location for a log line: host, port and name, never the user or password."""
+    url = engine().url
+    if url.get_backend_name() == 'sqlite':
+        return f'SQLite {url.database}'
+    return f'PostgreSQL {url.host or "localhost"}:{url.port or 5432}/{url.database}'
+
+
+def _reason(error: BaseException) -> str:
+    original = getattr(error, 'orig', None) or error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0].removeprefix('connection failed: ') if lines else type(original).__name__
+
+
+def wait_until_reachable(wait_seconds: float) -> None:
+    """Connect once; PostgreSQL is retried with backoff (one log line per attempt) for up to `wait_seconds`.
+
+    Raises DatabaseUnavailable with one line: exit code 3 after PostgreSQL stayed unreachable (a supervisor may
+    try again later), 2 for an SQLite file that cannot be opened (a configuration error).
+    """
+    deadline = time.monotonic() + wait_seconds
+    attempt, delay = 0, 0.5
+    while True:
+        attempt += 1
+        try:
+            with engine().connect() as connection:
+                connection.exec_driver_sql('select 1')
+            if attempt > 1:
+                log.info('%s is reachable (attempt %d)', where(), attempt)
+            return
+        except sa.exc.OperationalError as error:
+            reason = _reason(error)
+            if not is_postgres():
+                raise DatabaseUnavailable(f'database error: cannot open {where()} ({reason}): use a writable path '
+                                          f'in DATABASE_URL or SMP_DATA_DIR', exit_code=2) from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DatabaseUnavailable(
+                    f'database error: {where()} is unreachable after {attempt} attempt(s) in {wait_seconds:g} s '
+                    f'({reason}): check DATABASE_URL, or wait longer with SMP_DB_WAIT_SECONDS') from None
+            pause = min(delay, remaining)
+            log.warning('%s is not reachable (attempt %d: %s); retrying in %.1f s', where(), attempt, reason, pause)
+            time.sleep(pause)
+            delay = min(delay * 2, 5.0)
+
+
 def is_postgres() -> bool:
     """True when the current engine talks to PostgreSQL."""
     return engine().dialect.name == 'postgresql'
@@ -151,3 +211,19 @@ def migrate(url: str | None = None) -> None:
     finally:
         if url is not None:
             cfg.attributes['engine'].dispose()
+
+
+def current_revision() -> str:
+    """The migration revision the database is at (empty when it was never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine().connect() as connection:
+        return ','.join(MigrationContext.configure(connection).get_current_heads())
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest migration revision this version of the portal knows."""
+    from alembic.script import ScriptDirectory
+
+    return ','.join(ScriptDirectory(str(ROOT / 'migrations')).get_heads())

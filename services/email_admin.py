@@ -13,7 +13,7 @@ from sqlmodel import Session
 from models import EmailTemplate, OutboxEmail
 from models.shapes import Actor
 
-from . import audit, clock, db, idempotency, mailer, outbox, validate
+from . import audit, clock, db, idempotency, logging_setup, mailer, outbox, validate
 from .config import get_config
 from .email_templates import (COMMON_VARIABLES, KINDS, RenderedEmail, TemplateSource, check_source, common_context,
                               current_source, default_source, render_source)
@@ -210,6 +210,7 @@ def save_smtp(session: Session, *, host: str, port: Any, tls: str, user: str, ma
     if diff:
         audit.record(session, action='settings_changed', actor=actor, object_type='settings', object_id='smtp',
                      detail={key: {'old': old, 'new': new} for key, (old, new) in diff.items()})
+        logging_setup.configuration_changed('smtp', diff, actor.account_id)
     return diff
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from models.shapes import Actor
 
-from . import audit, validate
+from . import audit, logging_setup, validate
 from .errors import Forbidden, InvalidInput
 from .settings import SECRET_KEYS, FooterLink, PortalSettings, save_settings
 
@@ -84,6 +84,7 @@ def save_section(session: Session, *, section: str, values: dict[str, Any], acto
     if diff:
         audit.record(session, action='settings_changed', actor=actor, object_type='settings', object_id=section,
                      detail={'section': section, 'changes': {k: {'old': old, 'new': new} for k, (old, new) in diff.items()}})
+        logging_setup.configuration_changed(section, diff, actor.account_id)
     return diff
 
 

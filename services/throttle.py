@@ -8,6 +8,7 @@ when its time ends. Every lock that starts is audited as a `locked` event.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,9 @@ from sqlmodel import Session, select
 from models import Throttle
 from models.shapes import Actor
 
-from . import clock
+from . import clock, metrics
+
+log = logging.getLogger(__name__)
 
 KEY_LENGTH = 128  # models.Throttle.key
 
@@ -76,6 +79,8 @@ def register_failure(session: Session, scope: str, key: str, *, max_failures: in
         from . import audit
         audit.record(session, action='locked', actor=actor, object_type='throttle', object_id=scope,
                      detail={'scope': scope, 'failures': row.failures, 'seconds': seconds})
+        metrics.LOCKOUTS.labels(scope=scope).inc()
+        log.warning('lockout: %s locked for %d s after %d failures', scope, seconds, row.failures)
     session.add(row)
     session.flush()
     return row.locked_until if row.locked_until and row.locked_until > now else None
