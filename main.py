@@ -190,14 +190,15 @@ def serve() -> None:
 def start_scheduler() -> None:
     """Start the periodic jobs, each counted and timed in the metrics; readiness watches the scheduler."""
     for job in scheduler.jobs():
-        scheduler.register(job.job_id, metrics.timed_job(job.job_id, job.func), seconds=job.seconds)
+        scheduler.register(job.job_id, metrics.timed_job(job.job_id, job.func), seconds=job.seconds,
+                           at_start=job.at_start)
     health.scheduler_started(scheduler.start())
 
 
-def stop_scheduler() -> None:
-    """Stop the periodic jobs (a clean stop is not a readiness failure)."""
+def stop_scheduler():  # noqa: ANN201 (scheduler.stop's awaitable: NiceGUI waits for running jobs to hand back)
+    """Stop the periodic jobs (a clean stop is not a readiness failure); claimed emails are released."""
     health.scheduler_stopped()
-    scheduler.stop()
+    return scheduler.stop()
 
 
 def create_user(role: str, email: str, name: str) -> int:

@@ -92,7 +92,7 @@ def upsert_contact(session: Session, *, actor: Actor, email: str, first_name: st
     address = validate.email(email)
     existing = session.exec(select(Contact).where(Contact.email == address)).first()
     if existing is not None:
-        return contacts.get_contacts(session, actor=actor, contact_ids=[existing.id])[0], False
+        return contacts.get_contacts(session, actor=actor, contact_ids=[int(existing.id or 0)])[0], False
     return contacts.add_contact(session, actor=actor, first_name=first_name, last_name=last_name, email=address,
                                 phone=phone, organization=organization, confirm_same_name=allow_same_name), True
 
