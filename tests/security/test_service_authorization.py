@@ -142,6 +142,7 @@ NO_ACTOR = {
     'auth.create_session': 'internal step of sign-in', 'auth.end_all_sessions': 'internal step of admin services',
     'auth.setup_needed': 'public fact (is there an admin yet)', 'auth.issue_setup_token': 'command line / start-up',
     'auth.setup_token_valid': 'the token is the credential',
+    'auth.resolve_session': 'the session token is the credential (joins the page open\'s transaction)',
     'branding.current_logo': 'public: the sign-in page shows it',
     'contact_accounts.terms_pending': 'about the caller\'s own account id', 'contact_accounts.terms_text': 'public text',
     'documents.document_types': 'the configured type names (no data)',
