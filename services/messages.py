@@ -117,6 +117,15 @@ class ReplyView:
 
 
 @dataclass(frozen=True)
+class ReplyPage:
+    """Replies to a share, newest first, and where the older ones start (None when there are no more)."""
+
+    replies: list[ReplyView]
+    total: int
+    older: Cursor | None = None
+
+
+@dataclass(frozen=True)
 class MessageView:
     """A document as the viewer shows it: header, body or file, replies, and whether a reply may be added."""
 
@@ -131,9 +140,11 @@ class MessageView:
     file_mime: str | None
     file_name: str | None
     can_reply: bool
-    replies: list[ReplyView]
+    replies: list[ReplyView]  # the newest REPLY_PAGE_SIZE, newest first
     acknowledgement_required: bool = False
     acknowledged_at: datetime | None = None
+    reply_total: int = 0
+    older_replies: Cursor | None = None  # `before` for the next older page; None when every reply is shown
 
 
 class Denied(NotAvailable):
@@ -334,6 +345,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         raise Denied('deleted')
     mark_read(session, share=share)
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
+    replies = list_replies(session, actor=actor, share_id=share.id)
     audit.record(session, action='document_viewed', actor=actor, object_type='share', object_id=share.id,
                  detail={'copy_document_id': copy.id}, **audit.share_refs(share))
     return MessageView(
@@ -343,7 +355,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         file_mime=stored.mime_type if stored else None,
         file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type) if stored else None,
         can_reply=get_settings(session).replies_enabled and share.replies_allowed,
-        replies=list_replies(session, actor=actor, share_id=share.id),
+        replies=replies.replies, reply_total=replies.total, older_replies=replies.older,
         acknowledgement_required=share.acknowledgement_required, acknowledged_at=share.acknowledged_at,
     )
 
@@ -377,22 +389,35 @@ def mark_read(session: Session, *, share: Share) -> None:
     session.flush()
 
 
-def list_replies(session: Session, *, actor: Actor, share_id: int) -> list[ReplyView]:
-    """Every reply to a share, oldest first, with its attachments; for the share's contact (and staff)."""
-    authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
-    replies = session.exec(select(Reply).where(Reply.share_id == share_id).order_by(Reply.created_at, Reply.id)).all()
-    if not replies:
-        return []
+REPLY_PAGE_SIZE = 20
+
+
+def list_replies(session: Session, *, actor: Actor, share_id: int, before: Cursor | None = None,
+                 limit: int = REPLY_PAGE_SIZE) -> ReplyPage:
+    """Replies to a share, newest first, `limit` at a time (`before`: the `older` key of the page shown), with
+    their attachments; for the share's contact (and staff). A page costs the same however many replies exist."""
+    share = authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    query = select(Reply).where(Reply.share_id == share_id)
+    if before is not None:
+        at, reply_id = before
+        query = query.where(sa.or_(Reply.created_at < at, sa.and_(Reply.created_at == at, Reply.id < reply_id)))
+    found = list(session.exec(query.order_by(Reply.created_at.desc(), Reply.id.desc()).limit(limit + 1)).all())
+    shown = found[:limit]
+    older = (shown[-1].created_at, shown[-1].id) if len(found) > limit else None
+    if not shown:
+        return ReplyPage(replies=[], total=share.reply_count, older=None)
     rows = session.exec(
         select(ReplyAttachment, StoredFile).join(StoredFile, StoredFile.id == ReplyAttachment.file_id)
-        .where(ReplyAttachment.reply_id.in_([r.id for r in replies])).order_by(ReplyAttachment.id)
+        .where(ReplyAttachment.reply_id.in_([r.id for r in shown])).order_by(ReplyAttachment.id)
     ).all()
     by_reply: dict[int, list[AttachmentView]] = {}
     for attachment, stored in rows:
         by_reply.setdefault(attachment.reply_id, []).append(
             AttachmentView(attachment_id=attachment.id, file_name=attachment.file_name, mime_type=stored.mime_type))
-    return [ReplyView(reply_id=r.id, created_at=r.created_at, author_name=r.author_name, body=r.body,
-                      attachments=by_reply.get(r.id, [])) for r in replies]
+    return ReplyPage(replies=[ReplyView(reply_id=r.id, created_at=r.created_at, author_name=r.author_name,
+                                        body=r.body, attachments=by_reply.get(r.id, [])) for r in shown],
+                     total=max(share.reply_count, len(shown)), older=older)
 
 
 # ----------------------------------------------------------------------------- files
