@@ -267,8 +267,8 @@ def test_replies_of_a_share_are_for_its_contact_and_staff(world) -> None:
         share_id = session.get(Reply, world['reply']).share_id
         with pytest.raises(NotAvailable):
             messages.list_replies(session, actor=stranger, share_id=share_id)
-        assert messages.list_replies(session, actor=world['actors']['contact'], share_id=share_id)
-        assert messages.list_replies(session, actor=world['actors']['staff'], share_id=share_id)
+        assert messages.list_replies(session, actor=world['actors']['contact'], share_id=share_id).replies
+        assert messages.list_replies(session, actor=world['actors']['staff'], share_id=share_id).replies
 
 
 def test_every_service_with_a_session_takes_the_actor_or_says_why_not() -> None:
