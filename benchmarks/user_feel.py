@@ -347,34 +347,44 @@ async def _watch(observe: Callable[[int], Awaitable[list[float]]], storm: asynci
 
 async def concurrent_contacts(portal: Server, data: Seeded, sizes: list[int], seconds: float,
                               rate: float) -> dict[int, dict[str, float]]:
-    """N contacts with their pages open (sockets connected); pages opened at `rate` per second among them."""
+    """N contacts with their pages open (sockets connected); pages opened at `rate` per second among them.
+
+    An open that fails (the socket refused because the page was dropped before it connected, or no answer in
+    60 s) counts as a failure and is reported next to the p95 of the others.
+    """
     import httpx
     results: dict[int, dict[str, float]] = {}
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=1000)) as http:
+        async def attempt(i: int, keep: bool) -> Opened | None:
+            try:
+                return await open_page(http, portal.base, '/', token=data.tokens[i], expect=data.titles[i], keep=keep)
+            except Exception:  # noqa: BLE001  (counted: what a person would see as a reload or an error)
+                return None
+
         for size in sizes:
             if size > len(data.tokens):
                 continue
-            connected: list[Opened] = []
-            for start in range(0, size, 25):  # connect in groups, as people arrive
-                connected += await asyncio.gather(*[open_page(http, portal.base, '/', token=data.tokens[i],
-                                                              expect=data.titles[i], keep=True)
-                                                    for i in range(start, min(size, start + 25))])
-            timings: list[float] = []
+            connected: list[Opened | None] = []
+            for start in range(0, size, 10):  # connect in small groups, as people arrive
+                connected += await asyncio.gather(*[attempt(i, True) for i in range(start, min(size, start + 10))])
             pending = []
             began = time.perf_counter()
             n = 0
             while time.perf_counter() - began < seconds:
-                i = n % size
-                pending.append(asyncio.ensure_future(
-                    open_page(http, portal.base, '/', token=data.tokens[i], expect=data.titles[i])))
+                pending.append(asyncio.ensure_future(attempt(n % size, False)))
                 n += 1
                 await asyncio.sleep(max(0.0, began + n / rate - time.perf_counter()))
-            timings = [opened.seconds for opened in await asyncio.gather(*pending)]
-            results[size] = {'p95': percentile(timings, 95), 'median': statistics.median(timings),
-                             'rss': rss_mib(portal.proc.pid), 'opens': len(timings),
-                             'rate': len(timings) / (time.perf_counter() - began)}
-            await asyncio.gather(*[opened.sio.disconnect() for opened in connected])
-            await asyncio.sleep(2)
+            opened = await asyncio.gather(*pending)
+            elapsed = time.perf_counter() - began
+            timings = [o.seconds for o in opened if o is not None]
+            results[size] = {'p95': percentile(timings, 95) if timings else float('inf'),
+                             'median': statistics.median(timings) if timings else float('inf'),
+                             'rss': rss_mib(portal.proc.pid), 'opens': len(opened),
+                             'failed': len(opened) - len(timings) + sum(1 for c in connected if c is None),
+                             'rate': len(opened) / elapsed}
+            await asyncio.gather(*[c.sio.disconnect() for c in connected if c is not None],
+                                 return_exceptions=True)
+            await asyncio.sleep(4)
     return results
 
 
@@ -477,7 +487,6 @@ def main() -> None:
         results['scale'] = asyncio.run(concurrent_contacts(portal, data, sizes, seconds, rate=20.0))
         print('outbox ...', file=sys.stderr)
         results['outbox'] = outbox_throughput(50 if args.quick else 300, smtp)
-        results['hello_rss'] = rss_mib(hello.proc.pid)
     finally:
         portal.stop()
         hello.stop()
@@ -508,7 +517,7 @@ def report(r: dict[str, Any], args: argparse.Namespace, runs: int) -> None:
               f'+{b["rss_end"] - b["rss_start"]:.0f} MiB')]
     for size, s in r['scale'].items():
         rows.append((f'{size} connected contacts, opens at {s["rate"]:.0f}/s: p95 / RSS', ms(s['p95']),
-                     f'{s["rss"]:.0f} MiB', ''))
+                     f'{s["rss"]:.0f} MiB', f'{s["failed"]} of {s["opens"] + size} failed' if s['failed'] else ''))
     if r.get('outbox'):
         rows.append(('Outbox throughput (real scheduler, aiosmtpd)', f'{r["outbox"]:.0f} emails/s', '', ''))
     rows.append(('Cold start (process start to first page)', f'{r["cold"]["portal"]:.2f} s',
@@ -527,7 +536,7 @@ def report(r: dict[str, Any], args: argparse.Namespace, runs: int) -> None:
         ('Memory after 100 sign-ins ≤ 40 MiB above the start', b['rss_end'] - b['rss_start'] <= 40),
         ('Server CPU per main-screen open ≤ 2× hello', p['portal_cpu'] <= 2 * p['hello_cpu']),
         ('200 contacts at 20 opens/s: p95 ≤ 300 ms and RSS ≤ 400 MiB',
-         None if at200 is None else at200['p95'] <= 0.300 and at200['rss'] <= 400),
+         None if at200 is None else at200['p95'] <= 0.300 and at200['rss'] <= 400 and not at200['failed']),
         ('Search, sort, last page at 50,000 shares within 1.5× of 1,000', lists_met),
     ]
     print('\n| Goal | Result |\n|---|---|')
