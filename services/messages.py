@@ -218,13 +218,13 @@ COUNT_EXACT_UP_TO = 5000  # beyond this many rows PostgreSQL's planner estimate 
 
 def _count(session: Session, where: list[Any]) -> tuple[int, bool]:
     """How many rows match: exact up to COUNT_EXACT_UP_TO, then (PostgreSQL) the planner's estimate."""
+    bind = session.get_bind()
+    if bind.dialect.name != 'postgresql':  # SQLite has no planner estimate: count exactly (one index scan)
+        return session.exec(select(sa.func.count()).select_from(Share).where(*where)).one(), False
     capped = select(Share.id).where(*where).limit(COUNT_EXACT_UP_TO + 1).subquery()
     total = session.exec(select(sa.func.count()).select_from(capped)).one()
     if total <= COUNT_EXACT_UP_TO:
         return total, False
-    bind = session.get_bind()
-    if bind.dialect.name != 'postgresql':  # SQLite has no estimate: count on (an index scan, a few ms)
-        return session.exec(select(sa.func.count()).select_from(Share).where(*where)).one(), False
     compiled = select(Share.id).where(*where).compile(dialect=bind.dialect,
                                                       compile_kwargs={'render_postcompile': True})
     plan = session.connection().exec_driver_sql('EXPLAIN (FORMAT JSON) ' + compiled.string, compiled.params).scalar()
