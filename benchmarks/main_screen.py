@@ -1,11 +1,12 @@
-"""Benchmark: the main screen's list queries for a contact with 10 shares and one with 10,000.
+"""The list part of benchmarks/user_feel.py: search, sort and paging cost for 1,000 vs 50,000 shares.
 
-    python benchmarks/main_screen.py [--runs 30]
+    python benchmarks/main_screen.py [--runs 30] [--sizes 1000,50000]
 
-Builds a temporary SQLite database (and a temporary PostgreSQL database when SMP_TEST_POSTGRES_URL is
-set), bulk-inserts the shares (then VACUUM ANALYZE on PostgreSQL, as autovacuum would), and prints the
-median time of `messages.list_messages` (count + one page) for the first page, a search and a sort by
-REGARDING. No server is started.
+Service level only (no server: user_feel.py measures page opens): builds a temporary SQLite database (and a
+temporary PostgreSQL database when SMP_TEST_POSTGRES_URL is set) through the migrations (so with the search
+index), bulk-inserts the shares (then VACUUM ANALYZE on PostgreSQL, as autovacuum would), and prints a
+Markdown table of the median time of `messages.list_messages` (a page of 25 with its count) and the ratio
+between the largest and the smallest contact.
 """
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ from models.shapes import Actor  # noqa: E402
 from services import config, db, messages, settings  # noqa: E402
 from tests import factories, portal_data  # noqa: E402
 
-SIZES = (10, 10_000)
+SIZES = (1_000, 50_000)
 CASES = {
     'first page': {},
+    'next page (by key)': {'after': 'first page'},
+    'last page': {'last': True},
     'search': {'search': 'patient 007'},
     'sort REGARDING': {'sort': 'regarding', 'descending': False},
 }
@@ -46,6 +49,8 @@ def seed() -> dict[int, Actor]:
 
 
 def median_ms(actor: Actor, runs: int, **kwargs) -> float:
+    if kwargs.get('after') == 'first page':
+        kwargs['after'] = db.run(messages.list_messages, actor=actor, limit=25).last
     timings = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -73,9 +78,12 @@ def bench(label: str, url: str, runs: int) -> list[tuple[str, str, int, float]]:
 
 
 def main() -> int:
+    global SIZES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=30)
+    parser.add_argument('--sizes', default=','.join(str(s) for s in SIZES))
     args = parser.parse_args()
+    SIZES = tuple(int(s) for s in args.sizes.split(','))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ['SMP_DATA_DIR'] = tmp
@@ -95,12 +103,14 @@ def main() -> int:
                 with admin.connect() as conn:
                     conn.execute(sa.text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
                 admin.dispose()
-    print(f'median of {args.runs} runs, count + first page of 25 rows, milliseconds')
-    print(f'{"database":<11} {"query":<15} ' + ' '.join(f'{f"{s:,} shares":>14}' for s in SIZES))
+    print(f'| List (service level, page of 25 + count), median of {args.runs} | '
+          + ' | '.join(f'{size:,} shares' for size in SIZES) + ' | Ratio |')
+    print('|---|' + '---|' * (len(SIZES) + 1))
     for label in dict.fromkeys(r[0] for r in results):
         for case in CASES:
-            cells = [f'{r[3]:>14.2f}' for r in results if r[0] == label and r[1] == case]
-            print(f'{label:<11} {case:<15} ' + ' '.join(cells))
+            cells = [r[3] for r in results if r[0] == label and r[1] == case]
+            print(f'| {label}: {case} | ' + ' | '.join(f'{c:.1f} ms' for c in cells)
+                  + f' | {cells[-1] / cells[0]:.2f}× |')
     return 0
 
 

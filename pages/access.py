@@ -80,11 +80,13 @@ def _page_request() -> Request | None:
 
 
 def _read_visit(token: str | None, ip_address: str | None) -> Visit:
-    actor = auth.resolve_session(token, ip_address=ip_address) if token else None
-    settings = get_settings()
-    pending = actor is not None and actor.role == 'contact' and \
-        db.run(contact_accounts.terms_pending, account_id=actor.account_id)
-    unworked = db.run(worklist.unworked_count, actor=actor) if actor is not None and actor.is_staff else 0
+    """The session, settings, terms state and staff badge in one transaction (one database round trip)."""
+    with db.transaction() as session:
+        actor = auth.resolve_session(token, ip_address=ip_address, session=session) if token else None
+        settings = get_settings(session)
+        pending = actor is not None and actor.role == 'contact' and \
+            contact_accounts.terms_pending(session, account_id=actor.account_id)
+        unworked = worklist.unworked_count(session, actor=actor) if actor is not None and actor.is_staff else 0
     return Visit(actor, settings, bool(pending), unworked)
 
 

@@ -14,6 +14,7 @@ a change once even when the same submit arrives twice, shows a `PortalError` as 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import secrets
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 from nicegui import app, context, run, ui
 
 from models.shapes import Actor
-from services import db, idempotency
+from services import db, idempotency, passwords
 from services.errors import PortalError
 from services.settings import PortalSettings
 
@@ -68,6 +69,14 @@ class Message(ui.label):
         self.update()
 
 
+async def _off_loop(service: Callable[..., Any], target: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`target(*args, **kwargs)` off the event loop: a service marked `passwords.hashing` (argon2) runs in the
+    password pool, so it never holds one of NiceGUI's shared threads that page opens wait for."""
+    if passwords.is_hashing(service):
+        return await passwords.offload(functools.partial(target, *args), **kwargs)
+    return await run.io_bound(target, *args, **kwargs)
+
+
 class Stop(Exception):
     """Ends an action quietly (the same submit was already made; or the handler already said why)."""
 
@@ -96,9 +105,9 @@ class Act:
         self._calls += 1
         key = f'{self.key}.{self._calls}'
         if 'session' in parameters:
-            result = await run.io_bound(db.run, idempotency.run_once, idempotency_key=key, service=fn, **kwargs)
+            result = await _off_loop(fn, db.run, idempotency.run_once, idempotency_key=key, service=fn, **kwargs)
         elif 'idempotency_key' in parameters:
-            result = await run.io_bound(fn, idempotency_key=key, **kwargs)
+            result = await _off_loop(fn, fn, idempotency_key=key, **kwargs)
         else:
             raise TypeError(f'{fn.__qualname__} makes changes without an idempotency key: use act.run for it')
         if result is idempotency.REPLAYED:
@@ -116,7 +125,7 @@ class Act:
         """A service with its own transactions whose repeat is harmless (sign-in, a code check) off the loop."""
         if 'actor' in inspect.signature(fn).parameters:
             kwargs.setdefault('actor', self.actor)
-        return await run.io_bound(fn, **kwargs)
+        return await _off_loop(fn, fn, **kwargs)
 
     def fail(self, text: str) -> None:
         """Show `text` next to the control and end the action (nothing was changed)."""

@@ -146,29 +146,40 @@ def create_session(session: Session, *, account_id: int, ip_address: str | None)
     return token
 
 
-def resolve_session(token: str | None, *, ip_address: str | None = None) -> Actor | None:
-    """The Actor behind a session token, or None when missing, ended, idle too long or too old."""
+def resolve_session(token: str | None, *, ip_address: str | None = None,
+                    session: Session | None = None) -> Actor | None:
+    """The Actor behind a session token, or None when missing, ended, idle too long or too old.
+
+    With `session` the lookup joins that transaction (a page open reads the session and its data in one).
+    """
     if not token or len(token) > 200:
         return None
-    with db.transaction() as session:
-        row = session.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
-        if row is None:
-            return None
-        settings = get_settings(session)
-        now = clock.now()
-        idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
-        old = now - row.created_at > timedelta(hours=settings.session_absolute_hours)
-        account = session.get(Account, row.account_id)
-        if idle or old or account is None or not account.is_active:
-            session.delete(row)
-            if account is not None:
-                audit.record(session, action='session_expired', actor=account_actor(session, account, ip_address),
-                             detail={'reason': 'idle' if idle else 'absolute' if old else 'disabled'})
-            return None
-        if (now - row.last_seen_at).total_seconds() > _TOUCH_SECONDS:
-            row.last_seen_at = now
-            session.add(row)
-        return account_actor(session, account, ip_address)
+    if session is not None:
+        return _resolve_session(session, token, ip_address)
+    with db.transaction() as own:
+        return _resolve_session(own, token, ip_address)
+
+
+def _resolve_session(session: Session, token: str, ip_address: str | None) -> Actor | None:
+    found = session.exec(select(UserSession, Account).join(Account, Account.id == UserSession.account_id, isouter=True)
+                         .where(UserSession.token_hash == token_hash(token))).first()
+    if found is None:
+        return None
+    row, account = found
+    settings = get_settings(session)
+    now = clock.now()
+    idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+    old = now - row.created_at > timedelta(hours=settings.session_absolute_hours)
+    if idle or old or account is None or not account.is_active:
+        session.delete(row)
+        if account is not None:
+            audit.record(session, action='session_expired', actor=account_actor(session, account, ip_address),
+                         detail={'reason': 'idle' if idle else 'absolute' if old else 'disabled'})
+        return None
+    if (now - row.last_seen_at).total_seconds() > _TOUCH_SECONDS:
+        row.last_seen_at = now
+        session.add(row)
+    return account_actor(session, account, ip_address)
 
 
 def end_session(token: str | None, *, ip_address: str | None = None) -> None:

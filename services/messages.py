@@ -38,9 +38,10 @@ SORT_COLUMNS: dict[str, Any] = {
     'last_reply': Share.last_reply_at,
 }
 DEFAULT_SORT: dict[str, str] = {'messages': 'serv_date', 'replies': 'last_reply'}
-_SEPARATOR = '\n'  # never in a search term, so a match cannot span two columns
-_HAYSTACK = sa.func.lower(Share.title + _SEPARATOR + Share.regarding + _SEPARATOR + Share.by_name + _SEPARATOR
-                          + Share.doc_type, type_=sa.String)
+_SEPARATOR = sa.literal_column("'\n'", sa.String)  # never in a search term: a match cannot span two columns
+# the pg_trgm index of migration 0006 is on exactly this expression (a literal, not a parameter, so it matches)
+_HAYSTACK = sa.func.lower(Share.title.op('||')(_SEPARATOR).op('||')(Share.regarding).op('||')(_SEPARATOR)
+                          .op('||')(Share.by_name).op('||')(_SEPARATOR).op('||')(Share.doc_type), type_=sa.String)
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -62,12 +63,37 @@ class MessageRow:
     action_needed: bool = False  # the clinic asked for 'I have reviewed this document' and it was not pressed yet
 
 
+Cursor = tuple[Any, int]  # (the sort column's value, the share id) of a row: where a page starts or ends
+
+
 @dataclass(frozen=True)
 class MessagePage:
-    """One page of a list and how many rows the whole list has."""
+    """One page of a list and how many rows the whole list has (`estimated`: a planner estimate, when counting
+    exactly would cost more than the page itself); `first`/`last` are the keys of its first and last row, for
+    the next and previous page (keyset paging); `offset` is where the page starts when known."""
 
     rows: list[MessageRow]
     total: int
+    estimated: bool = False
+    first: Cursor | None = None
+    last: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """How one list of the main screen is to be shown: page size and sort."""
+
+    limit: int = 25
+    sort: str | None = None
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class MainScreen:
+    """What the main screen shows when it opens (or a search changes): the first page of each list."""
+
+    messages: MessagePage
+    replies: MessagePage | None  # None: the contact has no replies yet, so the Replies list is not shown
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,15 @@ class ReplyView:
 
 
 @dataclass(frozen=True)
+class ReplyPage:
+    """Replies to a share, newest first, and where the older ones start (None when there are no more)."""
+
+    replies: list[ReplyView]
+    total: int
+    older: Cursor | None = None
+
+
+@dataclass(frozen=True)
 class MessageView:
     """A document as the viewer shows it: header, body or file, replies, and whether a reply may be added."""
 
@@ -105,9 +140,11 @@ class MessageView:
     file_mime: str | None
     file_name: str | None
     can_reply: bool
-    replies: list[ReplyView]
+    replies: list[ReplyView]  # the newest REPLY_PAGE_SIZE, newest first
     acknowledgement_required: bool = False
     acknowledged_at: datetime | None = None
+    reply_total: int = 0
+    older_replies: Cursor | None = None  # `before` for the next older page; None when every reply is shown
 
 
 class Denied(NotAvailable):
@@ -122,42 +159,124 @@ class Denied(NotAvailable):
 
 def list_messages(session: Session, *, actor: Actor, which: ListName = 'messages', offset: int = 0,
                   limit: int = 25, sort: str | None = None, descending: bool = True,
-                  search: str = '') -> MessagePage:
+                  search: str = '', after: Cursor | None = None, before: Cursor | None = None,
+                  last: bool = False) -> MessagePage:
     """One page of the contact's top list (not yet replied to) or its Replies list.
 
-    Two queries on Share's snapshot columns (page and count), both bounded by the contact indexes,
-    so the first page costs the same for 10 or 10,000 shares.
+    Pages are found by key, not by skipping rows: `after` (the `last` key of the page before) gives the next
+    page, `before` (the `first` key of the page after) the previous one, `last=True` the last page; otherwise
+    `offset` rows are skipped. The count is exact up to COUNT_EXACT_UP_TO rows, then estimated on PostgreSQL.
+    A search term uses the text-search index (pg_trgm on PostgreSQL, FTS5 on SQLite), then the same substring
+    test as always, so the rows found do not depend on the index.
     """
     if not actor.contact_ids:
         return MessagePage(rows=[], total=0)
-    where = _list_filter(actor, which, search)
-    total = session.exec(select(sa.func.count()).select_from(Share).where(*where)).one()
+    where = _list_filter(session, actor, which, search)
     column = SORT_COLUMNS.get(sort or '', SORT_COLUMNS[DEFAULT_SORT[which]])
-    order = [column.desc() if descending else column.asc(), Share.id.desc() if descending else Share.id.asc()]
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    shares = session.exec(select(Share).where(*where).order_by(*order).offset(max(0, int(offset))).limit(limit)).all()
+    # rows are walked in the list's order, or backwards (from the end) for the previous and the last page
+    backwards = last or (before is not None and after is None)
+    forward = descending != backwards  # True: the sql order is descending
+    order = [column.desc() if forward else column.asc(), Share.id.desc() if forward else Share.id.asc()]
+    query = select(Share).where(*where)
+    key = after if after is not None else before if not last else None
+    if key is not None:
+        query = query.where(_beyond(column, key, descending=forward))
+    elif not last:
+        query = query.offset(max(0, int(offset)))
+    shares = list(session.exec(query.order_by(*order).limit(limit)).all())
+    if backwards:
+        shares.reverse()
+    total, estimated = _count(session, where)
     replies_on = get_settings(session).replies_enabled
-    return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total)
+    return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total, estimated=estimated,
+                       first=_key(shares[0], column) if shares else None,
+                       last=_key(shares[-1], column) if shares else None)
+
+
+def main_screen(session: Session, *, actor: Actor, search: str = '', messages: PageRequest = PageRequest(),
+                replies: PageRequest = PageRequest()) -> MainScreen:
+    """The first page of the top list and (when the contact has replies) of the Replies list, in one read."""
+    top = list_messages(session, actor=actor, which='messages', limit=messages.limit, sort=messages.sort,
+                        descending=messages.descending, search=search)
+    shown = has_replies(session, actor=actor)
+    return MainScreen(messages=top, replies=list_messages(
+        session, actor=actor, which='replies', limit=replies.limit, sort=replies.sort,
+        descending=replies.descending, search=search) if shown else None)
 
 
 def has_replies(session: Session, *, actor: Actor) -> bool:
     """True when the Replies list has at least one row (it is shown only then)."""
     if not actor.contact_ids:
         return False
-    found = session.exec(select(Share.id).where(*_list_filter(actor, 'replies', '')).limit(1)).first()
+    found = session.exec(select(Share.id).where(*_list_filter(session, actor, 'replies', '')).limit(1)).first()
     return found is not None
 
 
-def _list_filter(actor: Actor, which: ListName, search: str) -> list[Any]:
+COUNT_EXACT_UP_TO = 5000  # beyond this many rows PostgreSQL's planner estimate stands in for an exact count
+
+
+def _count(session: Session, where: list[Any]) -> tuple[int, bool]:
+    """How many rows match: exact up to COUNT_EXACT_UP_TO, then (PostgreSQL) the planner's estimate."""
+    bind = session.get_bind()
+    if bind.dialect.name != 'postgresql':  # SQLite has no planner estimate: count exactly (one index scan)
+        return session.exec(select(sa.func.count()).select_from(Share).where(*where)).one(), False
+    capped = select(Share.id).where(*where).limit(COUNT_EXACT_UP_TO + 1).subquery()
+    total = session.exec(select(sa.func.count()).select_from(capped)).one()
+    if total <= COUNT_EXACT_UP_TO:
+        return total, False
+    compiled = select(Share.id).where(*where).compile(dialect=bind.dialect,
+                                                      compile_kwargs={'render_postcompile': True})
+    plan = session.connection().exec_driver_sql('EXPLAIN (FORMAT JSON) ' + compiled.string, compiled.params).scalar()
+    estimate = int(plan[0]['Plan']['Plan Rows'])
+    return max(estimate, COUNT_EXACT_UP_TO + 1), True
+
+
+def _beyond(column: Any, key: Cursor, *, descending: bool) -> Any:
+    """Rows after `key` in the given direction (sort value, then id; a missing value sorts as one group)."""
+    value, share_id = key
+    after_id = Share.id < share_id if descending else Share.id > share_id
+    if value is None:
+        return sa.and_(column.is_(None), after_id)
+    return sa.or_(column < value if descending else column > value, sa.and_(column == value, after_id))
+
+
+def _key(share: Share, column: Any) -> Cursor:
+    return getattr(share, column.key), share.id
+
+
+def _list_filter(session: Session, actor: Actor, which: ListName, search: str) -> list[Any]:
     where: list[Any] = [Share.contact_id.in_(actor.contact_ids), Share.rescinded_at.is_(None),
                         sa.or_(Share.expires_at.is_(None), Share.expires_at > clock.now())]
     where.append(Share.last_reply_at.is_not(None) if which == 'replies' else Share.last_reply_at.is_(None))
     term = ''.join(ch for ch in (search or '') if ch.isprintable()).strip()[:MAX_SEARCH_LENGTH].lower()
     if term:
-        # one LIKE over the lower-cased snapshot columns: same on SQLite and PostgreSQL, and about three
-        # times cheaper on PostgreSQL than an ILIKE per column
-        where.append(_HAYSTACK.contains(term, autoescape=True))
+        where += _search(session, term)
     return where
+
+
+def _search(session: Session, term: str) -> list[Any]:
+    """The conditions for a search term: one substring test over the lower-cased snapshot columns (the same on
+    SQLite and PostgreSQL), found through the index: on PostgreSQL the pg_trgm index is on this very expression;
+    on SQLite the FTS5 trigram table narrows the rows first (terms of 3+ characters)."""
+    conditions = [_HAYSTACK.contains(term, autoescape=True)]
+    if len(term) >= 3 and session.get_bind().dialect.name == 'sqlite' and _has_fts(session):
+        phrase = '"' + term.replace('"', '""') + '"'  # one FTS5 phrase: the term as typed, quotes doubled
+        conditions.append(Share.id.in_(sa.select(sa.column('rowid')).select_from(sa.table('share_search'))
+                                       .where(sa.text('share_search MATCH :phrase').bindparams(phrase=phrase))))
+    return conditions
+
+
+def _has_fts(session: Session) -> bool:
+    bind = session.get_bind()
+    known = _FTS_KNOWN.get(str(bind.url))
+    if known is None:
+        known = session.execute(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'share_search'")).scalar() > 0
+        _FTS_KNOWN[str(bind.url)] = known
+    return known
+
+
+_FTS_KNOWN: dict[str, bool] = {}
 
 
 def _row(share: Share, replies_on: bool) -> MessageRow:
@@ -226,6 +345,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         raise Denied('deleted')
     mark_read(session, share=share)
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
+    replies = list_replies(session, actor=actor, share_id=share.id)
     audit.record(session, action='document_viewed', actor=actor, object_type='share', object_id=share.id,
                  detail={'copy_document_id': copy.id}, **audit.share_refs(share))
     return MessageView(
@@ -235,7 +355,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         file_mime=stored.mime_type if stored else None,
         file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type) if stored else None,
         can_reply=get_settings(session).replies_enabled and share.replies_allowed,
-        replies=list_replies(session, actor=actor, share_id=share.id),
+        replies=replies.replies, reply_total=replies.total, older_replies=replies.older,
         acknowledgement_required=share.acknowledgement_required, acknowledged_at=share.acknowledged_at,
     )
 
@@ -269,22 +389,35 @@ def mark_read(session: Session, *, share: Share) -> None:
     session.flush()
 
 
-def list_replies(session: Session, *, actor: Actor, share_id: int) -> list[ReplyView]:
-    """Every reply to a share, oldest first, with its attachments; for the share's contact (and staff)."""
-    authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
-    replies = session.exec(select(Reply).where(Reply.share_id == share_id).order_by(Reply.created_at, Reply.id)).all()
-    if not replies:
-        return []
+REPLY_PAGE_SIZE = 20
+
+
+def list_replies(session: Session, *, actor: Actor, share_id: int, before: Cursor | None = None,
+                 limit: int = REPLY_PAGE_SIZE) -> ReplyPage:
+    """Replies to a share, newest first, `limit` at a time (`before`: the `older` key of the page shown), with
+    their attachments; for the share's contact (and staff). A page costs the same however many replies exist."""
+    share = authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    query = select(Reply).where(Reply.share_id == share_id)
+    if before is not None:
+        at, reply_id = before
+        query = query.where(sa.or_(Reply.created_at < at, sa.and_(Reply.created_at == at, Reply.id < reply_id)))
+    found = list(session.exec(query.order_by(Reply.created_at.desc(), Reply.id.desc()).limit(limit + 1)).all())
+    shown = found[:limit]
+    older = (shown[-1].created_at, shown[-1].id) if len(found) > limit else None
+    if not shown:
+        return ReplyPage(replies=[], total=share.reply_count, older=None)
     rows = session.exec(
         select(ReplyAttachment, StoredFile).join(StoredFile, StoredFile.id == ReplyAttachment.file_id)
-        .where(ReplyAttachment.reply_id.in_([r.id for r in replies])).order_by(ReplyAttachment.id)
+        .where(ReplyAttachment.reply_id.in_([r.id for r in shown])).order_by(ReplyAttachment.id)
     ).all()
     by_reply: dict[int, list[AttachmentView]] = {}
     for attachment, stored in rows:
         by_reply.setdefault(attachment.reply_id, []).append(
             AttachmentView(attachment_id=attachment.id, file_name=attachment.file_name, mime_type=stored.mime_type))
-    return [ReplyView(reply_id=r.id, created_at=r.created_at, author_name=r.author_name, body=r.body,
-                      attachments=by_reply.get(r.id, [])) for r in replies]
+    return ReplyPage(replies=[ReplyView(reply_id=r.id, created_at=r.created_at, author_name=r.author_name,
+                                        body=r.body, attachments=by_reply.get(r.id, [])) for r in shown],
+                     total=max(share.reply_count, len(shown)), older=older)
 
 
 # ----------------------------------------------------------------------------- files

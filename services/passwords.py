@@ -1,18 +1,32 @@
-"""Password hashing (argon2id, off the event loop, bounded) and the rules a new password must meet."""
+"""Password hashing (argon2id, off the event loop, bounded) and the rules a new password must meet.
+
+argon2 is slow on purpose (~0.1 s and ~19 MiB per hash). Pages run every service that hashes or verifies a
+password through `offload` (`hashing(fn)` marks such a service for the action helper): a dedicated pool with one
+thread per core and a bounded queue, so a burst of sign-ins never occupies the threads that open pages for
+everyone else, and the memory argon2 leaves in each thread's allocator arena stays bounded by the core count.
+Beyond the queue's bound the answer is a clear "busy, try again" (`PortalBusy`) instead of a growing wait.
+"""
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
+import functools
 import gzip
+import os
 import re
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .config import get_config
-from .errors import InvalidInput
+from .errors import InvalidInput, PortalError
 
 if TYPE_CHECKING:
     from .settings import PortalSettings
@@ -20,8 +34,93 @@ if TYPE_CHECKING:
 MAX_PASSWORD_LENGTH = 128
 ZXCVBN_MAX_LENGTH = 72
 _COMMON_FILE = Path(__file__).resolve().parent.parent / 'assets' / 'common-passwords.txt.gz'
-# argon2 takes ~19 MiB and ~0.1 s per hash: at most two at once on a 2-core machine
-_hash_slots = threading.BoundedSemaphore(2)
+T = TypeVar('T')
+# argon2 takes ~19 MiB and ~0.1 s per hash: at most one per core at once, whoever calls
+THREADS = max(1, os.cpu_count() or 1)
+QUEUE_BOUND = 64  # waiting password checks beyond the running ones (~3 s of work on 2 cores), then "busy"
+BUSY = 'The portal is busy, try again in a moment.'
+_hash_slots = threading.BoundedSemaphore(THREADS)
+
+
+class PortalBusy(PortalError):
+    """Too many password checks are waiting; nothing was done."""
+
+    def __init__(self, message: str = BUSY) -> None:
+        super().__init__(message)
+
+
+class _HashingPool:
+    """A fixed pool of `threads` threads that accepts at most `threads + queue` calls at once."""
+
+    def __init__(self, threads: int, queue: int) -> None:
+        self.threads = threads
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix='argon2',
+                                            initializer=_yield_to_pages)
+        self._admitted = threading.BoundedSemaphore(threads + queue)
+
+    def submit(self, fn: Callable[..., T], /, **kwargs: Any) -> Future[T]:
+        if not self._admitted.acquire(blocking=False):
+            raise PortalBusy()
+        try:
+            future = self._executor.submit(_then_release_memory, fn, kwargs)
+        except BaseException:
+            self._admitted.release()
+            raise
+        future.add_done_callback(lambda _: self._admitted.release())
+        return future
+
+
+def _yield_to_pages() -> None:
+    """Run this password thread at a lower priority (Linux: setpriority(2) on a thread id affects that thread
+    only), so a burst of sign-ins uses the cores the event loop leaves idle instead of delaying page opens."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim(3), or None elsewhere."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _then_release_memory(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    """Run `fn`, then hand the ~19 MiB argon2 just freed back to the system (malloc_trim(3)): glibc otherwise
+    keeps it in this thread's arena for good."""
+    try:
+        return fn(**kwargs)
+    finally:
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+
+
+POOL = _HashingPool(THREADS, QUEUE_BOUND)
+
+
+async def offload(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a service that hashes or verifies a password in the dedicated pool and await it (no other thread
+    waits meanwhile); PortalBusy when too many are waiting."""
+    return await asyncio.wrap_future(POOL.submit(fn, **kwargs))
+
+
+def hashing(fn: Callable[..., T]) -> Callable[..., T]:
+    """Mark a service that hashes or verifies a password: the action helper runs it through `offload`."""
+    @functools.wraps(fn)
+    def marked(*args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+    marked.hashes_passwords = True  # type: ignore[attr-defined]
+    return marked
+
+
+def is_hashing(fn: Callable[..., Any]) -> bool:
+    """True for a service marked with `hashing`."""
+    return bool(getattr(fn, 'hashes_passwords', False))
 
 
 @lru_cache(maxsize=4)

@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nicegui import ui
+from nicegui import context, ui
 
-from models.shapes import Actor
 from services import messages
 from services.settings import PortalSettings
 
@@ -83,6 +82,14 @@ ITEM_CARD = r'''
 '''
 
 
+# the phone-card template is sent only to a browser that shows the phone layout (now or after a resize)
+PHONE_LAYOUT_EVENT = 'smp_phone_layout'
+WATCH_LAYOUT = ("if (!window.smpLayoutWatched) { window.smpLayoutWatched = true; "
+                "const query = window.matchMedia('(max-width: 599px)'); "
+                "const tell = () => { if (query.matches) emitEvent('" + PHONE_LAYOUT_EVENT + "'); }; "
+                "query.addEventListener('change', tell); tell(); }")
+
+
 @portal_page('/', roles=access.CONTACT, title='Messages', others_go_home=True)
 async def contact_home(page: Page) -> None:
     """The message lists of every contact the account holds; staff and admins go to their own start pages."""
@@ -92,30 +99,52 @@ async def contact_home(page: Page) -> None:
         .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
     search.props('prepend-icon=search')
     empty = ui.column().classes('w-full')
-    top = MessageList(actor, settings, 'messages', search)
-    has_replies = await access.call(messages.has_replies, actor=actor)
-    replies = MessageList(actor, settings, 'replies', search, visible=has_replies)
+    top = MessageList(settings, 'messages', search)
+    # one read for the whole screen, as the actor the page was opened by (page.actor: no second session check)
+    screen = await access.call(messages.main_screen, actor=actor, messages=top.request())
+    replies = MessageList(settings, 'replies', search) if screen.replies is not None else None
     _bottom_buttons(settings)
+    lists = [top] + ([replies] if replies else [])
+    top.show(screen.messages, 1)
+    if replies is not None:
+        replies.show(screen.replies, 1)
 
     async def on_search() -> None:
-        await top.load(1)
-        await replies.load(1)
+        """A search shows the first page of each list, in one read."""
+        found = await actions.read(messages.main_screen, search=search.value or '', messages=top.request(),
+                                   replies=replies.request() if replies else messages.PageRequest())
+        if found is not None:
+            top.show(found.messages, 1)
+            if replies is not None and found.replies is not None:
+                replies.show(found.replies, 1)
+
+    def phone_layout() -> None:
+        for table in lists:
+            table.use_phone_cards()
 
     search.on_value_change(on_search)
-    await top.load(1)
-    await replies.load(1)
-    if top.total == 0 and not has_replies:
+    ui.on(PHONE_LAYOUT_EVENT, phone_layout)
+    client = context.client
+    client.on_connect(lambda: client.run_javascript(WATCH_LAYOUT))
+    if screen.messages.total == 0 and replies is None:
         with empty:
             _empty_state(settings)
 
 
 class MessageList:
-    """One server-paged, sortable list (top list or Replies) filtered by the shared search box."""
+    """One server-paged, sortable list (top list or Replies) filtered by the shared search box.
 
-    def __init__(self, actor: Actor, settings: PortalSettings, which: str, search: ui.input, *,
-                 visible: bool = True) -> None:
-        self.actor, self.settings, self.which, self.search = actor, settings, which, search
+    Next and previous pages are found by key (the first and last row of the page shown), the last page from the
+    end: the cost of a page does not grow with the number of messages.
+    """
+
+    def __init__(self, settings: PortalSettings, which: str, search: ui.input) -> None:
+        self.settings, self.which, self.search = settings, which, search
         self.total = 0
+        self.page = 1
+        self.first: messages.Cursor | None = None
+        self.last: messages.Cursor | None = None
+        self.phone_cards = False
         with ui.column().classes('w-full gap-1').mark(f'{which}-section') as self.section:
             if which == 'replies':
                 ui.label('Replies').classes('text-xl font-bold mt-4').mark('replies-title')
@@ -126,30 +155,51 @@ class MessageList:
             ).classes('w-full').props(TABLE_PROPS).mark(which)
             self.table.add_slot('body-cell-message', MESSAGE_CELL)
             self.table.add_slot('body-cell-documentation', DOCUMENTATION_CELL)
-            self.table.add_slot('item', ITEM_CARD)
             self.table.on('request', self.on_request)
-        self.section.set_visibility(visible)
+
+    def use_phone_cards(self) -> None:
+        """Add the phone-card template once the browser shows the phone layout."""
+        if not self.phone_cards:
+            self.phone_cards = True
+            self.table.add_slot('item', ITEM_CARD)
+            self.table.update()
+
+    def request(self) -> messages.PageRequest:
+        pagination = self.table.pagination
+        return messages.PageRequest(limit=int(pagination.get('rowsPerPage') or PAGE_SIZE),
+                                    sort=pagination.get('sortBy'), descending=pagination.get('descending', True))
 
     async def on_request(self, event) -> None:
         pagination = event.args['pagination']
-        self.table.pagination = {**self.table.pagination, 'sortBy': pagination.get('sortBy'),
+        old = self.table.pagination
+        self.table.pagination = {**old, 'sortBy': pagination.get('sortBy'),
                                  'descending': bool(pagination.get('descending')),
                                  'rowsPerPage': pagination.get('rowsPerPage') or PAGE_SIZE}
-        await self.load(int(pagination.get('page') or 1))
+        same_order = all(self.table.pagination.get(k) == old.get(k) for k in ('sortBy', 'descending', 'rowsPerPage'))
+        await self.load(int(pagination.get('page') or 1), keyed=same_order)
 
-    async def load(self, page: int) -> None:
+    async def load(self, page: int, *, keyed: bool = True) -> None:
         """Fetch one page from the server (the session is checked again: websocket events skip middleware)."""
-        actor = await actions.reader()
-        if actor is None:
-            return
-        pagination = self.table.pagination
-        size = int(pagination.get('rowsPerPage') or PAGE_SIZE)
-        result = await access.call(messages.list_messages, actor=actor, which=self.which, offset=(page - 1) * size,
-                                  limit=size, sort=pagination.get('sortBy'),
-                                  descending=pagination.get('descending', True), search=self.search.value or '')
-        self.total = result.total
+        request = self.request()
+        pages = max(1, -(-self.total // request.limit))
+        where: dict[str, Any] = {'offset': (page - 1) * request.limit}
+        if keyed and page == self.page + 1 and self.last is not None:
+            where = {'after': self.last}
+        elif keyed and page == self.page - 1 and page > 1 and self.first is not None:
+            where = {'before': self.first}
+        elif page == pages and page > 1:
+            where = {'last': True}
+        result = await actions.read(messages.list_messages, which=self.which, limit=request.limit,
+                                    sort=request.sort, descending=request.descending,
+                                    search=self.search.value or '', **where)
+        if result is not None:
+            self.show(result, page)
+
+    def show(self, result: messages.MessagePage, page: int) -> None:
+        """Show one page of rows."""
+        self.total, self.page, self.first, self.last = result.total, page, result.first, result.last
         self.table.rows = [_row(r, self.settings) for r in result.rows]
-        self.table.pagination = {**pagination, 'page': page, 'rowsNumber': result.total}
+        self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': result.total}
 
 
 def _row(row: messages.MessageRow, settings: PortalSettings) -> dict[str, Any]:

@@ -140,8 +140,29 @@ def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> No
     if not view.replies:
         return
     with ui.column().classes('w-full gap-2').mark('replies-summary'):
-        ui.label(f'Replies ({len(view.replies)})').classes('text-lg font-bold')
-        for item in view.replies:
+        ui.label(f'Replies ({view.reply_total})').classes('text-lg font-bold')
+        listed = ui.column().classes('w-full gap-2')
+        _reply_cards(listed, view.replies, settings)
+        older = {'before': view.older_replies}
+
+        async def show_older() -> None:
+            """The next 20 older replies, below the ones shown (a read: the session is checked again)."""
+            page = await actions.read(messages.list_replies, share_id=view.share_id, before=older['before'])
+            if page is None:
+                return
+            _reply_cards(listed, page.replies, settings)
+            older['before'] = page.older
+            more.set_visibility(page.older is not None)
+
+        more = ui.button('Show older replies', icon='expand_more', on_click=show_older).props('flat') \
+            .mark('older-replies')
+        more.set_visibility(view.older_replies is not None)
+
+
+def _reply_cards(column: ui.column, items: list[messages.ReplyView], settings: PortalSettings) -> None:
+    """One card per reply (newest first)."""
+    with column:
+        for item in items:
             with ui.card().classes('w-full gap-1').mark('reply'):
                 ui.label(f'{local_time(item.created_at, settings)} · {item.author_name}') \
                     .classes('text-xs text-grey-7')

@@ -12,7 +12,7 @@ from typing import TypeVar
 from nicegui import ui
 
 from models.shapes import Actor
-from services import activation, auth, contact_accounts
+from services import activation, auth, contact_accounts, passwords
 from services.contact_accounts import EmailTaken, NewAccount
 from services.settings import PortalSettings
 
@@ -175,7 +175,8 @@ class ActivationFlow:
                                  confirm=confirm.value, for_someone_else=self.who == SOMEONE_ELSE,
                                  delegate_name=self.delegate_name, delegate_relationship=self.delegate_relationship)
                 signed_in = await self.unless_taken(taken, self.email, act.call(
-                    contact_accounts.create_account, code=self.code, new=new, ip_address=access.client_ip()))
+                    passwords.hashing(contact_accounts.create_account), code=self.code, new=new,
+                    ip_address=access.client_ip()))
                 act.done(navigate=access.start_session(signed_in.token, access.home_of(signed_in.actor)))
 
             actions.button('CREATE ACCOUNT', create, message=error, enter=[confirm]).classes('w-full') \
@@ -211,7 +212,8 @@ class ActivationFlow:
 
             async def sign_in(act: actions.Act) -> None:
                 fields.check(act)
-                signed_in = await act.call(contact_accounts.sign_in_and_link, username=fields.username.value,
+                signed_in = await act.call(passwords.hashing(contact_accounts.sign_in_and_link),
+                                           username=fields.username.value,
                                            password=fields.password.value, code=self.code,
                                            ip_address=access.client_ip())
                 if signed_in is None:

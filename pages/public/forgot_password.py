@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import contact_accounts
+from services import contact_accounts, passwords
 
 from .. import access, actions
 from ..account_widgets import PASSWORD_CHANGED, help_desk, password_fields
@@ -39,7 +39,7 @@ async def forgot_password_page(page: Page) -> None:
                                                         label='New password')
 
             async def set_password(act: actions.Act) -> None:
-                await act.call(contact_accounts.reset_password, email=email.value, code=code.value,
+                await act.call(passwords.hashing(contact_accounts.reset_password), email=email.value, code=code.value,
                                password=password.value, confirm=confirm.value, ip_address=access.client_ip())
                 act.done(PASSWORD_CHANGED, navigate='/login')
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 from nicegui import ui
 
-from services import auth
+from services import auth, passwords
 
 from .. import access, actions
 from ..account_widgets import Credentials
@@ -30,8 +30,8 @@ async def login_page(page: Page, next: str | None = None) -> None:  # noqa: A002
 
         async def sign_in(act: actions.Act) -> None:
             fields.check(act)
-            result = await act.run(auth.sign_in, username=fields.username.value, password=fields.password.value,
-                                   ip_address=access.client_ip())
+            result = await act.run(passwords.hashing(auth.sign_in), username=fields.username.value,
+                                   password=fields.password.value, ip_address=access.client_ip())
             if result is None:
                 fields.refused(act, auth.SIGN_IN_FAILED)
             act.done(navigate=access.start_session(result.token, access.safe_next(next) or access.home_of(result.actor)))

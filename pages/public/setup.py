@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import auth
+from services import auth, passwords
 
 from .. import access, actions
 from ..portal import Page, portal_page
@@ -29,7 +29,7 @@ async def setup_page(page: Page, token: str | None = None) -> None:
         error = actions.Message('error')
 
         async def submit(act: actions.Act) -> None:
-            result = await act.call(auth.complete_setup, token=token or '', email=email.value,
+            result = await act.call(passwords.hashing(auth.complete_setup), token=token or '', email=email.value,
                                     password=password.value, confirm=confirm.value, ip_address=access.client_ip())
             act.done(navigate=access.start_session(result.token, '/admin'))
 

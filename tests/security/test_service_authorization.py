@@ -169,6 +169,7 @@ NO_ACTOR = {
     'auth.create_session': 'internal step of sign-in', 'auth.end_all_sessions': 'internal step of admin services',
     'auth.setup_needed': 'public fact (is there an admin yet)', 'auth.issue_setup_token': 'command line / start-up',
     'auth.setup_token_valid': 'the token is the credential',
+    'auth.resolve_session': 'the session token is the credential (joins the page open\'s transaction)',
     'branding.current_logo': 'public: the sign-in page shows it',
     'contact_accounts.terms_pending': 'about the caller\'s own account id', 'contact_accounts.terms_text': 'public text',
     'documents.document_types': 'the configured type names (no data)',
@@ -294,8 +295,8 @@ def test_replies_of_a_share_are_for_its_contact_and_staff(world) -> None:
         share_id = session.get(Reply, world['reply']).share_id
         with pytest.raises(NotAvailable):
             messages.list_replies(session, actor=stranger, share_id=share_id)
-        assert messages.list_replies(session, actor=world['actors']['contact'], share_id=share_id)
-        assert messages.list_replies(session, actor=world['actors']['staff'], share_id=share_id)
+        assert messages.list_replies(session, actor=world['actors']['contact'], share_id=share_id).replies
+        assert messages.list_replies(session, actor=world['actors']['staff'], share_id=share_id).replies
 
 
 def test_every_service_with_a_session_takes_the_actor_or_says_why_not() -> None:

@@ -1,0 +1,109 @@
+"""The contact's lists page by key (next, previous, last) and search through the text index, on SQLite and
+PostgreSQL, with the same rows as skipping rows and a plain substring test."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from models import Account, Share
+from services import auth, db, messages
+from tests import portal_data
+
+SIZE = 25
+
+
+def _actor(account_id: int):
+    with db.transaction() as session:
+        return auth.account_actor(session, session.get(Account, account_id))
+
+
+def _list(actor, **kwargs) -> messages.MessagePage:
+    return db.run(messages.list_messages, actor=actor, **kwargs)
+
+
+def _all(actor, **kwargs) -> list[messages.MessageRow]:
+    """Every row of a list, page by page (by key)."""
+    rows, page = [], _list(actor, limit=100, **kwargs)
+    while page.rows:
+        rows += page.rows
+        page = _list(actor, limit=100, after=page.last, **kwargs)
+    return rows
+
+
+def _ids(page: messages.MessagePage) -> list[int]:
+    return [r.share_id for r in page.rows]
+
+
+@pytest.fixture
+def casey(database):
+    """A contact with 130 shares (ties in every column but the title), and a neighbour with its own 5."""
+    casey = db.run(portal_data.person, email='casey@outside.test')
+    robin = db.run(portal_data.person, email='robin@outside.test')
+    db.run(portal_data.bulk_shares, contact_id=casey.contact_id, count=130)
+    db.run(portal_data.bulk_shares, contact_id=robin.contact_id, count=5, prefix='Robin')
+    return _actor(casey.account_id)
+
+
+def test_next_previous_and_last_by_key_give_the_pages_of_offset_paging(casey) -> None:
+    for sort, descending in [(None, True), ('regarding', False), ('by', True), ('type', False)]:
+        _walk(casey, sort, descending)
+    _last_page(casey)
+
+
+def _walk(casey, sort, descending) -> None:
+    by_offset = [_ids(_list(casey, offset=o, limit=SIZE, sort=sort, descending=descending)) for o in range(0, 130, SIZE)]
+    pages, page = [], _list(casey, limit=SIZE, sort=sort, descending=descending)
+    while page.rows:
+        pages.append(page)
+        page = _list(casey, after=page.last, limit=SIZE, sort=sort, descending=descending)
+    assert [_ids(p) for p in pages] == by_offset and len(by_offset[-1]) == 130 % SIZE
+    for n in range(len(pages) - 1, 0, -1):  # and back again
+        previous = _list(casey, before=pages[n].first, limit=SIZE, sort=sort, descending=descending)
+        assert _ids(previous) == by_offset[n - 1]
+    assert all(p.total == 130 and not p.estimated for p in pages)
+
+
+def _last_page(casey) -> None:
+    last = _list(casey, last=True, limit=SIZE)
+    everything = _ids(_list(casey, limit=100)) + _ids(_list(casey, offset=100, limit=100))
+    assert _ids(last) == everything[-SIZE:] and last.rows[-1].title == 'Bulk 00001'
+    assert _ids(_list(casey, before=last.first, limit=SIZE)) == everything[-2 * SIZE:-SIZE]
+
+
+def test_search_through_the_index_finds_what_a_substring_test_finds_and_follows_changes(casey) -> None:
+    def expected(term: str) -> set[str]:
+        with db.transaction() as session:
+            shares = session.exec(sa.select(Share.title, Share.regarding, Share.by_name, Share.doc_type)
+                                  .where(Share.contact_id.in_(casey.contact_ids))).all()
+        return {s.title for s in shares if any(term.lower() in value.lower() for value in s)}
+
+    for term in ('bulk 0012', 'PATIENT 00', 'atient 01', 'dr. author 3', 'lk', '7', 'Robin', '"bulk', "o'", '%', '_'):
+        assert {r.title for r in _all(casey, search=term)} == expected(term), term
+        assert _list(casey, search=term).total == len(expected(term)), term
+    assert _list(casey, search='00001 patient').total == 0  # never across two columns
+    found = _list(casey, search='patient 01', limit=SIZE)
+    following = _list(casey, search='patient 01', after=found.last, limit=SIZE)
+    assert set(_ids(found)).isdisjoint(_ids(following)) and len(_ids(found) + _ids(following)) == found.total
+    # the index follows changed and removed shares
+    first = _list(casey, search='bulk 00007').rows[0]
+    with db.transaction() as session:
+        session.execute(sa.update(Share).where(Share.id == first.share_id).values(title='Renamed letter'))
+    assert _list(casey, search='bulk 00007').total == 0
+    assert _ids(_list(casey, search='renamed lett')) == [first.share_id]
+    with db.transaction() as session:
+        session.execute(sa.delete(Share).where(Share.id == first.share_id))
+    assert _list(casey, search='renamed lett').total == 0
+
+
+def test_a_large_count_is_estimated_on_postgresql_and_the_main_screen_reads_both_lists_at_once(
+        casey, database, monkeypatch) -> None:
+    screen = db.run(messages.main_screen, actor=casey, messages=messages.PageRequest(limit=10))
+    assert len(screen.messages.rows) == 10 and screen.messages.total == 130 and screen.replies is None
+    monkeypatch.setattr(messages, 'COUNT_EXACT_UP_TO', 40)
+    page = _list(casey, limit=SIZE)
+    if database.startswith('postgresql'):
+        assert page.estimated and page.total > 40
+    else:
+        assert not page.estimated and page.total == 130
+    assert len(page.rows) == SIZE
+    assert _list(casey, search='bulk 0012').total == 10  # small counts stay exact
