@@ -114,7 +114,7 @@ def hashing(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def marked(*args: Any, **kwargs: Any) -> T:
         return fn(*args, **kwargs)
-    marked.hashes_passwords = True  # type: ignore[attr-defined]
+    marked.hashes_passwords = True
     return marked
 
 
