@@ -59,8 +59,9 @@ async def chart_page(page: Page, chart_id: int) -> None:
                   on_click=lambda: ui.navigate.to(f'/staff/chart/{chart_id}/new-document')).mark('new-document')
         send_button = ui.button('Send selected', icon='send').mark('send-selected')
     outcome = actions.Message('send-outcome')
-    table = PagedTable(DOCUMENT_COLUMNS, fetch, mark='documents', selection='multiple', link=('title', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
+    table = await PagedTable.create(DOCUMENT_COLUMNS, fetch, actor=page.signed_in, mark='documents',
+                                    selection='multiple', link=('title', 'url'), empty='No documents yet.',
+                                    on_click=lambda row: ui.navigate.to(row['url']))
 
     def send_selected() -> None:
         """Open the Send dialog for the ticked documents (the dialog's Send button checks the session)."""
@@ -73,7 +74,6 @@ async def chart_page(page: Page, chart_id: int) -> None:
                     on_sent=lambda: table.table.selected.clear()).open()
 
     send_button.on_click(send_selected)
-    table.start()
 
 
 def _document_row(document: charts.DocumentRow) -> dict:

@@ -36,12 +36,12 @@ async def contacts_page(page: Page) -> None:
                  'organization': r.organization, 'account': 'yes' if r.has_account else 'not yet'}
                 for r in rows], total
 
-    table = PagedTable(LIST_COLUMNS, fetch, mark='contacts', link=('name', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
+    table = await PagedTable.create(LIST_COLUMNS, fetch, actor=page.signed_in, mark='contacts',
+                                    link=('name', 'url'), on_click=lambda row: ui.navigate.to(row['url']),
+                                    empty='No contact found.')
     search.on_value_change(lambda: table.load(1))
     with ui.expansion('Add a contact', icon='person_add').classes('w-full').mark('add-contact'):
         contact_form()  # opens the new contact's chart
-    table.start()
 
 
 @portal_page('/staff/contacts/{contact_id}', roles=access.STAFF, title='Contact')
@@ -55,12 +55,12 @@ async def contact_chart_page(page: Page, contact_id: int) -> None:
     details([('Email', contact.email, 'contact-email-value'), ('Organization', contact.organization, None),
              ('Phone', contact.phone, None), ('Portal account', account.state, 'account-state'),
              ('Username', account.username, None), ('Last sign-in', when(account.last_sign_in_at), None)])
-    _received(contact_id)
+    await _received(page, contact_id)
     _codes(contact_id, chart)
-    _emails(contact_id)
+    await _emails(page, contact_id)
 
 
-def _received(contact_id: int) -> None:
+async def _received(page: Page, contact_id: int) -> None:
     with ui.row().classes('w-full items-center'):
         ui.label('Received documents').classes('text-lg font-bold')
         ui.space()
@@ -76,11 +76,12 @@ def _received(contact_id: int) -> None:
                  **receipt_cells(d.receipt), 'rescinded': d.rescinded} for d in rows], total
 
     outcome = actions.Message('rescind-outcome')
-    table = PagedTable(RECEIVED_COLUMNS, fetch, mark='received', link=('subject', 'url'), selection='multiple')
+    table = await PagedTable.create(RECEIVED_COLUMNS, fetch, actor=page.signed_in, mark='received',
+                                    link=('subject', 'url'), selection='multiple', empty='Nothing sent yet.')
 
     async def reload() -> None:
         table.table.selected.clear()
-        await table.load(table.page)
+        await table.reload()
 
     table.table.add_slot('body-cell-actions', SHARE_ACTIONS_CELL)
     table.table.on('rescind', lambda e: rescind_dialog(e.args['share_id'], f'document {e.args["id"]}',
@@ -98,7 +99,6 @@ def _received(contact_id: int) -> None:
                        on_done=reload).open()
 
     withdraw.on_click(withdraw_selected)
-    table.start()
 
 
 def _codes(contact_id: int, chart: contacts.ContactChart) -> None:
@@ -120,7 +120,7 @@ def _codes(contact_id: int, chart: contacts.ContactChart) -> None:
         for c in chart.codes]).classes('w-full').props('flat bordered').mark('codes')
 
 
-def _emails(contact_id: int) -> None:
+async def _emails(page: Page, contact_id: int) -> None:
     ui.label('Emails sent to this contact').classes('text-lg font-bold')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
@@ -130,4 +130,4 @@ def _emails(contact_id: int) -> None:
                  'to': e.to_address, 'status': e.status, 'sent': when(e.sent_at), 'error': (e.last_error or '')[:120]}
                 for e in rows], total
 
-    PagedTable(EMAIL_COLUMNS, fetch, mark='emails').start()
+    await PagedTable.create(EMAIL_COLUMNS, fetch, actor=page.signed_in, mark='emails', empty='No emails yet.')

@@ -32,14 +32,13 @@ async def staff_home(page: Page) -> None:
                                         offset=offset, limit=limit)
         return [_row(c) for c in rows], total
 
-    table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
+    table = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='charts', link=('name', 'url'),
+                                    on_click=lambda row: ui.navigate.to(row['url']), empty='No chart found.')
     search.on_value_change(lambda: table.load(1))
-    table.start()
-    _unread_sent_by_me(page)
+    await _unread_sent_by_me(page)
 
 
-def _unread_sent_by_me(page: Page) -> None:
+async def _unread_sent_by_me(page: Page) -> None:
     """The filter 'sent by me, not yet read after N days': follow up with contacts who did not open them."""
     with ui.row().classes('w-full items-center mt-4'):
         ui.label('Sent by me, not yet read after').classes('text-lg font-bold')
@@ -54,11 +53,10 @@ def _unread_sent_by_me(page: Page) -> None:
                  'regarding': r.regarding, 'recipient': r.recipient, 'sent_at': when(r.sent_at),
                  'days': r.days_waiting, 'email': r.email or '—'} for r in rows], total
 
-    table = PagedTable(UNREAD_COLUMNS, fetch, mark='unread-sent-by-me', link=('title', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
-    table.table.props('no-data-label="Everything you sent was opened."')
+    table = await PagedTable.create(UNREAD_COLUMNS, fetch, actor=page.signed_in, mark='unread-sent-by-me',
+                                    link=('title', 'url'), on_click=lambda row: ui.navigate.to(row['url']),
+                                    empty='Everything you sent was opened.')
     days.on_value_change(lambda: table.load(1))
-    table.start()
 
 
 def _row(chart: charts.ChartRow) -> dict:

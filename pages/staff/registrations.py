@@ -31,7 +31,8 @@ async def registrations_page(page: Page, open: int | None = None,  # noqa: A002 
         return [{'id': r.id, 'reference': r.reference, 'name': r.name, 'status': r.status,
                  'submitted': r.submitted_at.strftime('%Y-%m-%d %H:%M')} for r in rows], total
 
-    table = PagedTable(COLUMNS, fetch, mark='registration-table', on_click=lambda row: show(row['id']))
+    table = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='registration-table',
+                                    on_click=lambda row: show(row['id']), empty='No registrations.')
     missing = actions.Message('registration-missing')
     detail = ui.column().classes('w-full')
 
@@ -55,7 +56,6 @@ async def registrations_page(page: Page, open: int | None = None,  # noqa: A002 
             Review(item, queue_with).build()
 
     shown.on_value_change(lambda: table.load(1))
-    table.start()
     if open:
         await show(open, page.signed_in)
 

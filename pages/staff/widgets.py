@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from nicegui import ui
 
-from models.shapes import Actor
 from services import charts, contacts, sharing
 from services.errors import NotAvailable
 from services.settings import PortalSettings
@@ -16,15 +15,9 @@ from services.settings import PortalSettings
 from .. import access, actions
 from ..frame import not_available
 from ..portal import Page
+from ..tables import PAGE_SIZE, PagedTable, col  # noqa: F401  (the staff pages' table and columns)
 
 T = TypeVar('T')
-PAGE_SIZE = 25
-Fetch = Callable[[Actor, int, int], Awaitable[tuple[list[dict], int]]]
-
-
-def col(name: str, label: str, **extra: Any) -> dict:
-    """A left-aligned table column whose field is its name."""
-    return {'name': name, 'label': label, 'field': name, 'align': 'left', **extra}
 
 
 async def open_record(page: Page, fn: Callable[..., T], /, *, back: tuple[str, str] | None = None,
@@ -62,49 +55,6 @@ def details(fields: list[tuple[str, Any, str | None]]) -> None:
                 shown = ui.label(str(value or '') or '—')
                 if mark:
                     shown.mark(mark)
-
-
-class PagedTable:
-    """A ui.table paged on the server: `fetch(actor, offset, limit)` returns one page of rows and the total.
-
-    Every load reads the session again and hands the signed-in staff member to `fetch`, so fetch functions
-    need no check of their own.
-    """
-
-    def __init__(self, columns: list[dict], fetch: Fetch, *, mark: str, row_key: str = 'id',
-                 page_size: int = PAGE_SIZE, selection: str | None = None,
-                 on_click: Callable[[dict], Any] | None = None, link: tuple[str, str] | None = None) -> None:
-        self.fetch, self.page_size = fetch, page_size
-        self.table = ui.table(columns=columns, rows=[], row_key=row_key, selection=selection,
-                              pagination={'rowsPerPage': page_size, 'page': 1, 'rowsNumber': 0}) \
-            .classes('w-full').props('flat bordered wrap-cells').mark(mark)
-        self.table.on('request', lambda e: self.load(e.args['pagination']['page']))
-        if on_click is not None:
-            self.table.on('row-click', lambda e: on_click(e.args[1]))
-            self.table.classes('cursor-pointer')
-        if link is not None:  # column name, row field holding a same-site path: a real link for keyboards
-            name, field = link
-            self.table.add_slot(f'body-cell-{name}', f'<q-td :props="props"><a :href="props.row.{field}" '
-                                'class="text-primary" @click.stop>{{ props.value }}</a></q-td>')
-
-    def start(self) -> PagedTable:
-        """Load the first page once the browser is connected (the page shows at once; rows follow)."""
-        ui.timer(0.01, lambda: self.load(1), once=True)
-        return self
-
-    @property
-    def page(self) -> int:
-        """The page shown now."""
-        return int(self.table.pagination.get('page') or 1)
-
-    async def load(self, page: int = 1) -> None:
-        """Show one page, read as the staff member signed in now."""
-        actor = await actions.reader()
-        if actor is None:
-            return
-        rows, total = await self.fetch(actor, (page - 1) * self.page_size, self.page_size)
-        self.table.rows = rows
-        self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': total}
 
 
 async def _maybe_await(value: Any) -> None:

@@ -27,10 +27,10 @@ async def worklist_page(page: Page) -> None:
                                         offset=offset, limit=limit)
         return [_row(r) for r in rows], total
 
-    table = PagedTable(COLUMNS, fetch, mark='worklist', row_key='reply_id', link=('chart', 'chart_url'),
-                       on_click=lambda row: ui.navigate.to(f'/staff/reply/{row["reply_id"]}'))
+    table = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='worklist', row_key='reply_id',
+                                    link=('chart', 'chart_url'), empty='No replies.',
+                                    on_click=lambda row: ui.navigate.to(f'/staff/reply/{row["reply_id"]}'))
     show.on_value_change(lambda: table.load(1))
-    table.start()
 
 
 def _row(row: worklist.WorklistRow) -> dict:
