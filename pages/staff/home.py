@@ -24,7 +24,7 @@ async def staff_home(page: Page) -> None:
         ui.space()
         create = chart_dialog(None)
         ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
-    search = ui.input('Search charts: name, date of birth (YYYY-MM-DD) or external id') \
+    search = ui.input('Search charts: name ("Lee, Pat"), date of birth (1980-05-17 or 05/17/1980) or external id') \
         .props('clearable debounce=300 outlined autofocus').classes('w-full').mark('chart-search')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
