@@ -1,4 +1,5 @@
 """Tables (SQLModel) and the data shapes pages receive."""
+from .alerts import StaffAlertLog, StaffAlertPref
 from .accounts import Account, AccountContact, Throttle, UserSession, VerificationCode
 from .activation import ActivationCode
 from .audit import AuditAnchor, AuditEvent
@@ -12,6 +13,6 @@ from .settings import Setting
 __all__ = [
     'Account', 'ActionReceipt', 'AccountContact', 'ActivationCode', 'AuditAnchor', 'AuditEvent', 'Chart', 'Contact', 'Document',
     'EmailTemplate', 'OutboxEmail', 'RECEIVED_DOCUMENT', 'Registration', 'RegistrationFile',
-    'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
+    'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StaffAlertLog', 'StaffAlertPref', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode',
 ]

@@ -1,7 +1,7 @@
 """The periodic jobs of the portal, registered with the scheduler in one place."""
 from __future__ import annotations
 
-from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing
+from . import audit_anchor, idempotency, notifications, outbox, registration, scheduler, sharing, staff_alerts
 
 
 def register_all() -> None:
@@ -13,7 +13,8 @@ def register_all() -> None:
     # shares past their expiry date become 'expired' (claimed like the others); the contact hears N days before
     scheduler.register('share_expiry', sharing.expire_shares, seconds=60)
     scheduler.register('share_expiry_notices', notifications.send_share_expiry_notices, seconds=600)
-    scheduler.register('staff_digest', notifications.send_staff_digest, seconds=60)
+    # each staff account's alerts: at once, or its digest when due (services/staff_alerts.py)
+    scheduler.register('staff_alerts', staff_alerts.send_staff_alerts, seconds=30)
     scheduler.register('registration_purge', registration.purge_job, seconds=600)
     scheduler.register('receipt_cleanup', idempotency.cleanup_job, seconds=3600)
     # anchors the audit chain's head outside the database when due (every N events / M minutes; daily email)

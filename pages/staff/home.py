@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from models.shapes import Actor
-from services import charts, sharing
+from services import charts, sharing, staff_alerts
 
 from .. import access
 from ..portal import Page, portal_page
@@ -24,6 +24,15 @@ async def staff_home(page: Page) -> None:
         ui.space()
         create = chart_dialog(None)
         ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
+    waiting = await access.call(staff_alerts.waiting_counts, actor=page.signed_in)
+    with ui.row().classes('w-full items-center gap-4 text-sm').mark('waiting'):
+        replies, registrations = waiting['replies'], waiting['registrations']
+        ui.link(f'{replies} unworked {"reply" if replies == 1 else "replies"}', '/staff/worklist') \
+            .classes('text-primary').mark('waiting-replies')
+        ui.link(f'{registrations} {"registration" if registrations == 1 else "registrations"} to review',
+                '/staff/registrations?status=pending').classes('text-primary').mark('waiting-registrations')
+        ui.space()
+        ui.link('My settings and alerts', '/staff/settings').classes('text-primary').mark('my-settings')
     search = ui.input('Search charts: name ("Lee, Pat"), date of birth (1980-05-17 or 05/17/1980) or external id') \
         .props('clearable debounce=300 outlined autofocus').classes('w-full').mark('chart-search')
 

@@ -1,0 +1,43 @@
+"""`/staff/settings` (User fixture): staff choose their alerts (stored, audited), see the time zone, and the staff
+home counts what waits and links there."""
+from __future__ import annotations
+
+from nicegui.testing import User
+from sqlmodel import select
+
+from models import AuditEvent, Registration, StaffAlertPref
+from services import db
+from tests import factories
+from tests.portal import click, seed, sign_in
+
+STAFF_EMAIL = 'nurse@clinic.test'
+
+
+def _world(session):
+    factories.account(session, role='staff', email=STAFF_EMAIL, name='Nurse Joy')
+    session.add(Registration(reference='R-HOME1', answers_json='{}'))
+
+
+async def test_staff_choose_their_alerts_and_the_home_counts_what_waits(user: User) -> None:
+    seed(_world)
+    await sign_in(user, STAFF_EMAIL)
+    await user.open('/staff')
+    await user.should_see('1 registration to review', retries=50)
+    await user.should_see('0 unworked replies')
+    await user.open('/staff/settings')
+    await user.should_see('Email alerts', retries=50)
+    await user.should_see('shown in UTC')
+    user.find(marker='alert-reply_any').elements.pop().value = 'digest'
+    user.find(marker='alert-digest-minutes').elements.pop().value = 15
+    await click(user, 'save-alerts')
+    await user.should_see('Alert choices saved.', retries=50)
+
+    def stored(session):
+        pref = session.exec(select(StaffAlertPref)).one()
+        audited = session.exec(select(AuditEvent).where(AuditEvent.action == 'staff_alerts_changed')).all()
+        return pref.reply_any, pref.digest_minutes, pref.reply_mine, len(audited)
+    assert db.run(stored) == ('digest', 15, 'immediate', 1)
+    user.find(marker='alert-digest-minutes').elements.pop().value = 2  # below the least allowed
+    await click(user, 'save-alerts')
+    await user.should_see('Digest every (minutes) must be a whole number from 5 to 10080.', retries=50)
+    assert db.run(stored) == ('digest', 15, 'immediate', 1)
