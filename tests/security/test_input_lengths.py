@@ -23,7 +23,8 @@ from sqlmodel import select
 from models import AuditEvent, Throttle
 from services import (accounts_admin, activation, audit_query, auth, branding, charts, contact_accounts, contacts, db,
                       documents, email_admin, messages, outbox, questionnaire, registration, registration_review,
-                      replies, settings as portal_settings, settings_admin, sharing, verification, worklist)
+                      replies, settings as portal_settings, settings_admin, sharing, staff_alerts, verification,
+                      worklist)
 from services.contact_accounts import NewAccount
 from services.errors import PortalError
 from tests import factories
@@ -244,6 +245,10 @@ CASES: dict[str, Callable[[W, str], Any]] = {
     'registration_review.reject.reason': lambda w, t: _with(registration_review.reject, actor=w['staff'],
                                                             registration_id=1, reason=t),
     'worklist.list_replies.show': lambda w, t: _with(worklist.list_replies, actor=w['staff'], show=t),
+    'staff_alerts.save_choices.modes': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
+                                                          modes={'reply_any': t}, unread_days=3, digest_minutes=60),
+    'staff_alerts.save_choices.unread_days': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
+                                                                modes={}, unread_days=t, digest_minutes=60),
 }
 
 # text parameters of services that only ever get what the program made (never what a person typed)

@@ -20,7 +20,7 @@ from models import AuditEvent, Registration, RegistrationFile, Reply, ReplyAttac
 from models.shapes import Actor
 from services import (accounts_admin, audit_query, branding, charts, contact_accounts, contacts, db, documents,
                       email_admin, messages, outbox, questionnaire, registration_review, settings_admin, sharing,
-                      worklist)
+                      staff_alerts, worklist)
 from services.errors import Forbidden, NotAvailable
 from tests import factories
 
@@ -106,6 +106,10 @@ STAFF_ONLY: dict[str, Call] = {
     'worklist.assign': lambda s, a, w: worklist.assign(s, actor=a, reply_id=w['reply'], account_id=w['staff']),
     'worklist.staff_members': lambda s, a, w: worklist.staff_members(s, actor=a),
     'worklist.attachment_file': lambda s, a, w: worklist.attachment_file(s, actor=a, attachment_id=w['attachment']),
+    'staff_alerts.get_choices': lambda s, a, w: staff_alerts.get_choices(s, actor=a),
+    'staff_alerts.save_choices': lambda s, a, w: staff_alerts.save_choices(s, actor=a, modes={'reply_any': 'off'},
+                                                                           unread_days=3, digest_minutes=60),
+    'staff_alerts.waiting_counts': lambda s, a, w: staff_alerts.waiting_counts(s, actor=a),
     'registration_review.list_registrations': lambda s, a, w: registration_review.list_registrations(s, actor=a),
     'registration_review.get_registration': lambda s, a, w: registration_review.get_registration(
         s, actor=a, registration_id=w['registration']),
@@ -153,7 +157,6 @@ NO_ACTOR = {
     'idempotency.was_used': 'internal step of actions', 'idempotency.forget_old': 'scheduler job',
     'messages.mark_read': 'internal step of open_message (checked)',
     'notifications.notify_new_share': 'internal step of sharing', 'notifications.wants_daily_digest': 'internal',
-    'notifications.staff_recipients': 'scheduler job',
     'outbox.enqueue': 'internal step of the services that send email', 'outbox.rerender': 'internal',
     'outbox.retry_now': 'internal step of email_admin.retry_email (checked)',
     'outbox.cancel': 'internal step of email_admin.cancel_email (checked)',
