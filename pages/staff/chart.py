@@ -13,7 +13,7 @@ from services.sanitize import clean_html
 from .. import access, actions
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
-                      heading, open_record, receipt_cells, rescind_dialog, send_dialog, when)
+                      heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
 
 DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
                     col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
@@ -36,6 +36,7 @@ BACK = ('Back to the charts', '/staff')
 @portal_page('/staff/chart/{chart_id}', roles=access.STAFF, title='Chart')
 async def chart_page(page: Page, chart_id: int) -> None:
     """The chart's details and documents; select documents to send them together."""
+    use_zone(page.settings)
     if (chart := await open_record(page, charts.get_chart, back=BACK, chart_id=chart_id)) is None:
         return
     with heading(page, chart.name, 'chart-name', ('Charts', '/staff')):
@@ -85,6 +86,7 @@ def _document_row(document: charts.DocumentRow) -> dict:
 @portal_page('/staff/chart/{chart_id}/new-document', roles=access.STAFF, title='New document')
 async def new_document_page(page: Page, chart_id: int) -> None:
     """Write a document: rich text (HTML, sanitized), plain text, or an uploaded PDF, PNG or JPEG."""
+    use_zone(page.settings)
     if (chart := await open_record(page, charts.get_chart, back=BACK, chart_id=chart_id)) is None:
         return
     settings = page.settings
@@ -143,6 +145,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
 @portal_page('/staff/document/{document_id}', roles=access.STAFF, title='Document')
 async def document_page(page: Page, document_id: int) -> None:
     """A document with its file inline, Send Document and its send history."""
+    use_zone(page.settings)
     if (doc := await open_record(page, documents.get_document, back=BACK, document_id=document_id)) is None:
         return
     if doc.chart_id:

@@ -10,7 +10,7 @@ from services import contacts
 from .. import access, actions
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, col, contact_form, details, expiry_dialog,
-                      heading, open_record, receipt_cells, rescind_dialog, when)
+                      heading, open_record, receipt_cells, rescind_dialog, use_zone, when)
 
 LIST_COLUMNS = [col('name', 'Name'), col('email', 'Email'), col('organization', 'Organization'),
                 col('account', 'Portal account')]
@@ -25,6 +25,7 @@ CODE_COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('expires', 'Expi
 @portal_page('/staff/contacts', roles=access.STAFF, title='Contacts')
 async def contacts_page(page: Page) -> None:
     """Search contacts as you type; add a contact."""
+    use_zone(page.settings)
     ui.label('Contacts').classes('text-2xl font-bold').mark('contacts-title')
     search = ui.input('Search contacts: name, email or organization') \
         .props('clearable debounce=300 outlined').classes('w-full').mark('contact-search')
@@ -47,6 +48,7 @@ async def contacts_page(page: Page) -> None:
 @portal_page('/staff/contacts/{contact_id}', roles=access.STAFF, title='Contact')
 async def contact_chart_page(page: Page, contact_id: int) -> None:
     """Everything sent to one contact, and its portal account."""
+    use_zone(page.settings)
     if (chart := await open_record(page, contacts.contact_chart, contact_id=contact_id)) is None:
         return
     contact = chart.contact

@@ -8,7 +8,7 @@ from services import charts, sharing, staff_alerts
 
 from .. import access
 from ..portal import Page, portal_page
-from .widgets import PagedTable, chart_dialog, col, when
+from .widgets import PagedTable, chart_dialog, col, use_zone, when
 
 UNREAD_COLUMNS = [col('title', 'Document'), col('regarding', 'Regarding'), col('recipient', 'Recipient'),
                   col('sent_at', 'Sent'), col('days', 'Days waiting'), col('email', 'Email')]
@@ -19,6 +19,7 @@ COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of bi
 @portal_page('/staff', roles=access.STAFF, title='Clinic workspace')
 async def staff_home(page: Page) -> None:
     """Search charts by name, date of birth or external id; open one; create one."""
+    use_zone(page.settings)
     with ui.row().classes('w-full items-center'):
         ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
         ui.space()

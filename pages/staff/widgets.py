@@ -4,7 +4,9 @@ Every save in them is an `actions.Action`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nicegui import ui
 
@@ -325,8 +327,23 @@ def receipt_cells(receipt: sharing.ShareReceipt | None) -> dict:
             'expires_on': receipt.expires_on.isoformat() if receipt.expires_on else ''}
 
 
+_ZONE: dict[str, ZoneInfo] = {'zone': ZoneInfo('UTC')}
+
+
+def use_zone(settings: PortalSettings) -> None:
+    """Show times in the portal's time zone (Admin → Settings; one zone for the whole portal, as contacts see)."""
+    try:
+        _ZONE['zone'] = ZoneInfo(settings.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _ZONE['zone'] = ZoneInfo('UTC')
+
+
 def when(value: Any, fmt: str = '%Y-%m-%d %H:%M') -> str:
-    """A date or datetime as text ('' for None)."""
+    """A date or datetime as text in the portal's time zone ('' for None)."""
     if value is None:
         return ''
-    return value.strftime(fmt) if hasattr(value, 'hour') else str(value)
+    if not hasattr(value, 'hour'):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_ZONE['zone']).strftime(fmt)

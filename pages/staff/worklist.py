@@ -8,7 +8,7 @@ from services import worklist
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from .widgets import PagedTable, col, heading, open_record, when
+from .widgets import PagedTable, col, heading, open_record, use_zone, when
 
 COLUMNS = [col('reply_id', 'Reply'), col('replied_at', 'Replied'), col('contact', 'Contact'), col('chart', 'Chart'),
            col('document_id', 'Document'), col('doc_type', 'Type'), col('service_date', 'Serv date'),
@@ -19,6 +19,7 @@ SHOW = {'unworked': 'Unworked', 'mine': 'Assigned to me', 'all': 'All replies'}
 @portal_page('/staff/worklist', roles=access.STAFF, title='SMP worklist')
 async def worklist_page(page: Page) -> None:
     """Every reply from contacts, unworked first."""
+    use_zone(page.settings)
     ui.label('SMP worklist').classes('text-2xl font-bold').mark('worklist-title')
     show = ui.toggle(SHOW, value='all').mark('worklist-show')
 
@@ -43,6 +44,7 @@ def _row(row: worklist.WorklistRow) -> dict:
 @portal_page('/staff/reply/{reply_id}', roles=access.STAFF, title='Reply')
 async def reply_page(page: Page, reply_id: int) -> None:
     """One reply with its attachments; Move into the patient chart, mark worked, assign."""
+    use_zone(page.settings)
     if (reply := await open_record(page, worklist.get_reply, reply_id=reply_id)) is None:
         return
     staff = await access.call(worklist.staff_members, actor=page.signed_in)
