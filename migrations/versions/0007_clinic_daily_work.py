@@ -1,4 +1,4 @@
-"""clinic daily work: staff alert choices and the log of alerts sent
+"""clinic daily work: staff alert choices, the log of alerts sent, staff notes on contacts
 
 Revision ID: 0007
 Revises: 0005
@@ -47,9 +47,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_alert_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_alert_log_account_id'), ['account_id'], unique=False)
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('staff_notes', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.drop_column('staff_notes')
     with op.batch_alter_table('staff_alert_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_alert_log_account_id'))
     op.drop_table('staff_alert_log')

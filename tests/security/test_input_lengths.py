@@ -245,6 +245,15 @@ CASES: dict[str, Callable[[W, str], Any]] = {
     'registration_review.reject.reason': lambda w, t: _with(registration_review.reject, actor=w['staff'],
                                                             registration_id=1, reason=t),
     'worklist.list_replies.show': lambda w, t: _with(worklist.list_replies, actor=w['staff'], show=t),
+    'contacts.edit_contact.first_name': lambda w, t: _with(contacts.edit_contact, actor=w['staff'],
+                                                           contact_id=w['contact_id'], first_name=t, last_name='L',
+                                                           email='edited@outside.test'),
+    'contacts.edit_contact.organization': lambda w, t: _with(contacts.edit_contact, actor=w['staff'],
+                                                             contact_id=w['contact_id'], first_name='F',
+                                                             last_name='L', email='edited@outside.test',
+                                                             organization=t),
+    'contacts.save_contact_notes.notes': lambda w, t: _with(contacts.save_contact_notes, actor=w['staff'],
+                                                            contact_id=w['contact_id'], notes=t),
     'staff_alerts.save_choices.modes': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
                                                           modes={'reply_any': t}, unread_days=3, digest_minutes=60),
     'staff_alerts.save_choices.unread_days': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
@@ -276,6 +285,7 @@ INTERNAL = {
     'validate.text', 'validate.username', 'verification.code_hash', 'verification.issue',
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
+    'contacts.excerpt',
     'sharing.expiry_moment',  # reached through share_document and change_expiry above
 }
 # checked through another entry above (the parameter is typed into it)
