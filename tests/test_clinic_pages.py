@@ -397,8 +397,9 @@ async def test_worklist_shows_a_reply_and_move_creates_the_document_in_the_patie
     await see(user, marker='unworked-count')
     assert next(iter(user.find(marker='unworked-count').elements)).text == '1'
     [row] = await rows_when(user, 'worklist')
-    assert (row['reply_id'], row['contact'], row['document_id'], row['status']) == \
-        (reply_id, 'Casey Adjuster', original_id, 'unworked')
+    assert (row['reply_id'], row['contact'], row['excerpt'], row['attachments'], row['status']) == \
+        (reply_id, 'Casey Adjuster', 'Approved, thanks.', 1, 'unworked')
+    assert row['title'].startswith('Work status (') and row['url'] == f'/staff/reply/{reply_id}'
     await user.open(f'/staff/reply/{reply_id}')
     await see(user, 'Approved, thanks.')
     await see(user, 'scan.png')

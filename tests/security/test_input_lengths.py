@@ -285,7 +285,7 @@ INTERNAL = {
     'validate.text', 'validate.username', 'verification.code_hash', 'verification.issue',
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
-    'contacts.excerpt',
+    'contacts.excerpt', 'worklist.excerpt',
     'sharing.expiry_moment',  # reached through share_document and change_expiry above
 }
 # checked through another entry above (the parameter is typed into it)
