@@ -129,6 +129,7 @@ async def test_staff_writes_an_html_document_that_is_sanitized(user: User) -> No
     await user.open(f'/staff/chart/{chart.id}/new-document')
     await see(user, marker='doc-title')
     user.find(marker='doc-title').type('Visit note')
+    user.find('Pasted HTML').click()
     user.find(marker='doc-html').type('<p>Fit for <b>light</b> duty</p><script>alert(1)</script>')
     user.find(marker='doc-save').click()
     await see(user, marker='document-html')

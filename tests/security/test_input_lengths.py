@@ -254,6 +254,10 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                              organization=t),
     'contacts.save_contact_notes.notes': lambda w, t: _with(contacts.save_contact_notes, actor=w['staff'],
                                                             contact_id=w['contact_id'], notes=t),
+    'documents.create_documents.title': lambda w, t: _with(documents.create_documents, actor=w['staff'],
+                                                           chart_id=w['chart'], service_date='2026-11-02',
+                                                           doc_type='Work Status Report', title=t,
+                                                           uploads=[('a.pdf', factories.MINIMAL_PDF)]),
     'staff_alerts.save_choices.modes': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
                                                           modes={'reply_any': t}, unread_days=3, digest_minutes=60),
     'staff_alerts.save_choices.unread_days': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
@@ -285,7 +289,7 @@ INTERNAL = {
     'validate.text', 'validate.username', 'verification.code_hash', 'verification.issue',
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
-    'contacts.excerpt', 'worklist.excerpt',
+    'contacts.excerpt', 'worklist.excerpt', 'documents.markdown_html',
     'sharing.expiry_moment',  # reached through share_document and change_expiry above
 }
 # checked through another entry above (the parameter is typed into it)

@@ -113,6 +113,10 @@ STAFF_ONLY: dict[str, Call] = {
     'contacts.save_contact_notes': lambda s, a, w: contacts.save_contact_notes(s, actor=a, contact_id=w['contact'],
                                                                                notes='mine'),
     'contacts.contact_replies': lambda s, a, w: contacts.contact_replies(s, actor=a, contact_id=w['contact']),
+    'documents.print_view': lambda s, a, w: documents.print_view(s, actor=a, document_id=w['document']),
+    'documents.create_documents': lambda s, a, w: documents.create_documents(
+        s, actor=a, chart_id=w['chart'], service_date='2026-11-02', doc_type='Work Status Report', title='T',
+        uploads=[('a.pdf', b'%PDF-1.4')]),
     'staff_alerts.get_choices': lambda s, a, w: staff_alerts.get_choices(s, actor=a),
     'staff_alerts.save_choices': lambda s, a, w: staff_alerts.save_choices(s, actor=a, modes={'reply_any': 'off'},
                                                                            unread_days=3, digest_minutes=60),
