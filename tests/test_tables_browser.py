@@ -94,7 +94,7 @@ PAGES = {  # page → the totals of its visible tables, top to bottom
     'charts': ('/staff', [28, 0]),  # and "sent by me, not yet read": nothing is that old
     'chart documents': ('/staff/chart/{chart}', [27]),
     'contacts': ('/staff/contacts', [27]),
-    'contact chart': ('/staff/contacts/{contact}', [27, None]),  # received documents, emails
+    'contact chart': ('/staff/contacts/{contact}', [27, 27, None]),  # received documents, replies, emails
     'worklist': ('/staff/worklist', [27]),
     'registrations': ('/staff/registrations', [27]),
     'admin accounts': ('/admin/accounts', [27]),
