@@ -199,6 +199,19 @@ def mark_many_worked(session: Session, *, actor: Actor, reply_ids: list[int]) ->
     return changed
 
 
+def assign_many(session: Session, *, actor: Actor, reply_ids: list[int], account_id: int | None) -> int:
+    """Assign several replies to one staff member (None: nobody), each audited; returns how many."""
+    require_staff(actor)
+    ids = sorted({int(i) for i in reply_ids or []})
+    if not ids:
+        raise InvalidInput('Select the replies to assign first.')
+    if len(ids) > MAX_PAGE:
+        raise InvalidInput(f'Assign at most {MAX_PAGE} replies at once.')
+    for reply_id in ids:
+        assign(session, actor=actor, reply_id=reply_id, account_id=account_id)
+    return len(ids)
+
+
 def assign(session: Session, *, actor: Actor, reply_id: int, account_id: int | None) -> None:
     """Assign a reply to a staff member (None: nobody)."""
     require_staff(actor)

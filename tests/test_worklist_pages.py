@@ -47,3 +47,19 @@ async def test_move_into_another_chart_found_by_search(user: User) -> None:
     moved = db.run(lambda session: session.exec(select(Document.chart_id).where(
         Document.title == 'Reply to: Work status')).all())
     assert moved == [target] and target != source_chart
+
+
+async def test_select_several_and_assign_them(user: User) -> None:
+    await _signed_in(user)
+    seed(_reply_data)
+    seed(_reply_data)
+    await user.open('/staff/worklist')
+    rows = await rows_when(user, 'worklist', lambda rows: len(rows) == 2)
+    next(iter(user.find(marker='worklist').elements)).selected[:] = rows
+    choice = next(iter(user.find(marker='assign-selected-to').elements))
+    choice.value = next(k for k, v in choice.options.items() if v == 'Nurse Joy')
+    await click(user, 'assign-selected')
+    await see(user, 'Assigned 2 replies.')
+    assigned = db.run(lambda session: session.exec(select(Reply.assigned_to_account_id)).all())
+    assert len(assigned) == 2 and None not in assigned and len(set(assigned)) == 1
+    await rows_when(user, 'worklist', lambda rows: [r['assigned_to'] for r in rows] == ['Nurse Joy', 'Nurse Joy'])

@@ -23,6 +23,10 @@ async def worklist_page(page: Page) -> None:
     with ui.row().classes('w-full items-center'):
         ui.label('SMP worklist').classes('text-2xl font-bold').mark('worklist-title')
         ui.space()
+        staff = await access.call(worklist.staff_members, actor=page.signed_in)
+        assignee = ui.select({0: 'Nobody', **staff}, value=0, label='Assign selected to').classes('min-w-48') \
+            .mark('assign-selected-to')
+        assign_button = ui.button('Assign', icon='person').props('outline').mark('assign-selected')
         worked_button = ui.button('Mark selected worked', icon='done_all').props('outline').mark('mark-selected')
     show = ui.toggle(SHOW, value='all').mark('worklist-show')
     outcome = actions.Message('worklist-outcome')
@@ -48,6 +52,17 @@ async def worklist_page(page: Page) -> None:
         act.done(f'Marked {changed} {"reply" if changed == 1 else "replies"} worked.')
 
     worked_button.on_click(actions.Action(mark_selected, triggers=[worked_button], message=outcome))
+
+    async def assign_selected(act: actions.Act) -> None:
+        ids = [row['reply_id'] for row in table.table.selected]
+        if not ids:
+            act.fail('Select the replies to assign first.')
+        count = await act.call(worklist.assign_many, reply_ids=ids, account_id=assignee.value or None)
+        table.table.selected.clear()
+        await table.reload()
+        act.done(f'Assigned {count} {"reply" if count == 1 else "replies"}.')
+
+    assign_button.on_click(actions.Action(assign_selected, triggers=[assign_button], message=outcome))
 
 
 def _row(row: worklist.WorklistRow) -> dict:

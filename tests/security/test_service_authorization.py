@@ -104,6 +104,8 @@ STAFF_ONLY: dict[str, Call] = {
     'worklist.move_reply': lambda s, a, w: worklist.move_reply(s, actor=a, reply_id=w['reply']),
     'worklist.mark_worked': lambda s, a, w: worklist.mark_worked(s, actor=a, reply_id=w['reply'], worked=True),
     'worklist.mark_many_worked': lambda s, a, w: worklist.mark_many_worked(s, actor=a, reply_ids=[w['reply']]),
+    'worklist.assign_many': lambda s, a, w: worklist.assign_many(s, actor=a, reply_ids=[w['reply']],
+                                                                 account_id=w['staff']),
     'worklist.assign': lambda s, a, w: worklist.assign(s, actor=a, reply_id=w['reply'], account_id=w['staff']),
     'worklist.staff_members': lambda s, a, w: worklist.staff_members(s, actor=a),
     'worklist.attachment_file': lambda s, a, w: worklist.attachment_file(s, actor=a, attachment_id=w['attachment']),
