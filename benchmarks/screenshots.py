@@ -64,6 +64,11 @@ def main() -> None:
             sign_in(driver, url, staff.group(1), password)
             shoot(driver, url + '/staff', 'staff-charts.png')
             shoot(driver, url + '/staff/worklist', 'staff-worklist.png')
+            driver.get(url + '/staff/contacts')
+            time.sleep(1)
+            charts = driver.find_elements(By.CSS_SELECTOR, 'a[href^="/staff/contacts/"]')
+            if charts:
+                shoot(driver, charts[0].get_attribute('href'), 'staff-contact-chart.png')
         driver.quit()
     finally:
         server.terminate()

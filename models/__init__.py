@@ -1,4 +1,5 @@
 """Tables (SQLModel) and the data shapes pages receive."""
+from .alerts import StaffAlertLog, StaffAlertPref
 from .accounts import Account, AccountContact, Throttle, UserSession, VerificationCode
 from .activation import ActivationCode
 from .api import ApiClient, ApiIdempotentResult, Webhook, WebhookDelivery
@@ -14,6 +15,6 @@ __all__ = [
     'Account', 'ActionReceipt', 'AccountContact', 'ActivationCode', 'ApiClient', 'ApiIdempotentResult', 'AuditAnchor',
     'AuditEvent', 'Chart', 'Contact', 'Document', 'EmailTemplate', 'OutboxEmail', 'OutboxState', 'RECEIVED_DOCUMENT',
     'Registration', 'RegistrationFile',
-    'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StoredFile', 'Throttle',
+    'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StaffAlertLog', 'StaffAlertPref', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode', 'Webhook', 'WebhookDelivery',
 ]

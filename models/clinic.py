@@ -84,6 +84,7 @@ class Contact(SQLModel, table=True):
     organization: str | None = Field(default=None, max_length=200)
     created_at: datetime = utc_now_field()
     created_by_account_id: int | None = Field(default=None, foreign_key='account.id')
+    staff_notes: str | None = text_field(default=None)  # free text for the clinic only; never shown to the contact
 
     @property
     def display_name(self) -> str:

@@ -12,7 +12,7 @@ from services.settings import PortalSettings
 from . import access
 
 STAFF_LINKS = [('Charts', '/staff'), ('Contacts', '/staff/contacts'), ('SMP worklist', '/staff/worklist'),
-               ('Registrations', '/staff/registrations')]
+               ('Registrations', '/staff/registrations'), ('My settings', '/staff/settings')]
 ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'), ('Audit log', '/admin/audit'),
                ('Outbox', '/admin/outbox')]
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import ActionReceipt, ActivationCode, Contact
+from models import AccountContact, ActionReceipt, ActivationCode, Contact
 from models.shapes import Actor
 
 from . import audit, clock, db, idempotency, outbox, throttle
@@ -88,6 +88,8 @@ UNKNOWN_CODE = ('This activation code is not valid. Check that you copied the wh
                 'or call the help desk for a new one.')
 USED_CODE = 'This activation code has already been used. Sign in, or call the help desk for a new code.'
 EXPIRED_CODE = 'This activation code has expired. Call the help desk to get a new one.'
+REPLACED_CODE = ('A newer activation code was sent to you, so this one no longer works: use the code in the newest '
+                 'invitation email. Cannot find it? Call the clinic\'s help desk for a new code.')
 # Failed redemptions are counted three ways (scope, failures allowed, first pause in seconds, window seconds):
 # - per client address *and* code prefix: one person mistyping their own code pauses only that code's first
 #   group from that address, with backoff, not every contact behind the same office address;
@@ -156,6 +158,8 @@ def find_usable(session: Session, *, code: str, ip_address: str | None,
         row = session.exec(select(ActivationCode).where(ActivationCode.code_hash == code_hash(normalized))
                            .with_for_update()).first()
     reason, error = _problem(row)
+    if reason == 'used' and row is not None and row.used_at is None and not _has_account(session, row.contact_id):
+        reason, error = 'replaced', InvalidInput(REPLACED_CODE)  # replaced by a newer code, never used by anyone
     if error is None:
         return row, None
     _audit_failure(session, actor, ip_address, reason, row)
@@ -188,6 +192,10 @@ def mark_used(session: Session, *, row: ActivationCode, account_id: int, actor: 
     session.expire(row)
     audit.record(session, action='activation_code_redeemed', actor=actor, object_type='activation_code',
                  object_id=row.id, contact_id=row.contact_id, detail={'account_id': account_id})
+
+
+def _has_account(session: Session, contact_id: int) -> bool:
+    return session.exec(select(AccountContact.id).where(AccountContact.contact_id == contact_id)).first() is not None
 
 
 def _problem(row: ActivationCode | None) -> tuple[str, PortalError | None]:

@@ -1,6 +1,7 @@
 """Charts: search, create/edit, and a chart with its documents (staff and admins only)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -67,25 +68,45 @@ def search_charts(session: Session, *, actor: Actor, query: str = '', offset: in
 
 
 def search_condition(query: str) -> sa.ColumnElement[bool] | None:
-    """The chart search's condition (every word matches a name, the external id or the date of birth)."""
+    """The chart search's condition: every word of the query matches a name, the external id or the date of birth.
+
+    Words are split at spaces and commas, so "Lee, Pat", "Pat Lee" and "le pa" find Pat Lee; a date of birth may be
+    typed as 1980-05-17, 05/17/1980 or 17.05.1980; external ids match ignoring case and punctuation ("emp1001" and
+    "EMP 1001" find EMP-1001).
+    """
     return _search_condition(query)
 
 
+ID_PUNCTUATION = '-_ ./#:'
+
+
 def _search_condition(query: str):
-    words = (query or '').strip()[:100].split()
+    words = [w for w in re.split(r'[\s,;]+', (query or '').strip()[:100]) if w]
     if not words:
         return None
     parts = []
     for word in words:
-        like = f'%{_escape_like(word.lower())}%'
+        name = word.strip('.\'"()').lower() or word.lower()
+        like = f'%{_escape_like(name)}%'
         options = [sa.func.lower(Chart.first_name).like(like, escape='\\'),
                    sa.func.lower(Chart.last_name).like(like, escape='\\'),
-                   sa.func.lower(Chart.external_id).like(like, escape='\\')]
+                   sa.func.lower(Chart.external_id).like(f'%{_escape_like(word.lower())}%', escape='\\')]
+        compact = ''.join(ch for ch in word.lower() if ch.isalnum())
+        if compact:
+            options.append(_compact(Chart.external_id).like(f'%{_escape_like(compact)}%', escape='\\'))
         day = _parse_date(word)
         if day is not None:
             options.append(Chart.date_of_birth == day)
         parts.append(sa.or_(*options))
     return sa.and_(*parts)
+
+
+def _compact(column):
+    """The column lower-cased without the punctuation ids are written with (the same SQL on SQLite and PostgreSQL)."""
+    value = sa.func.lower(sa.func.coalesce(column, ''))
+    for mark in ID_PUNCTUATION:
+        value = sa.func.replace(value, mark, '')
+    return value
 
 
 def _escape_like(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Contacts: search-as-you-type, add with a duplicate warning, and the contact chart."""
+"""Contacts: search-as-you-type, add with a duplicate warning, edit, staff notes, and the contact chart."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import Account, AccountContact, ActivationCode, Contact, Document, Share
+from models import Account, AccountContact, ActivationCode, Contact, Document, Reply, ReplyAttachment, Share
 from models.shapes import Actor
 
 from . import activation, audit, clock, outbox, validate
@@ -38,6 +38,8 @@ class ContactRow:
     organization: str
     phone: str
     has_account: bool
+    first_name: str = ''
+    last_name: str = ''
 
     @property
     def label(self) -> str:
@@ -112,7 +114,8 @@ def _rows(session: Session, contacts: list[Contact]) -> list[ContactRow]:
     linked = set(session.exec(select(AccountContact.contact_id).where(AccountContact.contact_id.in_(ids))).all()) \
         if ids else set()
     return [ContactRow(id=c.id, name=c.display_name, email=c.email, organization=c.organization or '',
-                       phone=c.phone or '', has_account=c.id in linked) for c in contacts]
+                       phone=c.phone or '', has_account=c.id in linked, first_name=c.first_name,
+                       last_name=c.last_name) for c in contacts]
 
 
 def add_contact(session: Session, *, actor: Actor, first_name: str, last_name: str, email: str, phone: str = '',
@@ -222,3 +225,115 @@ def send_new_code(session: Session, *, actor: Actor, contact_id: int) -> int:
                                 .order_by(Share.id.desc())).first()
     issued = activation.issue_code(session, contact=contact, actor=actor, share_id=latest_share)
     return issued.activation_code_id
+
+
+# ----------------------------------------------------------------------------- editing, notes, replies
+
+NOTES_MAX = 5000
+REPLY_PREVIEW = 120
+
+
+@dataclass(frozen=True)
+class ContactSaved:
+    """What an edit changed; `code_to_resend` when the email changed while an unused code waits at the old one."""
+
+    changed: list[str]
+    code_to_resend: bool
+
+
+@dataclass(frozen=True)
+class ContactReply:
+    """One reply the contact wrote, as its contact chart lists it."""
+
+    id: int
+    created_at: datetime
+    document_title: str
+    chart_id: int
+    excerpt: str
+    attachments: int
+    status: str
+
+
+def edit_contact(session: Session, *, actor: Actor, contact_id: int, first_name: str, last_name: str, email: str,
+                 phone: str = '', organization: str = '') -> ContactSaved:
+    """Correct a contact's name, email, phone or organization (audited with the fields changed).
+
+    Refuses an email another contact has. When the email changed and an unused activation code waits (it was
+    sent to the old address), `code_to_resend` says so: staff are offered to send a new code to the new address.
+    """
+    require_staff(actor)
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotAvailable('This contact does not exist.')
+    values = {
+        'first_name': validate.text(first_name, label='First name', max_length=100),
+        'last_name': validate.text(last_name, label='Last name', max_length=100),
+        'email': validate.email(email),
+        'phone': validate.phone(phone),
+        'organization': validate.text(organization, label='Organization', max_length=200, required=False) or None,
+    }
+    if values['email'] != contact.email:
+        other = session.exec(select(Contact).where(Contact.email == values['email'], Contact.id != contact.id)).first()
+        if other is not None:
+            raise InvalidInput(f'{other.display_name} already has the email {values["email"]}.')
+    changed = sorted(k for k, v in values.items() if getattr(contact, k) != v)
+    if not changed:
+        return ContactSaved(changed=[], code_to_resend=False)
+    old_email = contact.email
+    for key, value in values.items():
+        setattr(contact, key, value)
+    session.add(contact)
+    session.flush()
+    audit.record(session, action='contact_updated', actor=actor, object_type='contact', object_id=contact.id,
+                 contact_id=contact.id, detail={'fields': changed})
+    pending = 'email' in changed and old_email != contact.email and any(c.pending for c in _codes(session, contact.id))
+    return ContactSaved(changed=changed, code_to_resend=pending)
+
+
+def contact_notes(session: Session, *, actor: Actor, contact_id: int) -> str:
+    """The clinic's notes on a contact (staff only; the contact never sees them)."""
+    require_staff(actor)
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotAvailable('This contact does not exist.')
+    return contact.staff_notes or ''
+
+
+def save_contact_notes(session: Session, *, actor: Actor, contact_id: int, notes: str) -> None:
+    """Replace the clinic's notes on a contact (audited: who and how long, not the text)."""
+    require_staff(actor)
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotAvailable('This contact does not exist.')
+    text = validate.text(notes, label='Notes', max_length=NOTES_MAX, required=False)
+    if text == (contact.staff_notes or ''):
+        return
+    contact.staff_notes = text or None
+    session.add(contact)
+    session.flush()
+    audit.record(session, action='contact_notes_changed', actor=actor, object_type='contact', object_id=contact.id,
+                 contact_id=contact.id, detail={'length': len(text)})
+
+
+def contact_replies(session: Session, *, actor: Actor, contact_id: int, offset: int = 0,
+                    limit: int = 25) -> tuple[list[ContactReply], int]:
+    """The replies the contact wrote, newest first: the document, the first words, attachments; one page and total."""
+    require_staff(actor)
+    where = (Share.contact_id == contact_id,)
+    attachments = (select(sa.func.count()).select_from(ReplyAttachment)
+                   .where(ReplyAttachment.reply_id == Reply.id).scalar_subquery())
+    rows = session.exec(select(Reply, Share.title, Share.chart_id, attachments)
+                        .join(Share, Share.id == Reply.share_id).where(*where)
+                        .order_by(Reply.id.desc()).offset(max(offset, 0)).limit(min(max(limit, 1), MAX_PAGE))).all()
+    total = session.exec(select(sa.func.count()).select_from(Reply).join(Share, Share.id == Reply.share_id)
+                         .where(*where)).one()
+    return [ContactReply(id=r.id, created_at=r.created_at, document_title=title, chart_id=chart_id,
+                         excerpt=excerpt(r.body), attachments=count or 0,
+                         status='moved' if r.moved_document_id else 'worked' if r.worked_at else 'unworked')
+            for r, title, chart_id, count in rows], total
+
+
+def excerpt(text: str | None, length: int = REPLY_PREVIEW) -> str:
+    """The first `length` characters of a text on one line ('…' when cut)."""
+    flat = ' '.join((text or '').split())
+    return flat if len(flat) <= length else flat[:length].rstrip() + '…'

@@ -1,12 +1,14 @@
-"""Documents in a chart: create (rich HTML, plain text or an uploaded PDF/PNG/JPEG), view and download."""
+"""Documents in a chart: create (Markdown, pasted HTML, plain text or uploaded PDF/PNG/JPEG files), view, print
+and download."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
-from models import Chart, Contact, Document, StoredFile
+from models import Chart, Contact, Document, Reply, ReplyAttachment, Share, StoredFile
 from models.shapes import Actor
 
 from . import audit, clock, files, validate
@@ -15,7 +17,7 @@ from .errors import InvalidInput, NotAvailable
 from .sanitize import clean_html
 from .settings import get_settings
 
-BODY_KINDS = ('html', 'text', 'file')
+BODY_KINDS = ('markdown', 'html', 'text', 'file')
 MAX_BODY = 500_000
 
 
@@ -72,7 +74,12 @@ def create_document(session: Session, *, actor: Actor, chart_id: int, service_da
     }
     document = Document(chart_id=chart.id, author_account_id=actor.account_id,
                         author_name=(actor.display_name or actor.username)[:200], created_at=clock.now(), **fields)
-    if body_kind == 'html':
+    if body_kind == 'markdown':
+        cleaned = markdown_html(_body(body)).strip()
+        if not cleaned:
+            raise InvalidInput('Write the document text.')
+        document.body_html = cleaned
+    elif body_kind == 'html':
         cleaned = clean_html(_body(body)).strip()
         if not cleaned:
             raise InvalidInput('Write the document text.')
@@ -86,12 +93,42 @@ def create_document(session: Session, *, actor: Actor, chart_id: int, service_da
         document.file_id = stored.id
         document.file_name = files.safe_file_name(file_name, stored.mime_type)
     else:
-        raise InvalidInput('Choose rich text, plain text or a file.')
+        raise InvalidInput('Choose Markdown text, pasted HTML, plain text or a file.')
     session.add(document)
     session.flush()
     audit.record(session, action='document_created', actor=actor, object_type='document', object_id=document.id,
                  chart_id=chart.id, document_id=document.id, detail={'body': body_kind, 'doc_type': document.doc_type})
     return document.id
+
+
+MAX_FILES = 20
+
+
+def create_documents(session: Session, *, actor: Actor, chart_id: int, service_date: str | date, doc_type: str,
+                     title: str, service_location: str = '', uploads: list[tuple[str, bytes]]) -> list[int]:
+    """Several uploaded files at once, each its own document (titled '<title> (<file name>)', or the file name
+    when the title is empty); all or none are stored. Returns the new ids."""
+    require_staff(actor)
+    if not uploads:
+        raise InvalidInput('Choose a PDF, PNG or JPEG file to upload.')
+    if len(uploads) > MAX_FILES:
+        raise InvalidInput(f'Upload at most {MAX_FILES} files at once.')
+    base = (title or '').strip()
+    ids = []
+    for name, data in uploads:
+        label = validate.text(name, label='File name', max_length=200, required=False) or 'file'
+        ids.append(create_document(session, actor=actor, chart_id=chart_id, service_date=service_date,
+                                   doc_type=doc_type, title=(f'{base} ({label})' if base else label)[:300],
+                                   service_location=service_location, body_kind='file', file_data=data,
+                                   file_name=name))
+    return ids
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML, through the same sanitizer as pasted HTML (raw HTML inside the Markdown is escaped)."""
+    import markdown2
+    return clean_html(markdown2.markdown(text or '', safe_mode='escape',
+                                         extras=['tables', 'fenced-code-blocks', 'cuddled-lists', 'strike']))
 
 
 def _service_date(value: str | date) -> date:
@@ -164,3 +201,40 @@ def document_file(session: Session, *, actor: Actor, document_id: int) -> files.
                              file_name=files.safe_file_name(document.file_name or f'document-{document.id}',
                                                             stored.mime_type))
 
+
+
+@dataclass(frozen=True)
+class PrintedReply:
+    """One reply in a document's print view."""
+
+    created_at: datetime
+    author: str
+    contact: str
+    body: str
+    attachments: int
+
+
+@dataclass(frozen=True)
+class PrintView:
+    """A document and the summary of every reply to it (all contacts it was sent to), for printing."""
+
+    document: DocumentView
+    replies: list[PrintedReply]
+
+
+def print_view(session: Session, *, actor: Actor, document_id: int) -> PrintView:
+    """The document with its replies, oldest first (staff; audited as a view)."""
+    require_staff(actor)
+    document = session.get(Document, document_id)
+    if document is None or document.contact_id is not None:
+        raise NotAvailable('This document does not exist.')
+    attachments = (select(sa.func.count()).select_from(ReplyAttachment)
+                   .where(ReplyAttachment.reply_id == Reply.id).scalar_subquery())
+    rows = session.exec(select(Reply, Contact, attachments).join(Share, Share.id == Reply.share_id)
+                        .join(Contact, Contact.id == Share.contact_id)
+                        .where(Share.source_document_id == document.id).order_by(Reply.created_at, Reply.id)).all()
+    audit.record(session, action='document_printed', actor=actor, object_type='document', object_id=document.id,
+                 **audit.document_refs(session, document))
+    return PrintView(document=_view(session, document),
+                     replies=[PrintedReply(created_at=r.created_at, author=r.author_name, contact=c.display_name,
+                                           body=r.body or '', attachments=n or 0) for r, c, n in rows])

@@ -1,5 +1,5 @@
 """Emails that tell people something is waiting: Reminder to Review (immediate or daily), unread
-reminders, activation-code expiry reminders and staff digests.
+reminders, activation-code expiry reminders (staff alerts: services/staff_alerts.py).
 
 Every email is an outbox row written in the same transaction as the claim that causes it. The scheduler
 jobs below claim their rows with conditional UPDATEs, so several processes never send the same reminder.
@@ -13,19 +13,15 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models import (Account, AccountContact, ActivationCode, Contact, OutboxEmail, Registration, Reply, Setting,
-                    Share)
+from models import Account, AccountContact, ActivationCode, Contact, OutboxEmail, Share
 
 from . import clock, db, outbox
 from .settings import PortalSettings, get_settings
 
 DAILY_DIGEST_HOUR = 8  # daily-digest Reminders to Review go out at 08:00 in the portal's time zone
 BATCH = 200
-STAFF_DIGEST_SLOT = 'job.staff_digest_at'
-STAFF_ROLES = ('staff', 'admin')
 
 
 # ----------------------------------------------------------------------------- Reminder to Review
@@ -209,73 +205,7 @@ def _queue_share_expiring(session: Session, settings: PortalSettings, contact_id
         'sign_in_url': f'{settings.public_url}/login'})
 
 
-# ----------------------------------------------------------------------------- staff digest
-
-def send_staff_digest() -> int:
-    """Scheduler job: tell opted-in staff how many replies and registrations arrived since the last digest.
-
-    At most one digest per `staff_digest_minutes`, and only when something is new. Returns emails queued.
-    """
-    settings = get_settings()
-    with db.transaction() as session:
-        recipients = staff_recipients(session)
-        if not recipients or not _anything_new(session):
-            return 0
-        if not _claim_slot(session, STAFF_DIGEST_SLOT, timedelta(minutes=settings.staff_digest_minutes)):
-            return 0
-        replies = _mark_alerted(session, Reply)
-        registrations = _mark_alerted(session, Registration)
-        queued = 0
-        for account in recipients:
-            if replies:
-                outbox.enqueue(session, kind='staff_new_replies', to=account.email, account_id=account.id, context={
-                    'reply_count': replies, 'worklist_url': f'{settings.public_url}/staff/worklist'})
-                queued += 1
-            if registrations:
-                outbox.enqueue(session, kind='staff_new_registrations', to=account.email, account_id=account.id,
-                               context={'registration_count': registrations,
-                                        'review_url': f'{settings.public_url}/staff/registrations'})
-                queued += 1
-        return queued
-
-
-def staff_recipients(session: Session) -> list[Account]:
-    """Active staff and admin accounts that opted in to staff alerts."""
-    return list(session.exec(
-        select(Account).where(Account.role.in_(STAFF_ROLES), Account.staff_alerts, Account.is_active,
-                              Account.disabled_at.is_(None)).order_by(Account.id)
-    ).all())
-
-
-def _anything_new(session: Session) -> bool:
-    return any(session.exec(select(model.id).where(model.staff_alerted_at.is_(None)).limit(1)).first()
-               for model in (Reply, Registration))
-
-
-def _mark_alerted(session: Session, model: type[Reply] | type[Registration]) -> int:
-    """Claim every row not yet announced; the row count is what this digest reports."""
-    t = model.__table__
-    result = session.execute(sa.update(t).where(t.c.staff_alerted_at.is_(None)).values(staff_alerted_at=clock.now()))
-    return result.rowcount or 0
-
-
-def _claim_slot(session: Session, key: str, interval: timedelta) -> bool:
-    """Take the job's turn for this interval: True for exactly one process per interval."""
-    now = clock.now()
-    t = Setting.__table__
-    stamp = json.dumps(now.isoformat())
-    result = session.execute(sa.update(t).where(t.c.key == key, t.c.updated_at <= now - interval)
-                             .values(updated_at=now, value_json=stamp))
-    if result.rowcount == 1:
-        return True
-    if session.get(Setting, key) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(Setting(key=key, value_json=stamp, updated_at=now))
-        return True
-    except IntegrityError:  # another process took the first turn at the same moment
-        return False
+# Staff alerts (replies, registrations, unread and bounced shares) live in services/staff_alerts.py.
 
 
 def _utc(value: datetime) -> datetime:

@@ -81,6 +81,12 @@ class PortalSettings(BaseModel):
     unread_reminder_max: int = Field(2, ge=0, le=20)
     code_expiry_reminder_days: int = Field(3, ge=0, le=30)
     staff_digest_minutes: int = Field(60, ge=5, le=7 * 24 * 60)
+    # Staff alerts: each staff account's default ('off', 'immediate' or a digest every staff_digest_minutes)
+    staff_alert_reply_mine: Literal['off', 'immediate', 'digest'] = 'immediate'
+    staff_alert_reply_any: Literal['off', 'immediate', 'digest'] = 'off'
+    staff_alert_registration: Literal['off', 'immediate', 'digest'] = 'digest'
+    staff_alert_unread: Literal['off', 'immediate', 'digest'] = 'digest'
+    staff_alert_bounced: Literal['off', 'immediate', 'digest'] = 'immediate'
     # Sharing: the Send dialog's defaults and limits
     share_replies_default: bool = True
     share_acknowledgement_default: bool = False

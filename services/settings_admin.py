@@ -29,6 +29,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                       'unread_reminder_max', 'code_expiry_reminder_days', 'staff_digest_minutes'),
     'sharing': ('share_replies_default', 'share_acknowledgement_default', 'share_expiry_default_days',
                 'share_expiry_max_days', 'share_expiry_notice_days'),
+    'staff_alerts': ('staff_alert_reply_mine', 'staff_alert_reply_any', 'staff_alert_registration',
+                     'staff_alert_unread', 'staff_alert_bounced'),
     'smtp': ('smtp_host', 'smtp_port', 'smtp_tls', 'smtp_user', 'smtp_password', 'mail_from'),
 }
 LABELS: dict[str, str] = {
@@ -55,6 +57,9 @@ LABELS: dict[str, str] = {
     'New shares require acknowledgement', 'share_expiry_default_days': 'New shares expire after (days, 0 = never)',
     'share_expiry_max_days': 'Longest expiry staff may choose (days, 0 = no limit)',
     'share_expiry_notice_days': 'Tell the contact before a share expires (days before, 0 = no notice)',
+    'staff_alert_reply_mine': 'New reply on a document the staff member sent',
+    'staff_alert_reply_any': 'New reply on any document', 'staff_alert_registration': 'New registration to review',
+    'staff_alert_unread': 'A share they sent is still unread', 'staff_alert_bounced': 'The invitation email bounced',
     'smtp_host': 'SMTP host', 'smtp_port': 'SMTP port', 'smtp_tls': 'SMTP security', 'smtp_user': 'SMTP user',
     'smtp_password': 'SMTP password', 'mail_from': 'Sender address',
 }

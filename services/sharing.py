@@ -1,6 +1,7 @@
 """Send Document: copy a chart document into a contact's chart, create the share, queue the email."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -311,6 +312,9 @@ class ShareReceipt:
     active: bool
     expired: bool
     expires_on: date | None
+    # what the contact can do now: 'active account', 'account disabled', 'pending code until <date>',
+    # 'bounced email', 'no usable code', 'rescinded', 'expired'
+    access: str = ''
 
 
 @dataclass(frozen=True)
@@ -357,8 +361,41 @@ def receipts(session: Session, shares: list[Share]) -> dict[int, ShareReceipt]:
     email_ids = {share.notice_email_id for share in shares if share.notice_email_id}
     emails = {e.id: e for e in session.exec(select(OutboxEmail).where(OutboxEmail.id.in_(email_ids))).all()} \
         if email_ids else {}
-    return {share.id: _receipt(share, emails.get(share.notice_email_id), codes.get(share.id), settings)
+    contact_ids = {share.contact_id for share in shares}
+    accounts = dict(session.exec(select(AccountContact.contact_id, Account.is_active)
+                                 .join(Account, Account.id == AccountContact.account_id)
+                                 .where(AccountContact.contact_id.in_(contact_ids))).all())
+    pending = dict(session.exec(select(ActivationCode.contact_id, sa.func.max(ActivationCode.expires_at))
+                                .where(ActivationCode.contact_id.in_(contact_ids), ActivationCode.used_at.is_(None),
+                                       ActivationCode.revoked_at.is_(None), ActivationCode.expires_at > clock.now())
+                                .group_by(ActivationCode.contact_id)).all())
+    return {share.id: _with_access(_receipt(share, emails.get(share.notice_email_id), codes.get(share.id), settings),
+                                   share, emails.get(share.notice_email_id), accounts, pending)
             for share in shares}
+
+
+def _with_access(receipt: ShareReceipt, share: Share, email: OutboxEmail | None, accounts: dict[int, bool],
+                 pending: dict[int, datetime]) -> ShareReceipt:
+    """The receipt with what the contact can do now (an account outranks old codes; a bounce outranks a code
+    the contact never received)."""
+    if share.expired_at is not None:
+        access = 'expired'
+    elif share.rescinded_at is not None:
+        access = 'rescinded'
+    elif share.contact_id in accounts:
+        access = 'active account' if accounts[share.contact_id] else 'account disabled'
+    elif email is not None and email.kind == 'invitation' and email.status == 'failed':
+        access = 'bounced email: the invitation did not arrive'
+    elif share.contact_id in pending:
+        access = f'pending code until {pending[share.contact_id]:%Y-%m-%d}'
+    else:
+        access = 'no usable code: send a new code'
+    code = receipt.code_state
+    if share.contact_id in accounts and code == 'replaced by a newer code':
+        code = 'not needed: the contact has an account'
+    elif access.startswith('bounced') and code.startswith('pending'):
+        code = 'not received (the invitation bounced)'
+    return dataclasses.replace(receipt, access=access, code_state=code)
 
 
 def email_state(email: OutboxEmail | None) -> str:

@@ -16,6 +16,7 @@ from .errors import InvalidInput, NotAvailable
 
 MAX_PAGE = 100
 MOVED_TYPE = 'Correspondence'
+EXCERPT = 120
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class WorklistRow:
     title: str
     assigned_to: str
     status: str  # 'unworked' | 'worked' | 'moved'
+    excerpt: str = ''  # the reply's first words (EXCERPT characters)
+    attachments: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ def unworked_count(session: Session, *, actor: Actor) -> int:
 
 def _base():
     assignee = sa.orm.aliased(Account)
-    stmt = (select(Reply, Share, Contact, Chart, Document, assignee.display_name)
+    attachments = (select(sa.func.count()).select_from(ReplyAttachment)
+                   .where(ReplyAttachment.reply_id == Reply.id).scalar_subquery())
+    stmt = (select(Reply, Share, Contact, Chart, Document, assignee.display_name, attachments)
             .join(Share, Share.id == Reply.share_id)
             .join(Contact, Contact.id == Share.contact_id)
             .join(Chart, Chart.id == Share.chart_id)
@@ -95,12 +100,19 @@ def list_replies(session: Session, *, actor: Actor, show: str = 'all', offset: i
 
 
 def _row(reply: Reply, share: Share, contact: Contact, chart: Chart, original: Document,
-         assignee: str | None) -> WorklistRow:
+         assignee: str | None, attachments: int | None = 0) -> WorklistRow:
     status = 'moved' if reply.moved_document_id else 'worked' if reply.worked_at else 'unworked'
     return WorklistRow(reply_id=reply.id, replied_at=reply.created_at, contact=contact.display_name,
                        contact_id=contact.id, chart=chart.display_name, chart_id=chart.id, document_id=original.id,
                        doc_type=original.doc_type, service_date=original.service_date, title=original.title,
-                       assigned_to=assignee or '', status=status)
+                       assigned_to=assignee or '', status=status, excerpt=excerpt(reply.body),
+                       attachments=attachments or 0)
+
+
+def excerpt(text: str | None, length: int = EXCERPT) -> str:
+    """The first `length` characters of a reply on one line ('…' when cut)."""
+    flat = ' '.join((text or '').split())
+    return flat if len(flat) <= length else flat[:length].rstrip() + '…'
 
 
 def get_reply(session: Session, *, actor: Actor, reply_id: int) -> ReplyView:
@@ -121,8 +133,9 @@ def get_reply(session: Session, *, actor: Actor, reply_id: int) -> ReplyView:
                      assigned_to_account_id=reply.assigned_to_account_id, moved_document_id=reply.moved_document_id)
 
 
-def move_reply(session: Session, *, actor: Actor, reply_id: int) -> int:
-    """Move a reply into the patient chart: a document linked to the original (one more per attachment).
+def move_reply(session: Session, *, actor: Actor, reply_id: int, chart_id: int | None = None) -> int:
+    """Move a reply into a patient chart (the source document's chart, or `chart_id` found by search): a document
+    linked to the original (one more per attachment).
 
     Marks the reply worked; returns the id of the document holding the reply's text.
     """
@@ -130,8 +143,12 @@ def move_reply(session: Session, *, actor: Actor, reply_id: int) -> int:
     reply, share = _reply_and_share(session, reply_id)
     if reply.moved_document_id is not None:
         raise InvalidInput(f'This reply was already moved into the chart (document {reply.moved_document_id}).')
+    target = share.chart_id if chart_id is None else chart_id
+    chart = session.get(Chart, target)
+    if chart is None or chart.status == 'merged':
+        raise InvalidInput('Choose a chart that exists (search by name, date of birth or id).')
     now = clock.now()
-    common = dict(chart_id=share.chart_id, source_document_id=share.source_document_id, service_date=now.date(),
+    common = dict(chart_id=target, source_document_id=share.source_document_id, service_date=now.date(),
                   doc_type=MOVED_TYPE, author_account_id=reply.account_id, author_name=reply.author_name[:200],
                   created_at=now)
     document = Document(title=f'Reply to: {share.title}'[:300], body_text=reply.body or '(no text)', **common)
@@ -146,7 +163,8 @@ def move_reply(session: Session, *, actor: Actor, reply_id: int) -> int:
     session.add(reply)
     session.flush()
     audit.record(session, action='reply_moved', actor=actor, object_type='reply', object_id=reply.id,
-                 detail={'moved_document_id': document.id, 'attachments': len(attachments)}, **audit.share_refs(share))
+                 detail={'moved_document_id': document.id, 'attachments': len(attachments), 'chart_id': target},
+                 **audit.share_refs(share))
     return document.id
 
 
@@ -161,6 +179,37 @@ def mark_worked(session: Session, *, actor: Actor, reply_id: int, worked: bool =
     session.add(reply)
     audit.record(session, action='reply_worked' if worked else 'reply_unworked', actor=actor, object_type='reply',
                  object_id=reply.id, **audit.share_refs(share))
+
+
+def mark_many_worked(session: Session, *, actor: Actor, reply_ids: list[int]) -> int:
+    """Mark several replies worked at once (each audited); those already worked are left as they are.
+    Returns how many changed."""
+    require_staff(actor)
+    ids = sorted({int(i) for i in reply_ids or []})
+    if not ids:
+        raise InvalidInput('Select the replies to mark worked first.')
+    if len(ids) > MAX_PAGE:
+        raise InvalidInput(f'Mark at most {MAX_PAGE} replies at once.')
+    changed = 0
+    for reply_id in ids:
+        reply, _ = _reply_and_share(session, reply_id)
+        if reply.worked_at is None:
+            mark_worked(session, actor=actor, reply_id=reply_id, worked=True)
+            changed += 1
+    return changed
+
+
+def assign_many(session: Session, *, actor: Actor, reply_ids: list[int], account_id: int | None) -> int:
+    """Assign several replies to one staff member (None: nobody), each audited; returns how many."""
+    require_staff(actor)
+    ids = sorted({int(i) for i in reply_ids or []})
+    if not ids:
+        raise InvalidInput('Select the replies to assign first.')
+    if len(ids) > MAX_PAGE:
+        raise InvalidInput(f'Assign at most {MAX_PAGE} replies at once.')
+    for reply_id in ids:
+        assign(session, actor=actor, reply_id=reply_id, account_id=account_id)
+    return len(ids)
 
 
 def assign(session: Session, *, actor: Actor, reply_id: int, account_id: int | None) -> None:

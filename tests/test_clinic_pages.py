@@ -129,6 +129,7 @@ async def test_staff_writes_an_html_document_that_is_sanitized(user: User) -> No
     await user.open(f'/staff/chart/{chart.id}/new-document')
     await see(user, marker='doc-title')
     user.find(marker='doc-title').type('Visit note')
+    user.find('Pasted HTML').click()
     user.find(marker='doc-html').type('<p>Fit for <b>light</b> duty</p><script>alert(1)</script>')
     user.find(marker='doc-save').click()
     await see(user, marker='document-html')
@@ -397,8 +398,9 @@ async def test_worklist_shows_a_reply_and_move_creates_the_document_in_the_patie
     await see(user, marker='unworked-count')
     assert next(iter(user.find(marker='unworked-count').elements)).text == '1'
     [row] = await rows_when(user, 'worklist')
-    assert (row['reply_id'], row['contact'], row['document_id'], row['status']) == \
-        (reply_id, 'Casey Adjuster', original_id, 'unworked')
+    assert (row['reply_id'], row['contact'], row['excerpt'], row['attachments'], row['status']) == \
+        (reply_id, 'Casey Adjuster', 'Approved, thanks.', 1, 'unworked')
+    assert row['title'].startswith('Work status (') and row['url'] == f'/staff/reply/{reply_id}'
     await user.open(f'/staff/reply/{reply_id}')
     await see(user, 'Approved, thanks.')
     await see(user, 'scan.png')

@@ -237,54 +237,6 @@ def _registration(session, n: int) -> Registration:
     return row
 
 
-def test_staff_digest_has_the_counts_and_no_phi(database, clock, smtp_server) -> None:
-    with db.transaction() as session:
-        nurse = factories.account(session, role='staff', email='nurse@clinic.test')
-        nurse.staff_alerts = True
-        factories.account(session, role='staff', email='quiet@clinic.test')  # not opted in
-        contact = _contact_with_account(session)
-        result = _phi_share(session, contact)
-        author = session.exec(select(Share).where(Share.id == result.share_id)).one()
-        for _ in range(3):
-            _reply(session, author.id, nurse.id)
-        for n in range(2):
-            _registration(session, n)
-    assert notifications.send_staff_digest() == 2
-    outbox.process_outbox()
-    messages = smtp_server.wait_for('nurse@clinic.test', count=2)
-    subjects = sorted(m['Subject'] for m in messages)
-    assert subjects[0].startswith('2 new registration') or subjects[1].startswith('2 new registration')
-    assert any(s.startswith('3 new replies') for s in subjects)
-    for message in messages:
-        _assert_no_phi(message)
-        assert 'The HIV panel' not in html_body(message)
-    assert smtp_server.to('quiet@clinic.test') == []
-
-
-def test_staff_digest_once_per_interval_and_only_when_something_is_new(database, clock, smtp_server) -> None:
-    with db.transaction() as session:
-        nurse = factories.account(session, role='staff', email='nurse@clinic.test')
-        nurse.staff_alerts = True
-        result = _phi_share(session, _contact_with_account(session))
-    assert notifications.send_staff_digest() == 0  # nothing new
-    with db.transaction() as session:
-        _reply(session, result.share_id, nurse.id)
-    assert notifications.send_staff_digest() == 1
-    with db.transaction() as session:
-        _reply(session, result.share_id, nurse.id)
-        _reply(session, result.share_id, nurse.id)
-    clock.advance(minutes=30)
-    assert notifications.send_staff_digest() == 0  # the hour is not over
-    clock.advance(minutes=31)
-    assert notifications.send_staff_digest() == 1
-    clock.advance(hours=5)
-    assert notifications.send_staff_digest() == 0  # nothing new since
-    with db.transaction() as session:
-        rows, _ = outbox.list_emails(session, actor=ADMIN, kind='staff_new_replies')
-        assert [r.subject.split()[0] for r in reversed(rows)] == ['1', '2']
-        assert all(r.account_id == nurse.id for r in rows)
-
-
 def test_reminders_are_safe_with_two_processes(database, clock) -> None:
     """Two workers running the same jobs at once never queue the same reminder twice."""
     import threading
@@ -300,14 +252,14 @@ def test_reminders_are_safe_with_two_processes(database, clock) -> None:
     results: list[int] = []
 
     def work() -> None:
-        results.append(notifications.send_unread_reminders() + notifications.send_staff_digest())
+        results.append(notifications.send_unread_reminders())
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(results) == 5 + 1
+    assert sum(results) == 5
     with db.transaction() as session:
         assert len(session.exec(select(OutboxEmail).where(OutboxEmail.kind == 'unread_reminder')).all()) == 5
 
@@ -315,7 +267,7 @@ def test_reminders_are_safe_with_two_processes(database, clock) -> None:
 def test_the_jobs_are_registered_and_run_from_one_tick(database, clock, smtp_server) -> None:
     from services import jobs, scheduler
     jobs.register_all()
-    assert {'outbox', 'unread_reminders', 'code_expiry_reminders', 'staff_digest'} <= {j.job_id for j in scheduler.jobs()}
+    assert {'outbox', 'unread_reminders', 'code_expiry_reminders', 'staff_alerts'} <= {j.job_id for j in scheduler.jobs()}
     with db.transaction() as session:
         contact = _contact_with_account(session)
         _phi_share(session, contact)

@@ -7,15 +7,16 @@ from typing import Any
 
 from nicegui import ui
 
+from models.shapes import Actor
 from services import accounts_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns
+from ..tables import PagedTable, col
 
 PAGE_SIZE = 25
-COLUMNS = columns(('username', 'Username'), ('name', 'Name'), ('role', 'Role'), ('status', 'Status'),
-                  ('last', 'Last sign-in'))
+COLUMNS = [col('username', 'Username'), col('name', 'Name'), col('role', 'Role'), col('status', 'Status'),
+           col('last', 'Last sign-in')]
 
 
 @portal_page('/admin/accounts', roles=access.ADMIN, title='Accounts')
@@ -28,9 +29,9 @@ async def accounts_page(page: Page) -> None:
     with ui.tab_panels(tabs, value=staff_tab).classes('w-full'):
         with ui.tab_panel(staff_tab):
             create_form()
-            await AccountList('staff').load(1)
+            await AccountList.create('staff', page.signed_in)
         with ui.tab_panel(contact_tab):
-            await AccountList('contact').load(1)
+            await AccountList.create('contact', page.signed_in)
 
 
 def create_form() -> None:
@@ -58,31 +59,29 @@ class AccountList:
         self.kind = kind
         self.search = ui.input('Search (name, email' + (', contact or organization)' if kind == 'contact' else ')')) \
             .props('clearable debounce=400').classes('w-full max-w-md').mark(f'search-{kind}')
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key='id',
-                              pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-            .classes('w-full cursor-pointer').mark(f'accounts-{kind}')
-        self.table.props['rows-per-page-options'] = [PAGE_SIZE]
+        self.pager: PagedTable | None = None
+
+    @classmethod
+    async def create(cls, kind: str, actor: Actor) -> AccountList:
+        """The search box, the table with its first page, and room for the clicked account."""
+        self = cls(kind)
+        self.pager = await PagedTable.create(COLUMNS, self.fetch, actor=actor, mark=f'accounts-{kind}',
+                                             page_size=PAGE_SIZE, flat=False, empty='No accounts match.',
+                                             on_click=lambda row: self.show(row['id']))
         ui.label('Click an account to see it and act on it.').classes('text-xs text-grey-7')
         self.detail = ui.column().classes('w-full')
         self.panel: AccountPanel | None = None
-        self.latest = 0
-        self.table.on('request', lambda e: self.load(e.args['pagination']['page']))
-        self.table.on('row-click', lambda e: self.show(e.args[1]['id']))
-        self.search.on_value_change(lambda: self.load(1))
+        self.search.on_value_change(lambda: self.pager.load(1))
+        return self
 
-    async def load(self, page: int = 1) -> None:
-        self.latest += 1
-        mine = self.latest
-        found = await actions.read(accounts_admin.list_accounts, kind=self.kind, search=self.search.value or '',
-                           offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        if found is None or mine != self.latest:
-            return  # signed out, or a newer search or page was asked for meanwhile: its answer wins
-        rows, total = found
-        self.table.rows = [_row(r) for r in rows]
-        self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': total}
+    async def fetch(self, actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
+        rows, total = await access.call(accounts_admin.list_accounts, actor=actor, kind=self.kind,
+                                        search=self.search.value or '', offset=offset, limit=limit)
+        return [_row(r) for r in rows], total
 
     async def reload(self) -> None:
-        await self.load(self.table.pagination.get('page', 1))
+        assert self.pager is not None
+        await self.pager.reload()
 
     async def show(self, account_id: int) -> None:
         info = await actions.read(accounts_admin.account_detail, account_id=account_id)

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from models.shapes import Actor
 from services import audit_query
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns
+from ..tables import PagedTable, col
 
 PAGE_SIZE = 50
-COLUMNS = columns(('id', 'ID'), ('at', 'When (UTC)'), ('actor', 'Account'), ('action', 'Action'),
-                  ('object', 'Object'), ('chart', 'Chart'), ('contact', 'Contact'), ('ip', 'From'),
-                  ('detail', 'Detail'))
-REPORT_COLUMNS = columns(('actor', 'Account'), ('action', 'Action'), ('count', 'Times'), ('first', 'First (UTC)'),
-                         ('last', 'Last (UTC)'), ('charts', 'Charts'), numbers=('count',))
+COLUMNS = [col('id', 'ID'), col('at', 'When (UTC)'), col('actor', 'Account'), col('action', 'Action'),
+           col('object', 'Object'), col('chart', 'Chart'), col('contact', 'Contact'), col('ip', 'From'),
+           col('detail', 'Detail')]
+REPORT_COLUMNS = [col('actor', 'Account'), col('action', 'Action'), col('count', 'Times', number=True),
+                  col('first', 'First (UTC)'), col('last', 'Last (UTC)'), col('charts', 'Charts')]
 
 
 @portal_page('/admin/audit', roles=access.ADMIN, title='Audit log')
@@ -38,31 +39,24 @@ async def audit_page(page: Page) -> None:
         apply = ui.button('Filter', icon='filter_alt').mark('apply-filter')
         export = ui.button('Export CSV', icon='download').props('outline').mark('export-csv')
     message = actions.Message('error-filter')
-    table = ui.table(columns=COLUMNS, rows=[], row_key='id',
-                     pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}) \
-        .classes('w-full').props('wrap-cells').mark('audit-table')
-    table.props['rows-per-page-options'] = [PAGE_SIZE]
-    shown = {'filter': audit_query.AuditFilter(), 'request': 0}
+    shown = {'filter': audit_query.AuditFilter()}
 
     def typed() -> audit_query.AuditFilter:
         """The filter in the form (InvalidInput names the field that is wrong)."""
         return audit_query.AuditFilter.from_form(**{k: e.value for k, e in form.items()})
 
-    async def load(page: int = 1) -> None:
+    async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
         """One page of the filter last applied (paging never applies a half-typed filter)."""
-        shown['request'] += 1
-        mine = shown['request']
-        found = await actions.read(audit_query.list_events, filters=shown['filter'], offset=(page - 1) * PAGE_SIZE,
-                           limit=PAGE_SIZE)
-        if found is None or mine != shown['request']:
-            return  # signed out, or a newer filter or page was asked for meanwhile: its answer wins
-        rows, total = found
-        table.rows = [_row(r) for r in rows]
-        table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
+        rows, total = await access.call(audit_query.list_events, actor=actor, filters=shown['filter'],
+                                        offset=offset, limit=limit)
+        return [_row(r) for r in rows], total
+
+    table = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='audit-table', page_size=PAGE_SIZE,
+                                    flat=False, empty='No events match.')
 
     async def filter_log(act: actions.Act) -> None:
         shown['filter'] = typed()
-        await load(1)
+        await table.load(1)
 
     async def download(act: actions.Act) -> None:
         data = await act.call(audit_query.export_csv, filters=typed())  # the export is audited
@@ -70,8 +64,6 @@ async def audit_page(page: Page) -> None:
 
     apply.on_click(actions.Action(filter_log, triggers=[apply], message=message))
     export.on_click(actions.Action(download, triggers=[export], message=message))
-    table.on('request', lambda e: load(e.args['pagination']['page']))
-    await load(1)
     reports()
 
 
@@ -87,6 +79,7 @@ def reports() -> None:
         message = actions.Message('report-error')
         title = ui.label().classes('text-sm font-bold').mark('report-title')
         table = ui.table(columns=REPORT_COLUMNS, rows=[], row_key='key').classes('w-full').mark('report-table')
+        table.props['no-data-label'] = 'Run a report above.'
 
         async def chart_report(act: actions.Act) -> None:
             if not (chart.value or '').strip().isdigit():

@@ -7,17 +7,19 @@ from typing import Any
 from nicegui import ui
 
 from models import OutboxEmail
+from models.shapes import Actor
 from services import email_admin, mailer, outbox
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns
+from ..tables import PagedTable, col
 
 PAGE_SIZE = 25
 STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
             'cancelled': 'Cancelled'}
-COLUMNS = columns(('id', 'ID'), ('created', 'Created'), ('kind', 'Kind'), ('to', 'Recipient'), ('status', 'Status'),
-                  ('attempts', 'Attempts'), ('next', 'Next attempt'), ('error', 'Last error'), numbers=('attempts',))
+COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('kind', 'Kind'), col('to', 'Recipient'),
+           col('status', 'Status'), col('attempts', 'Attempts', number=True), col('next', 'Next attempt'),
+           col('error', 'Last error')]
 
 
 @portal_page('/admin/outbox', roles=access.ADMIN, title='Outbox')
@@ -37,33 +39,28 @@ async def outbox_page(page: Page) -> None:
         status = ui.select(STATUSES, value='', label='Status').classes('w-48').mark('status')
         kind = ui.select({'': 'All'} | email_admin.template_kinds(), value='', label='Kind') \
             .classes('w-64').mark('kind')
-        actions.button('Retry all failed', lambda act: _retry_all(act, load), icon='replay') \
+        actions.button('Retry all failed', lambda act: _retry_all(act, pager.load), icon='replay') \
             .props('outline').mark('retry-all')
-    table = ui.table(columns=COLUMNS, rows=[], row_key='id',
-                     pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0}).classes('w-full').mark('outbox')
+
+    async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
+        rows, total = await access.call(outbox.list_emails, actor=actor, offset=offset, limit=limit,
+                                        status=status.value or None, kind=kind.value or None)
+        return [_row(e) for e in rows], total
+
+    pager = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='outbox', page_size=PAGE_SIZE,
+                                    flat=False, empty='No emails.')
     message = actions.Message('outbox-message')
-
-    async def load(page: int = 1) -> None:
-        found = await actions.read(outbox.list_emails, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-                           status=status.value or None, kind=kind.value or None)
-        if found is None:
-            return
-        rows, total = found
-        table.rows = [_row(e) for e in rows]
-        table.pagination = {**table.pagination, 'page': page, 'rowsNumber': total}
-
-    viewer = EmailViewer(after_change=lambda: load(table.pagination.get('page', 1)), message=message)
+    viewer = EmailViewer(after_change=pager.reload, message=message)
 
     async def show(event: Any) -> None:
         email = await actions.read(outbox.get_email, email_id=event.args[1]['id'])
         message.clear()
         viewer.show(email)
 
-    table.on('request', lambda e: load(e.args['pagination']['page']))
-    table.on('row-click', show)
-    status.on_value_change(lambda: load(1))
-    kind.on_value_change(lambda: load(1))
-    await load(1)
+    pager.table.on('row-click', show)
+    pager.table.classes('cursor-pointer')
+    status.on_value_change(lambda: pager.load(1))
+    kind.on_value_change(lambda: pager.load(1))
 
 
 async def _retry_all(act: actions.Act, reload: Callable[[int], Awaitable[None]]) -> None:

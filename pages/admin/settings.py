@@ -209,6 +209,12 @@ def email_section(s: PortalSettings) -> None:
         ui.label('Notification timings').classes('text-sm font-bold')
         fields = {key: _number(s, key) for key in settings_admin.SECTIONS['notifications']}
         _save_row('notifications', fields)
+        ui.label('Staff alerts: what a staff member is emailed unless they choose otherwise (My settings)') \
+            .classes('text-sm font-bold')
+        modes = {'off': 'No email', 'immediate': 'Email at once', 'digest': 'In the digest'}
+        fields = {key: ui.select(modes, value=getattr(s, key), label=LABELS[key])
+                  for key in settings_admin.SECTIONS['staff_alerts']}
+        _save_row('staff_alerts', fields)
 
 
 def _number(s: PortalSettings, key: str) -> ui.number:

@@ -7,10 +7,10 @@ from services import email_admin
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns
+from ..tables import col
 from .email import show_answer
 
-VARIABLE_COLUMNS = columns(('name', 'Variable'), ('meaning', 'Meaning'))
+VARIABLE_COLUMNS = [col('name', 'Variable'), col('meaning', 'Meaning')]
 
 
 @portal_page('/admin/templates', roles=access.ADMIN, title='Email templates')

@@ -13,7 +13,7 @@ from services.sanitize import clean_html
 from .. import access, actions
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
-                      heading, open_record, receipt_cells, rescind_dialog, send_dialog, when)
+                      heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
 
 DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
                     col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
@@ -36,6 +36,7 @@ BACK = ('Back to the charts', '/staff')
 @portal_page('/staff/chart/{chart_id}', roles=access.STAFF, title='Chart')
 async def chart_page(page: Page, chart_id: int) -> None:
     """The chart's details and documents; select documents to send them together."""
+    use_zone(page.settings)
     if (chart := await open_record(page, charts.get_chart, back=BACK, chart_id=chart_id)) is None:
         return
     with heading(page, chart.name, 'chart-name', ('Charts', '/staff')):
@@ -59,8 +60,9 @@ async def chart_page(page: Page, chart_id: int) -> None:
                   on_click=lambda: ui.navigate.to(f'/staff/chart/{chart_id}/new-document')).mark('new-document')
         send_button = ui.button('Send selected', icon='send').mark('send-selected')
     outcome = actions.Message('send-outcome')
-    table = PagedTable(DOCUMENT_COLUMNS, fetch, mark='documents', selection='multiple', link=('title', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
+    table = await PagedTable.create(DOCUMENT_COLUMNS, fetch, actor=page.signed_in, mark='documents',
+                                    selection='multiple', link=('title', 'url'), empty='No documents yet.',
+                                    on_click=lambda row: ui.navigate.to(row['url']))
 
     def send_selected() -> None:
         """Open the Send dialog for the ticked documents (the dialog's Send button checks the session)."""
@@ -73,7 +75,6 @@ async def chart_page(page: Page, chart_id: int) -> None:
                     on_sent=lambda: table.table.selected.clear()).open()
 
     send_button.on_click(send_selected)
-    table.start()
 
 
 def _document_row(document: charts.DocumentRow) -> dict:
@@ -84,11 +85,12 @@ def _document_row(document: charts.DocumentRow) -> dict:
 
 @portal_page('/staff/chart/{chart_id}/new-document', roles=access.STAFF, title='New document')
 async def new_document_page(page: Page, chart_id: int) -> None:
-    """Write a document: rich text (HTML, sanitized), plain text, or an uploaded PDF, PNG or JPEG."""
+    """Write a document: Markdown with a preview, pasted HTML (sanitized), plain text, or uploaded PDF, PNG or JPEG
+    files (several at once: one document each)."""
+    use_zone(page.settings)
     if (chart := await open_record(page, charts.get_chart, back=BACK, chart_id=chart_id)) is None:
         return
     settings = page.settings
-    upload: dict = {}
     with ui.card().classes('w-full gap-2'):
         ui.label(f'New document in {chart.name}').classes('text-xl font-bold')
         with ui.row().classes('w-full gap-2'):
@@ -98,10 +100,19 @@ async def new_document_page(page: Page, chart_id: int) -> None:
                 .classes('min-w-56').mark('doc-type')
             location = ui.input('Service location').classes('grow').mark('doc-location')
         title = ui.input('Title').classes('w-full').mark('doc-title')
-        kind = ui.radio({'html': 'Rich text', 'text': 'Plain text', 'file': 'PDF or image file'}, value='html') \
-            .props('inline').mark('doc-kind')
+        kind = ui.radio({'markdown': 'Text (Markdown)', 'html': 'Pasted HTML', 'text': 'Plain text',
+                         'file': 'PDF or image file'}, value='markdown').props('inline').mark('doc-kind')
+        with ui.row().classes('w-full no-wrap gap-4').bind_visibility_from(kind, 'value', value='markdown'):
+            with ui.column().classes('w-1/2'):
+                markdown_body = ui.textarea('Text: **bold**, *italic*, "- " for a list, "# " for a heading') \
+                    .props('autogrow outlined').classes('w-full').mark('doc-markdown')
+            with ui.column().classes('w-1/2'):
+                ui.label('Preview (as the contact will see it)').classes('text-xs text-grey-7')
+                markdown_preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8') \
+                    .mark('doc-markdown-preview')
+            markdown_body.on_value_change(lambda e: markdown_preview.set_content(documents.markdown_html(e.value)))
         with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='html'):
-            html_body = ui.textarea('Text (HTML such as <p>, <b>, <ul> is kept; scripts and styles are removed)') \
+            html_body = ui.textarea('Pasted HTML (<p>, <b>, <ul> and tables are kept; scripts and styles are removed)') \
                 .props('autogrow outlined').classes('w-full').mark('doc-html')
             ui.label('Preview').classes('text-xs text-grey-7')
             preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8')
@@ -109,30 +120,38 @@ async def new_document_page(page: Page, chart_id: int) -> None:
         text_body = ui.textarea('Text').props('autogrow outlined').classes('w-full').mark('doc-text') \
             .bind_visibility_from(kind, 'value', value='text')
         error = actions.Message('doc-error')
+        uploads: list[tuple[str, bytes]] = []
         with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='file'):
             chosen = ui.label('No file chosen.').classes('text-sm').mark('doc-file-name')
 
             async def received(act: actions.Act) -> None:
-                """Keep the file in memory until the document is saved (the service checks it then)."""
-                upload['data'] = await act.event.file.read()
-                upload['name'] = act.event.file.name
-                chosen.text = f'Chosen: {act.event.file.name}'
+                """Keep the files in memory until the documents are saved (the service checks each then)."""
+                uploads.append((act.event.file.name, await act.event.file.read()))
+                chosen.text = 'Chosen: ' + ', '.join(name for name, _ in uploads) + \
+                    (f' ({len(uploads)} documents)' if len(uploads) > 1 else '')
 
-            # the browser refuses large files early; the service checks size and type again on the server
-            ui.upload(label=f'PDF, PNG or JPEG, at most {settings.upload_max_mb} MB', auto_upload=True,
-                      max_files=1, max_file_size=settings.upload_max_bytes,
+            # several files at once, one progress bar (batch); the browser refuses large files early, the service
+            # checks size and type of each again on the server
+            ui.upload(label=f'PDF, PNG or JPEG files, at most {settings.upload_max_mb} MB each', auto_upload=True,
+                      multiple=True, max_files=documents.MAX_FILES, max_file_size=settings.upload_max_bytes,
                       on_upload=actions.Action(received, message=error, queue=True),
-                      on_rejected=lambda: error.error(f'Choose a file of at most {settings.upload_max_mb} MB.')) \
-                .props('accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"').classes('w-full') \
+                      on_rejected=lambda: error.error(f'Choose files of at most {settings.upload_max_mb} MB.')) \
+                .props('batch accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"').classes('w-full') \
                 .mark('doc-upload')
         error.move(target_index=-1)
 
         async def save(act: actions.Act) -> None:
-            body = html_body.value if kind.value == 'html' else text_body.value
+            common = dict(chart_id=chart_id, service_date=service_date.value, doc_type=doc_type.value,
+                          service_location=location.value)
+            if kind.value == 'file' and len(uploads) > 1:
+                ids = await act.call(documents.create_documents, title=title.value, uploads=list(uploads), **common)
+                act.done(f'{len(ids)} documents saved.', navigate=f'/staff/chart/{chart_id}')
+                return
+            body = {'markdown': markdown_body, 'html': html_body, 'text': text_body}.get(kind.value)
+            name, data = uploads[0] if uploads else ('', None)
             document_id = await act.call(
-                documents.create_document, chart_id=chart_id, service_date=service_date.value,
-                doc_type=doc_type.value, title=title.value, service_location=location.value, body_kind=kind.value,
-                body=body or '', file_data=upload.get('data'), file_name=upload.get('name', ''))
+                documents.create_document, title=title.value, body_kind=kind.value,
+                body=(body.value if body is not None else '') or '', file_data=data, file_name=name, **common)
             act.done('Document saved.', navigate=f'/staff/document/{document_id}')
 
         with ui.row().classes('w-full justify-end'):
@@ -143,6 +162,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
 @portal_page('/staff/document/{document_id}', roles=access.STAFF, title='Document')
 async def document_page(page: Page, document_id: int) -> None:
     """A document with its file inline, Send Document and its send history."""
+    use_zone(page.settings)
     if (doc := await open_record(page, documents.get_document, back=BACK, document_id=document_id)) is None:
         return
     if doc.chart_id:
@@ -154,8 +174,12 @@ async def document_page(page: Page, document_id: int) -> None:
     ui.label(f'{doc.doc_type} · service date {doc.service_date} · by {doc.author}'
              f'{" · " + doc.service_location if doc.service_location else ""} · document {doc.id}') \
         .classes('text-sm text-grey-8').mark('document-meta')
-    ui.link('Access report: who saw this document', f'/staff/document/{doc.id}/access-report') \
-        .classes('text-sm').mark('access-report-link')
+    with ui.row().classes('gap-4 text-sm'):
+        ui.link('Access report: who saw this document', f'/staff/document/{doc.id}/access-report') \
+            .mark('access-report-link')
+        if doc.chart_id:
+            ui.link('Print view (document and replies)', f'/staff/document/{doc.id}/print', new_tab=True) \
+                .mark('print-link')
     if doc.deleted:
         ui.label('This copy was rescinded: the contact no longer sees it.').classes('text-negative')
     _body(doc)
@@ -235,3 +259,35 @@ class SendHistory:
         self.empty.set_visibility(not records)
         self.table.set_visibility(bool(records))
         self.withdraw.set_visibility(bool(records))
+
+
+PRINT_CSS = '@media print { header, footer, .smp-no-print { display: none !important; } }'
+
+
+@portal_page('/staff/document/{document_id}/print', roles=access.STAFF, title='Print')
+async def print_page(page: Page, document_id: int) -> None:
+    """The document and a summary of every reply to it, laid out for paper (the browser's Print)."""
+    use_zone(page.settings)
+    if (view := await open_record(page, documents.print_view, back=BACK, document_id=document_id)) is None:
+        return
+    doc = view.document
+    page.title(f'Print · {doc.title}')
+    ui.add_css(PRINT_CSS)
+    with ui.row().classes('w-full items-center smp-no-print'):
+        ui.link('Back to the document', f'/staff/document/{doc.id}')
+        ui.space()
+        ui.button('Print', icon='print', on_click=lambda: ui.run_javascript('window.print()')).mark('print')
+    ui.label(doc.title).classes('text-2xl font-bold').mark('print-title')
+    ui.label(f'{doc.chart_name} · {doc.doc_type} · service date {doc.service_date} · by {doc.author}'
+             f'{" · " + doc.service_location if doc.service_location else ""}').classes('text-sm')
+    _body(doc)
+    ui.label(f'Replies ({len(view.replies)})').classes('text-lg font-bold')
+    if not view.replies:
+        ui.label('No replies.').classes('text-grey-7')
+    for reply in view.replies:
+        with ui.card().classes('w-full gap-1').mark('print-reply'):
+            attached = f' · {reply.attachments} attachment{"s" if reply.attachments != 1 else ""}' \
+                if reply.attachments else ''
+            ui.label(f'{when(reply.created_at)} · {reply.author} ({reply.contact}){attached}') \
+                .classes('text-sm font-bold')
+            ui.label(reply.body).classes('whitespace-pre-wrap')

@@ -4,11 +4,11 @@ from __future__ import annotations
 from nicegui import ui
 
 from models.shapes import Actor
-from services import charts, sharing
+from services import charts, sharing, staff_alerts
 
 from .. import access
 from ..portal import Page, portal_page
-from .widgets import PagedTable, chart_dialog, col, when
+from .widgets import PagedTable, chart_dialog, col, use_zone, when
 
 UNREAD_COLUMNS = [col('title', 'Document'), col('regarding', 'Regarding'), col('recipient', 'Recipient'),
                   col('sent_at', 'Sent'), col('days', 'Days waiting'), col('email', 'Email')]
@@ -19,12 +19,22 @@ COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of bi
 @portal_page('/staff', roles=access.STAFF, title='Clinic workspace')
 async def staff_home(page: Page) -> None:
     """Search charts by name, date of birth or external id; open one; create one."""
+    use_zone(page.settings)
     with ui.row().classes('w-full items-center'):
         ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
         ui.space()
         create = chart_dialog(None)
         ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
-    search = ui.input('Search charts: name, date of birth (YYYY-MM-DD) or external id') \
+    waiting = await access.call(staff_alerts.waiting_counts, actor=page.signed_in)
+    with ui.row().classes('w-full items-center gap-4 text-sm').mark('waiting'):
+        replies, registrations = waiting['replies'], waiting['registrations']
+        ui.link(f'{replies} unworked {"reply" if replies == 1 else "replies"}', '/staff/worklist') \
+            .classes('text-primary').mark('waiting-replies')
+        ui.link(f'{registrations} {"registration" if registrations == 1 else "registrations"} to review',
+                '/staff/registrations?status=pending').classes('text-primary').mark('waiting-registrations')
+        ui.space()
+        ui.link('My settings and alerts', '/staff/settings').classes('text-primary').mark('my-settings')
+    search = ui.input('Search charts: name ("Lee, Pat"), date of birth (1980-05-17 or 05/17/1980) or external id') \
         .props('clearable debounce=300 outlined autofocus').classes('w-full').mark('chart-search')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
@@ -32,14 +42,13 @@ async def staff_home(page: Page) -> None:
                                         offset=offset, limit=limit)
         return [_row(c) for c in rows], total
 
-    table = PagedTable(COLUMNS, fetch, mark='charts', link=('name', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
+    table = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='charts', link=('name', 'url'),
+                                    on_click=lambda row: ui.navigate.to(row['url']), empty='No chart found.')
     search.on_value_change(lambda: table.load(1))
-    table.start()
-    _unread_sent_by_me(page)
+    await _unread_sent_by_me(page)
 
 
-def _unread_sent_by_me(page: Page) -> None:
+async def _unread_sent_by_me(page: Page) -> None:
     """The filter 'sent by me, not yet read after N days': follow up with contacts who did not open them."""
     with ui.row().classes('w-full items-center mt-4'):
         ui.label('Sent by me, not yet read after').classes('text-lg font-bold')
@@ -54,11 +63,10 @@ def _unread_sent_by_me(page: Page) -> None:
                  'regarding': r.regarding, 'recipient': r.recipient, 'sent_at': when(r.sent_at),
                  'days': r.days_waiting, 'email': r.email or '—'} for r in rows], total
 
-    table = PagedTable(UNREAD_COLUMNS, fetch, mark='unread-sent-by-me', link=('title', 'url'),
-                       on_click=lambda row: ui.navigate.to(row['url']))
-    table.table.props('no-data-label="Everything you sent was opened."')
+    table = await PagedTable.create(UNREAD_COLUMNS, fetch, actor=page.signed_in, mark='unread-sent-by-me',
+                                    link=('title', 'url'), on_click=lambda row: ui.navigate.to(row['url']),
+                                    empty='Everything you sent was opened.')
     days.on_value_change(lambda: table.load(1))
-    table.start()
 
 
 def _row(chart: charts.ChartRow) -> dict:

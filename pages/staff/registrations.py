@@ -11,7 +11,7 @@ from services.errors import NotAvailable
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from .widgets import PagedTable, col
+from .widgets import PagedTable, col, use_zone, when
 
 COLUMNS = [col('reference', 'Reference'), col('name', 'Name'), col('submitted', 'Submitted'), col('status', 'Status')]
 STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merged': 'Merged', 'rejected': 'Rejected'}
@@ -21,6 +21,7 @@ STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merge
 async def registrations_page(page: Page, open: int | None = None,  # noqa: A002  (query parameter name)
                              status: str = '') -> None:
     """The queue with server-side paging; a row click (or ?open=ID) shows the registration below."""
+    use_zone(page.settings)
     ui.label('New registrations').classes('text-2xl font-bold').mark('registrations')
     shown = ui.select(STATUS_FILTER, value=status if status in STATUS_FILTER else '', label='Status') \
         .classes('w-48').mark('status-filter')
@@ -29,9 +30,10 @@ async def registrations_page(page: Page, open: int | None = None,  # noqa: A002 
         rows, total = await access.call(registration_review.list_registrations, actor=actor, offset=offset,
                                         limit=limit, status=shown.value or None)
         return [{'id': r.id, 'reference': r.reference, 'name': r.name, 'status': r.status,
-                 'submitted': r.submitted_at.strftime('%Y-%m-%d %H:%M')} for r in rows], total
+                 'submitted': when(r.submitted_at)} for r in rows], total
 
-    table = PagedTable(COLUMNS, fetch, mark='registration-table', on_click=lambda row: show(row['id']))
+    table = await PagedTable.create(COLUMNS, fetch, actor=page.signed_in, mark='registration-table',
+                                    on_click=lambda row: show(row['id']), empty='No registrations.')
     missing = actions.Message('registration-missing')
     detail = ui.column().classes('w-full')
 
@@ -55,7 +57,6 @@ async def registrations_page(page: Page, open: int | None = None,  # noqa: A002 
             Review(item, queue_with).build()
 
     shown.on_value_change(lambda: table.load(1))
-    table.start()
     if open:
         await show(open, page.signed_in)
 
@@ -72,7 +73,7 @@ class Review:
             with ui.row().classes('items-baseline gap-3'):
                 ui.label(f'Registration {item.reference}').classes('text-xl font-bold')
                 ui.badge(item.status).mark('registration-status')
-            ui.label(f'Submitted {item.submitted_at:%Y-%m-%d %H:%M} UTC by {item.submitted_by or "an unknown contact"}') \
+            ui.label(f'Submitted {when(item.submitted_at)} by {item.submitted_by or "an unknown contact"}') \
                 .classes('text-sm text-grey-8')
             if item.review_reason:
                 ui.label(f'Reason: {item.review_reason}').mark('review-reason')

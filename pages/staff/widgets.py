@@ -4,11 +4,12 @@ Every save in them is an `actions.Action`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nicegui import ui
 
-from models.shapes import Actor
 from services import charts, contacts, sharing
 from services.errors import NotAvailable
 from services.settings import PortalSettings
@@ -16,15 +17,9 @@ from services.settings import PortalSettings
 from .. import access, actions
 from ..frame import not_available
 from ..portal import Page
+from ..tables import PAGE_SIZE, PagedTable, col  # noqa: F401  (the staff pages' table and columns)
 
 T = TypeVar('T')
-PAGE_SIZE = 25
-Fetch = Callable[[Actor, int, int], Awaitable[tuple[list[dict], int]]]
-
-
-def col(name: str, label: str, **extra: Any) -> dict:
-    """A left-aligned table column whose field is its name."""
-    return {'name': name, 'label': label, 'field': name, 'align': 'left', **extra}
 
 
 async def open_record(page: Page, fn: Callable[..., T], /, *, back: tuple[str, str] | None = None,
@@ -64,49 +59,6 @@ def details(fields: list[tuple[str, Any, str | None]]) -> None:
                     shown.mark(mark)
 
 
-class PagedTable:
-    """A ui.table paged on the server: `fetch(actor, offset, limit)` returns one page of rows and the total.
-
-    Every load reads the session again and hands the signed-in staff member to `fetch`, so fetch functions
-    need no check of their own.
-    """
-
-    def __init__(self, columns: list[dict], fetch: Fetch, *, mark: str, row_key: str = 'id',
-                 page_size: int = PAGE_SIZE, selection: str | None = None,
-                 on_click: Callable[[dict], Any] | None = None, link: tuple[str, str] | None = None) -> None:
-        self.fetch, self.page_size = fetch, page_size
-        self.table = ui.table(columns=columns, rows=[], row_key=row_key, selection=selection,
-                              pagination={'rowsPerPage': page_size, 'page': 1, 'rowsNumber': 0}) \
-            .classes('w-full').props('flat bordered wrap-cells').mark(mark)
-        self.table.on('request', lambda e: self.load(e.args['pagination']['page']))
-        if on_click is not None:
-            self.table.on('row-click', lambda e: on_click(e.args[1]))
-            self.table.classes('cursor-pointer')
-        if link is not None:  # column name, row field holding a same-site path: a real link for keyboards
-            name, field = link
-            self.table.add_slot(f'body-cell-{name}', f'<q-td :props="props"><a :href="props.row.{field}" '
-                                'class="text-primary" @click.stop>{{ props.value }}</a></q-td>')
-
-    def start(self) -> PagedTable:
-        """Load the first page once the browser is connected (the page shows at once; rows follow)."""
-        ui.timer(0.01, lambda: self.load(1), once=True)
-        return self
-
-    @property
-    def page(self) -> int:
-        """The page shown now."""
-        return int(self.table.pagination.get('page') or 1)
-
-    async def load(self, page: int = 1) -> None:
-        """Show one page, read as the staff member signed in now."""
-        actor = await actions.reader()
-        if actor is None:
-            return
-        rows, total = await self.fetch(actor, (page - 1) * self.page_size, self.page_size)
-        self.table.rows = rows
-        self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': total}
-
-
 async def _maybe_await(value: Any) -> None:
     if isinstance(value, Awaitable):
         await value
@@ -144,45 +96,64 @@ def chart_dialog(chart: charts.ChartRow | None) -> ui.dialog:
 
 # ----------------------------------------------------------------------------- contact form
 
-def contact_form(choose: Callable[[contacts.ContactRow], None] | None = None) -> ui.column:
+class ContactForm:
     """First name, last name, email (required), phone, organization; warns about duplicates.
 
     With `choose` (the Send dialog) the new contact is handed to it and the form empties for the next one;
     without it the new contact's chart opens.
     """
-    with ui.column().classes('w-full gap-1') as form:
-        with ui.row().classes('w-full no-wrap gap-2'):
-            first = ui.input('First name').classes('grow').mark('contact-first')
-            last = ui.input('Last name').classes('grow').mark('contact-last')
-        email = ui.input('Email').classes('w-full').mark('contact-email')
-        with ui.row().classes('w-full no-wrap gap-2'):
-            phone = ui.input('Phone (optional)').classes('grow').mark('contact-phone')
-            org = ui.input('Organization (optional)').classes('grow').mark('contact-org')
-        error = actions.Message('contact-error')
-        confirm = ui.checkbox('This is a different person with the same name').mark('contact-confirm')
-        confirm.set_visibility(False)
 
-        async def add(act: actions.Act) -> None:
-            try:
-                row = await act.call(contacts.add_contact, first_name=first.value, last_name=last.value,
-                                     email=email.value, phone=phone.value, organization=org.value,
-                                     confirm_same_name=confirm.value)
-            except contacts.PossibleDuplicate:
-                confirm.set_visibility(True)  # the action shows the service's message; ticking this adds anyway
-                raise
-            notice = f'Contact {row.name} added.'
-            if choose is None:
-                act.done(notice, navigate=f'/staff/contacts/{row.id}')
-                return
-            for field in (first, last, email, phone, org):
-                field.value = ''
-            confirm.value = False
-            confirm.set_visibility(False)
-            choose(row)
-            act.done(notice)
+    def __init__(self, choose: Callable[[contacts.ContactRow], None] | None = None) -> None:
+        self.choose = choose
+        with ui.column().classes('w-full gap-1') as self.column:
+            with ui.row().classes('w-full no-wrap gap-2'):
+                self.first = ui.input('First name').classes('grow').mark('contact-first')
+                self.last = ui.input('Last name').classes('grow').mark('contact-last')
+            self.email = ui.input('Email').classes('w-full').mark('contact-email')
+            with ui.row().classes('w-full no-wrap gap-2'):
+                self.phone = ui.input('Phone (optional)').classes('grow').mark('contact-phone')
+                self.org = ui.input('Organization (optional)').classes('grow').mark('contact-org')
+            self.error = actions.Message('contact-error')
+            # staff see this after the duplicate warning: a namesake, or a second entry (another email) for the
+            # same person, are both fine once they say so
+            self.confirm = ui.checkbox('Add it anyway: a different person with the same name, or another email '
+                                       'for the same person').mark('contact-confirm')
+            self.confirm.set_visibility(False)
+            actions.button('Add contact', self.add_clicked, icon='person_add', message=self.error) \
+                .props('outline').mark('contact-add')
 
-        actions.button('Add contact', add, icon='person_add', message=error).props('outline').mark('contact-add')
-    return form
+    def filled(self) -> bool:
+        """Something was typed into the form (and not added yet)."""
+        return any((field.value or '').strip() for field in (self.first, self.last, self.email))
+
+    async def add(self, act: actions.Act) -> contacts.ContactRow:
+        """Add the contact typed in (PossibleDuplicate shows the checkbox and is raised on)."""
+        try:
+            row = await act.call(contacts.add_contact, first_name=self.first.value, last_name=self.last.value,
+                                 email=self.email.value, phone=self.phone.value, organization=self.org.value,
+                                 confirm_same_name=self.confirm.value)
+        except contacts.PossibleDuplicate:
+            self.confirm.set_visibility(True)  # the action shows the service's message; ticking this adds anyway
+            raise
+        for field in (self.first, self.last, self.email, self.phone, self.org):
+            field.value = ''
+        self.confirm.value = False
+        self.confirm.set_visibility(False)
+        return row
+
+    async def add_clicked(self, act: actions.Act) -> None:
+        row = await self.add(act)
+        notice = f'Contact {row.name} added.'
+        if self.choose is None:
+            act.done(notice, navigate=f'/staff/contacts/{row.id}')
+            return
+        self.choose(row)
+        act.done(notice)
+
+
+def contact_form(choose: Callable[[contacts.ContactRow], None] | None = None) -> ContactForm:
+    """The new-contact form (see ContactForm)."""
+    return ContactForm(choose)
 
 
 # ----------------------------------------------------------------------------- Send Document
@@ -230,8 +201,8 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message, settings: 
         search = ui.input('Find a recipient: name, email or organization') \
             .props('clearable debounce=250 outlined dense').classes('w-full').mark('recipient-search')
         results = ui.list().props('dense bordered separator').classes('w-full')
-        with ui.expansion('New contact', icon='person_add').classes('w-full').mark('new-contact'):
-            contact_form(lambda row: choose(row))
+        with ui.expansion('New contact', icon='person_add').classes('w-full').mark('new-contact') as new_contact:
+            form = contact_form(lambda row: choose(row))
         replies, expires, acknowledge = share_options(settings)
         error = actions.Message('send-error')
 
@@ -274,6 +245,12 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message, settings: 
                     ui.item_label(f'{total - len(rows)} more: type more of the name.').classes('p-2 text-grey-7')
 
         async def send(act: actions.Act) -> None:
+            if form.filled():  # typed in but ADD CONTACT not pressed: add it now (a duplicate asks first)
+                new_contact.open()
+                try:
+                    choose(await form.add(act))
+                except contacts.PossibleDuplicate as duplicate:
+                    act.fail(f'{duplicate} Then press Send again.')
             shared = await act.call(sharing.send_documents, document_ids=document_ids, contact_ids=list(chosen),
                                     replies_allowed=bool(replies.value), expires_on=expires.value or None,
                                     acknowledgement_required=bool(acknowledge.value))
@@ -367,7 +344,9 @@ def receipt_cells(receipt: sharing.ShareReceipt | None) -> dict:
     email = receipt.email or '—'
     if receipt.reminders:
         email += f'; unread reminders: {receipt.reminders}'
-    state = receipt.state if not receipt.active else (receipt.expires or 'active')
+    # what the contact can do now (account, pending code, bounced invitation) and until when
+    state = receipt.state if not receipt.active else \
+        '; '.join(part for part in (receipt.access, receipt.expires) if part) or 'active'
     return {'email': email, 'code_state': receipt.code_state or '—', 'first_viewed': when(receipt.first_viewed) or '—',
             'last_viewed': when(receipt.last_viewed) or '—', 'downloads': receipt.downloads,
             'acknowledged': receipt.acknowledged or 'not asked', 'replies': receipt.replies, 'state': state,
@@ -375,8 +354,23 @@ def receipt_cells(receipt: sharing.ShareReceipt | None) -> dict:
             'expires_on': receipt.expires_on.isoformat() if receipt.expires_on else ''}
 
 
+_ZONE: dict[str, ZoneInfo] = {'zone': ZoneInfo('UTC')}
+
+
+def use_zone(settings: PortalSettings) -> None:
+    """Show times in the portal's time zone (Admin → Settings; one zone for the whole portal, as contacts see)."""
+    try:
+        _ZONE['zone'] = ZoneInfo(settings.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _ZONE['zone'] = ZoneInfo('UTC')
+
+
 def when(value: Any, fmt: str = '%Y-%m-%d %H:%M') -> str:
-    """A date or datetime as text ('' for None)."""
+    """A date or datetime as text in the portal's time zone ('' for None)."""
     if value is None:
         return ''
-    return value.strftime(fmt) if hasattr(value, 'hour') else str(value)
+    if not hasattr(value, 'hour'):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_ZONE['zone']).strftime(fmt)

@@ -23,8 +23,8 @@ from sqlmodel import select
 from models import AuditEvent, Throttle
 from services import (accounts_admin, activation, api_clients, api_reads, audit_query, auth, branding, charts, contact_accounts, contacts, db,
                       documents, email_admin, messages, outbox, questionnaire, registration, registration_review,
-                      replies, settings as portal_settings, settings_admin, sharing, verification, webhooks,
-                      worklist)
+                      replies, settings as portal_settings, settings_admin, sharing, staff_alerts, verification,
+                      webhooks, worklist)
 from services.contact_accounts import NewAccount
 from services.errors import PortalError
 from tests import factories
@@ -265,6 +265,23 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                               status=t),
     'webhooks.create_webhook.url': lambda w, t: _with(webhooks.create_webhook, actor=w['admin'], url=t,
                                                       events=['share.read', t]),
+    'contacts.edit_contact.first_name': lambda w, t: _with(contacts.edit_contact, actor=w['staff'],
+                                                           contact_id=w['contact_id'], first_name=t, last_name='L',
+                                                           email='edited@outside.test'),
+    'contacts.edit_contact.organization': lambda w, t: _with(contacts.edit_contact, actor=w['staff'],
+                                                             contact_id=w['contact_id'], first_name='F',
+                                                             last_name='L', email='edited@outside.test',
+                                                             organization=t),
+    'contacts.save_contact_notes.notes': lambda w, t: _with(contacts.save_contact_notes, actor=w['staff'],
+                                                            contact_id=w['contact_id'], notes=t),
+    'documents.create_documents.title': lambda w, t: _with(documents.create_documents, actor=w['staff'],
+                                                           chart_id=w['chart'], service_date='2026-11-02',
+                                                           doc_type='Work Status Report', title=t,
+                                                           uploads=[('a.pdf', factories.MINIMAL_PDF)]),
+    'staff_alerts.save_choices.modes': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
+                                                          modes={'reply_any': t}, unread_days=3, digest_minutes=60),
+    'staff_alerts.save_choices.unread_days': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
+                                                                modes={}, unread_days=t, digest_minutes=60),
 }
 
 # text parameters of services that only ever get what the program made (never what a person typed)
@@ -296,6 +313,7 @@ INTERNAL = {
     'validate.text', 'validate.username', 'verification.code_hash', 'verification.issue',
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
+    'contacts.excerpt', 'worklist.excerpt', 'documents.markdown_html',
     'sharing.expiry_moment',  # reached through share_document and change_expiry above
     'api_clients.secret_hash', 'api_clients.check_scopes', 'api_clients.check_addresses',
     'api_clients.address_allowed', 'api_clients.client_actor', 'api_clients.record_call', 'webhooks.check_url',

@@ -20,7 +20,7 @@ from models import AuditEvent, Registration, RegistrationFile, Reply, ReplyAttac
 from models.shapes import Actor
 from services import (accounts_admin, api_clients, api_reads, audit_query, branding, charts, contact_accounts, contacts, db, documents,
                       email_admin, messages, outbox, questionnaire, registration_review, settings_admin, sharing,
-                      webhooks, worklist)
+                      staff_alerts, webhooks, worklist)
 from services.errors import Forbidden, NotAvailable
 from tests import factories
 
@@ -128,9 +128,26 @@ STAFF_ONLY: dict[str, Call] = {
     'worklist.get_reply': lambda s, a, w: worklist.get_reply(s, actor=a, reply_id=w['reply']),
     'worklist.move_reply': lambda s, a, w: worklist.move_reply(s, actor=a, reply_id=w['reply']),
     'worklist.mark_worked': lambda s, a, w: worklist.mark_worked(s, actor=a, reply_id=w['reply'], worked=True),
+    'worklist.mark_many_worked': lambda s, a, w: worklist.mark_many_worked(s, actor=a, reply_ids=[w['reply']]),
+    'worklist.assign_many': lambda s, a, w: worklist.assign_many(s, actor=a, reply_ids=[w['reply']],
+                                                                 account_id=w['staff']),
     'worklist.assign': lambda s, a, w: worklist.assign(s, actor=a, reply_id=w['reply'], account_id=w['staff']),
     'worklist.staff_members': lambda s, a, w: worklist.staff_members(s, actor=a),
     'worklist.attachment_file': lambda s, a, w: worklist.attachment_file(s, actor=a, attachment_id=w['attachment']),
+    'contacts.edit_contact': lambda s, a, w: contacts.edit_contact(s, actor=a, contact_id=w['contact'], first_name='X',
+                                                                   last_name='Y', email='taken@outside.test'),
+    'contacts.contact_notes': lambda s, a, w: contacts.contact_notes(s, actor=a, contact_id=w['contact']),
+    'contacts.save_contact_notes': lambda s, a, w: contacts.save_contact_notes(s, actor=a, contact_id=w['contact'],
+                                                                               notes='mine'),
+    'contacts.contact_replies': lambda s, a, w: contacts.contact_replies(s, actor=a, contact_id=w['contact']),
+    'documents.print_view': lambda s, a, w: documents.print_view(s, actor=a, document_id=w['document']),
+    'documents.create_documents': lambda s, a, w: documents.create_documents(
+        s, actor=a, chart_id=w['chart'], service_date='2026-11-02', doc_type='Work Status Report', title='T',
+        uploads=[('a.pdf', b'%PDF-1.4')]),
+    'staff_alerts.get_choices': lambda s, a, w: staff_alerts.get_choices(s, actor=a),
+    'staff_alerts.save_choices': lambda s, a, w: staff_alerts.save_choices(s, actor=a, modes={'reply_any': 'off'},
+                                                                           unread_days=3, digest_minutes=60),
+    'staff_alerts.waiting_counts': lambda s, a, w: staff_alerts.waiting_counts(s, actor=a),
     'registration_review.list_registrations': lambda s, a, w: registration_review.list_registrations(s, actor=a),
     'registration_review.get_registration': lambda s, a, w: registration_review.get_registration(
         s, actor=a, registration_id=w['registration']),
@@ -181,7 +198,6 @@ NO_ACTOR = {
     'idempotency.was_used': 'internal step of actions', 'idempotency.forget_old': 'scheduler job',
     'messages.mark_read': 'internal step of open_message (checked)',
     'notifications.notify_new_share': 'internal step of sharing', 'notifications.wants_daily_digest': 'internal',
-    'notifications.staff_recipients': 'scheduler job',
     'outbox.enqueue': 'internal step of the services that send email', 'outbox.rerender': 'internal',
     'outbox.retry_now': 'internal step of email_admin.retry_email (checked)',
     'outbox.cancel': 'internal step of email_admin.cancel_email (checked)',

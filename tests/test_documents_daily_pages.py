@@ -1,0 +1,56 @@
+"""Writing documents (User fixture): Markdown with a preview through the sanitizer, several files in one upload
+(one document each), and the print view with the replies."""
+from __future__ import annotations
+
+from nicegui.elements.upload_files import SmallFileUpload
+from nicegui.testing import User
+from sqlmodel import select
+
+from models import Document, Reply
+from services import db
+from tests import factories
+from tests.portal import click, seed
+from tests.test_clinic_pages import _reply_data, _signed_in, see
+
+
+async def test_markdown_is_previewed_and_stored_sanitized(user: User) -> None:
+    await _signed_in(user)
+    chart = seed(factories.chart)
+    await user.open(f'/staff/chart/{chart.id}/new-document')
+    await see(user, marker='doc-title')
+    user.find(marker='doc-title').type('Visit note')
+    user.find(marker='doc-markdown').type('Fit for **light** duty <script>alert(1)</script> [x](javascript:alert(1))')
+    preview = next(iter(user.find(marker='doc-markdown-preview').elements))
+    assert '<strong>light</strong>' in preview.content and '<script>' not in preview.content
+    await click(user, 'doc-save')
+    await see(user, marker='document-html')
+    body = db.run(lambda session: session.exec(select(Document.body_html)).one())
+    assert '<strong>light</strong>' in body and '<script>' not in body and 'javascript:' not in body
+
+
+async def test_several_files_in_one_upload_become_one_document_each(user: User) -> None:
+    await _signed_in(user)
+    chart = seed(factories.chart)
+    await user.open(f'/staff/chart/{chart.id}/new-document')
+    await see(user, marker='doc-title')
+    user.find(marker='doc-title').type('Scans')
+    user.find('PDF or image file').click()
+    upload = user.find(marker='doc-upload').elements.pop()
+    await upload.handle_uploads([SmallFileUpload(name='a.pdf', content_type='application/pdf',
+                                                 _data=factories.MINIMAL_PDF),
+                                 SmallFileUpload(name='b.png', content_type='image/png', _data=factories.MINIMAL_PNG)])
+    await see(user, 'Chosen: a.pdf, b.png (2 documents)')
+    await click(user, 'doc-save')
+    await see(user, '2 documents saved.')
+    titles = db.run(lambda session: sorted(session.exec(select(Document.title)).all()))
+    assert titles == ['Scans (a.pdf)', 'Scans (b.png)']
+
+
+async def test_print_view_shows_the_document_and_its_replies(user: User) -> None:
+    await _signed_in(user)
+    reply_id, _, original_id = seed(_reply_data)
+    await user.open(f'/staff/document/{original_id}/print')
+    await see(user, marker='print-title')
+    await see(user, 'Approved, thanks.')
+    await see(user, 'Replies (1)')
+    assert db.run(lambda session: session.get(Reply, reply_id)) is not None
