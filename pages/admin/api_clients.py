@@ -8,17 +8,17 @@ from services import api_clients, webhooks
 
 from .. import access, actions
 from ..portal import Page, portal_page
-from . import columns
+from ..tables import col
 
-CLIENT_COLUMNS = columns(('id', 'ID'), ('name', 'Name'), ('scopes', 'Scopes'), ('state', 'State'),
-                         ('addresses', 'Allowed addresses'), ('expires', 'Expires'), ('last_used', 'Last used'),
-                         ('hint', 'Secret starts'))
-HOOK_COLUMNS = columns(('id', 'ID'), ('url', 'URL'), ('events', 'Events'), ('active', 'Active'),
-                       ('pending', 'Pending'), ('failed', 'Failed'), ('last', 'Last delivery'),
-                       numbers=('pending', 'failed'))
-DELIVERY_COLUMNS = columns(('id', 'ID'), ('webhook', 'Webhook'), ('event', 'Event'), ('status', 'Status'),
-                           ('attempts', 'Attempts'), ('created', 'Created'), ('next', 'Next attempt'),
-                           ('last', 'Last answer'), numbers=('attempts',))
+CLIENT_COLUMNS = [col('id', 'ID'), col('name', 'Name'), col('scopes', 'Scopes'), col('state', 'State'),
+                  col('addresses', 'Allowed addresses'), col('expires', 'Expires'), col('last_used', 'Last used'),
+                  col('hint', 'Secret starts')]
+HOOK_COLUMNS = [col('id', 'ID'), col('url', 'URL'), col('events', 'Events'), col('active', 'Active'),
+                col('pending', 'Pending', number=True), col('failed', 'Failed', number=True),
+                col('last', 'Last delivery')]
+DELIVERY_COLUMNS = [col('id', 'ID'), col('webhook', 'Webhook'), col('event', 'Event'), col('status', 'Status'),
+                    col('attempts', 'Attempts', number=True), col('created', 'Created'), col('next', 'Next attempt'),
+                    col('last', 'Last answer')]
 
 
 @portal_page('/admin/api', roles=access.ADMIN, title='API and webhooks')
