@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from nicegui import ui
+from nicegui import context, ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from models.shapes import Actor
 from services.settings import PortalSettings
@@ -13,6 +15,33 @@ from . import access
 
 STAFF_LINKS = [('Charts', '/staff'), ('Contacts', '/staff/contacts'), ('SMP worklist', '/staff/worklist'),
                ('Registrations', '/staff/registrations')]
+# the portal theme: Quasar's brand colours replaced by ones that meet 4.5:1 as text on white (and 3:1 as UI parts)
+THEME = {'secondary': '#1d6f67', 'accent': '#7b1fa2', 'positive': '#1e7b34', 'negative': '#b3261e',
+         'info': '#0b6a8a', 'warning': '#8a5300'}
+ASSETS = Path(__file__).resolve().parent.parent / 'assets'
+PORTAL_CSS = (ASSETS / 'portal.css').read_text()
+PORTAL_JS = (ASSETS / 'portal-a11y.js').read_text()  # a constant script (never built from data)
+# after a page loads or a step changes: the page's h1 (or an autofocused field) gets the focus
+FOCUS_HEADING_JS = """
+(() => { const h = document.querySelector('main h1');
+  if (!h) return; h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); })()
+"""
+FOCUS_ON_LOAD_JS = """
+(() => { const a = document.activeElement;
+  if (a && a !== document.body && a.id !== 'main') return;
+  const h = document.querySelector('main h1'); if (!h) return;
+  h.setAttribute('tabindex', '-1'); h.focus({preventScroll: true}); })()
+"""
+# after a wizard step changed: its first field (or the page's h1), once the step's animation is over
+FOCUS_STEP_JS = """
+setTimeout(() => {
+  const step = [...document.querySelectorAll('main .q-stepper__step-inner')].find((e) => e.offsetParent !== null);
+  const field = step && step.querySelector('input:not([type=hidden]):not([tabindex="-1"]), textarea, '
+    + '[role=combobox], [role=radio], [role=checkbox], button');
+  if (field) { field.focus(); return; }
+  const h = document.querySelector('main h1'); if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+}, 400)
+"""
 ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'), ('Audit log', '/admin/audit'),
                ('Outbox', '/admin/outbox')]
 
@@ -20,13 +49,50 @@ ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'),
 @contextmanager
 def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> Iterator[ui.column]:
     """Build the page header and footer around the content of the `with` block (portal_page calls this)."""
-    ui.colors(primary=settings.primary_color)
+    ui.colors(primary=settings.primary_color, **THEME)
+    ui.add_css(PORTAL_CSS)
+    ui.add_body_html(f'<script>{PORTAL_JS}</script>')
     ui.query('body').classes('bg-grey-1')
     header(settings, actor, unworked)
     with ui.column().classes('w-full max-w-5xl mx-auto p-3 sm:p-6 gap-4') as content:
+        content.props['id'] = 'main'
+        content.props['tabindex'] = '-1'
         yield content
     if settings.footer_enabled:
         footer(settings)
+    client = context.client
+    client.on_connect(lambda: _focus_on_load(client))
+
+
+def _focus_on_load(client) -> None:
+    if getattr(client, 'portal_focused', False):
+        return  # a reconnect: leave the focus where the person put it
+    client.portal_focused = True
+    with client:
+        ui.run_javascript(FOCUS_ON_LOAD_JS)
+
+
+class Heading(TextElement):
+    """A real heading (`h1`..`h4`) styled like the label it replaces: one h1 per page, sections below it."""
+
+    def __init__(self, text: str = '', level: int = 1) -> None:
+        super().__init__(tag=f'h{max(1, min(level, 6))}', text=text)
+        self.classes('portal-heading')
+
+
+def heading(text: str = '', level: int = 1) -> Heading:
+    """The page's title (level 1) or a section's (level 2, 3)."""
+    return Heading(text, level)
+
+
+def focus_step() -> None:
+    """Move the focus to the first field of the wizard step that just opened."""
+    ui.run_javascript(FOCUS_STEP_JS)
+
+
+def focus_heading() -> None:
+    """Move the focus to the page's h1 (after a wizard step or a part of the page changed)."""
+    ui.run_javascript(FOCUS_HEADING_JS)
 
 
 def not_available(message: str, back: tuple[str, str] | None = None) -> None:
@@ -34,6 +100,7 @@ def not_available(message: str, back: tuple[str, str] | None = None) -> None:
     ui.page_title('Not available')
     with ui.card().classes('w-full p-6 items-center text-center').mark('not-available'):
         ui.icon('block', size='lg', color='grey-7')
+        heading('Not available').classes('text-xl')
         ui.label(message).classes('text-lg')
         if back:
             ui.link(*back)
@@ -41,33 +108,43 @@ def not_available(message: str, back: tuple[str, str] | None = None) -> None:
 
 def header(settings: PortalSettings, actor: Actor | None, unworked: int = 0) -> None:
     """The co-brand header: logo, portal name and header text, navigation by role, sign out."""
-    with ui.header().classes('items-center gap-3 px-3 py-2 bg-white text-grey-9 shadow-sm').mark('portal-header'):
+    with ui.header().classes('items-center gap-3 px-3 py-2 bg-white text-grey-9 shadow-sm').mark('portal-header') \
+            .classes('portal-header'):
+        ui.link('Skip to main content', '#main').classes('skip-link')
         with ui.link(target=access.home_of(actor) if actor else '/').classes('flex items-center gap-3 no-underline text-inherit'):
             if settings.logo_file_id:
                 logo = ui.image(f'/branding/logo?v={settings.logo_file_id}').props('fit=contain') \
-                    .classes('w-28 h-10').mark('logo')
+                    .classes('w-28 h-10 portal-logo').mark('logo')
                 logo.props['alt'] = settings.logo_alt  # data, never parsed as props
             else:
-                ui.icon('local_hospital', size='md', color='primary').mark('logo')
+                ui.icon('local_hospital', size='md', color='primary').mark('logo').props['aria-hidden'] = 'true'
             with ui.column().classes('gap-0'):
                 ui.label(settings.portal_name).classes('text-lg font-bold leading-tight').mark('portal-name')
                 if settings.header_text:
                     ui.label(settings.header_text).classes('text-xs text-grey-7')
         ui.space()
         if actor is not None:
-            links = (STAFF_LINKS if actor.is_staff else []) + (ADMIN_LINKS if actor.is_admin else [])
-            if links:
-                with ui.button(icon='menu').props('flat round color=grey-8 aria-label="Menu"'):
-                    if actor.is_staff:
-                        unworked_badge(unworked)
-                    with ui.menu():
-                        for label, target in links:
-                            ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
-            if actor.role == 'contact':
-                ui.button(icon='settings', on_click=lambda: ui.navigate.to('/settings')) \
-                    .props('flat round color=grey-8 aria-label="Settings"').tooltip('Settings')
-            ui.label(actor.display_name).classes('text-sm text-grey-8 gt-xs')
-            ui.button('Sign out', icon='logout', on_click=access.sign_out).props('flat color=primary').mark('sign-out')
+            with ui.element('nav').classes('flex items-center gap-3 no-wrap') as nav:
+                nav.props['aria-label'] = 'Portal'
+                navigation(actor, unworked)
+
+
+def navigation(actor: Actor, unworked: int) -> None:
+    """The header's controls for a signed-in person: menu by role, settings, name, sign out."""
+    links = (STAFF_LINKS if actor.is_staff else []) + (ADMIN_LINKS if actor.is_admin else [])
+    if links:
+        # the button's name starts with its visible text ("Menu") and includes the badge's count
+        with ui.button('Menu', icon='menu').props('flat no-caps color=grey-9').classes('px-2'):
+            if actor.is_staff:
+                unworked_badge(unworked)
+            with ui.menu():
+                for label, target in links:
+                    ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
+    if actor.role == 'contact':
+        ui.button(icon='settings', on_click=lambda: ui.navigate.to('/settings')) \
+            .props('flat round color=grey-9 aria-label="Settings"').tooltip('Settings')
+    ui.label(actor.display_name).classes('text-sm text-grey-8 gt-xs')
+    ui.button('Sign out', icon='logout', on_click=access.sign_out).props('flat color=primary').mark('sign-out')
 
 
 def unworked_badge(count: int) -> None:
@@ -75,14 +152,17 @@ def unworked_badge(count: int) -> None:
     badge = ui.badge(str(count), color='negative').props('floating').mark('unworked-count')
     badge.tooltip(f'{count} unworked replies in the SMP worklist')
     badge.set_visibility(count > 0)
+    # the button's name reads "Menu, 3 unworked replies": the count's meaning is not left to the red colour
+    ui.label(' unworked replies' if count > 0 else '').classes('sr-only')
 
 
 def footer(settings: PortalSettings) -> None:
     """The admin-configured footer: text and links."""
-    with ui.footer().classes('bg-grey-2 text-grey-8 text-xs px-4 py-2 flex-wrap gap-3').mark('portal-footer'):
+    with ui.footer().classes('bg-grey-2 text-grey-9 text-xs px-4 py-2 flex-wrap gap-3 portal-footer') \
+            .mark('portal-footer'):
         ui.label(settings.footer_text or f'© {settings.portal_name}')
         for link in settings.footer_links:
-            ui.link(link.label, link.url).classes('text-grey-8')
+            ui.link(link.label, link.url).classes('text-grey-9')
         if settings.help_desk_phone:
             ui.label(f'Help desk: {settings.help_desk_phone}')
 

@@ -28,6 +28,8 @@ class Config(BaseSettings):
     smtp_tls: Literal['none', 'starttls', 'tls'] | None = None
     mail_from: str | None = None
     log_level: str = 'INFO'
+    # the pages' language (the lang attribute of every page, read by screen readers): a BCP 47 tag
+    language: str = Field(default='en', pattern=r'^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$')
     # argon2id cost; production defaults follow OWASP's minimum, tests lower them
     argon2_memory_kib: int = Field(default=19456, ge=8)
     argon2_time_cost: int = Field(default=2, ge=1)

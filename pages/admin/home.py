@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from .. import access
-from ..frame import STAFF_LINKS
+from ..frame import STAFF_LINKS, heading
 from ..portal import Page, portal_page
 
 AREAS = [
@@ -23,7 +23,7 @@ AREAS = [
 @portal_page('/admin', roles=access.ADMIN, title='Administration')
 async def admin_home(page: Page) -> None:
     """The admin areas as cards, then the clinic workspace (admins are staff too)."""
-    ui.label('Administration').classes('text-2xl font-bold').mark('admin-home')
+    heading('Administration').classes('text-2xl font-bold').mark('admin-home')
     with ui.element('div').classes('grid grid-cols-1 sm:grid-cols-2 gap-3 w-full'):
         for title, target, icon, text in AREAS:
             with ui.card().classes('cursor-pointer gap-1').on('click', lambda t=target: ui.navigate.to(t)) \
@@ -32,7 +32,7 @@ async def admin_home(page: Page) -> None:
                     ui.icon(icon, color='primary')
                     ui.link(title, target).classes('text-lg font-bold')
                 ui.label(text).classes('text-sm text-grey-8')
-    ui.label('Clinic workspace').classes('text-lg font-bold mt-4')
+    heading('Clinic workspace', 2).classes('text-lg font-bold mt-4')
     with ui.row().classes('gap-3 flex-wrap'):
         for label, target in STAFF_LINKS:
             ui.button(label, on_click=lambda t=target: ui.navigate.to(t)).props('outline')

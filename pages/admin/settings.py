@@ -13,6 +13,7 @@ from services.settings import PortalSettings
 from services.settings_admin import LABELS
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page, public_endpoint
 
 
@@ -40,7 +41,7 @@ def logo_route() -> Response:
 async def settings_page(page: Page) -> None:
     """The sections: General, Features, Branding, Security, Email."""
     current = page.settings
-    ui.label('Settings').classes('text-2xl font-bold').mark('admin-settings')
+    heading('Settings').classes('text-2xl font-bold').mark('admin-settings')
     ui.label('Changes apply at once, without a restart. Each section has its own Save.').classes('text-grey-8')
     general_section(current)
     features_section(current)
@@ -221,7 +222,7 @@ def _number(s: PortalSettings, key: str) -> ui.number:
 def _card(title: str) -> ui.card:
     card = ui.card().classes('w-full gap-2').mark(f'section-{title.lower()}')
     with card:
-        ui.label(title).classes('text-lg font-bold')
+        heading(title, 2).classes('text-lg font-bold')
     return card
 
 

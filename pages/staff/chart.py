@@ -10,7 +10,7 @@ from models.shapes import Actor
 from services import charts, documents, sharing
 from services.sanitize import clean_html
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, send_dialog, when)
@@ -53,7 +53,7 @@ async def chart_page(page: Page, chart_id: int) -> None:
         return [_document_row(d) for d in rows], total
 
     with ui.row().classes('w-full items-center'):
-        ui.label('Documents').classes('text-lg font-bold')
+        frame.heading('Documents', 2).classes('text-lg font-bold')
         ui.space()
         ui.button('New document', icon='note_add',
                   on_click=lambda: ui.navigate.to(f'/staff/chart/{chart_id}/new-document')).mark('new-document')
@@ -90,7 +90,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
     settings = page.settings
     upload: dict = {}
     with ui.card().classes('w-full gap-2'):
-        ui.label(f'New document in {chart.name}').classes('text-xl font-bold')
+        frame.heading(f'New document in {chart.name}').classes('text-xl font-bold')
         with ui.row().classes('w-full gap-2'):
             service_date = ui.input('Service date', value=date.today().isoformat()).props('type=date stack-label') \
                 .mark('doc-date')
@@ -194,7 +194,7 @@ class SendHistory:
     def __init__(self, document_id: int, outcome: actions.Message) -> None:
         self.document_id = document_id
         with ui.row().classes('w-full items-center'):
-            ui.label('Send history').classes('text-lg font-bold')
+            frame.heading('Send history', 2).classes('text-lg font-bold')
             ui.space()
             self.withdraw = ui.button('Rescind selected', icon='block', on_click=self.withdraw_selected) \
                 .props('outline color=negative').mark('rescind-selected')

@@ -9,7 +9,7 @@ from models.shapes import Actor
 from services import registration_review
 from services.errors import NotAvailable
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, col
 
@@ -21,7 +21,7 @@ STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merge
 async def registrations_page(page: Page, open: int | None = None,  # noqa: A002  (query parameter name)
                              status: str = '') -> None:
     """The queue with server-side paging; a row click (or ?open=ID) shows the registration below."""
-    ui.label('New registrations').classes('text-2xl font-bold').mark('registrations')
+    frame.heading('New registrations').classes('text-2xl font-bold').mark('registrations')
     shown = ui.select(STATUS_FILTER, value=status if status in STATUS_FILTER else '', label='Status') \
         .classes('w-48').mark('status-filter')
 
@@ -70,7 +70,7 @@ class Review:
         item = self.item
         with ui.card().classes('w-full gap-3').mark('registration-detail'):
             with ui.row().classes('items-baseline gap-3'):
-                ui.label(f'Registration {item.reference}').classes('text-xl font-bold')
+                frame.heading(f'Registration {item.reference}', 2).classes('text-xl font-bold')
                 ui.badge(item.status).mark('registration-status')
             ui.label(f'Submitted {item.submitted_at:%Y-%m-%d %H:%M} UTC by {item.submitted_by or "an unknown contact"}') \
                 .classes('text-sm text-grey-8')

@@ -6,7 +6,7 @@ from nicegui import ui
 from models.shapes import Actor
 from services import worklist
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, col, heading, open_record, when
 
@@ -19,7 +19,7 @@ SHOW = {'unworked': 'Unworked', 'mine': 'Assigned to me', 'all': 'All replies'}
 @portal_page('/staff/worklist', roles=access.STAFF, title='SMP worklist')
 async def worklist_page(page: Page) -> None:
     """Every reply from contacts, unworked first."""
-    ui.label('SMP worklist').classes('text-2xl font-bold').mark('worklist-title')
+    frame.heading('SMP worklist').classes('text-2xl font-bold').mark('worklist-title')
     show = ui.toggle(SHOW, value='all').mark('worklist-show')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:

@@ -1,0 +1,56 @@
+// Names and keyboard access for the parts Quasar draws itself (the pages cannot reach them): every page gets this
+// from pages/frame.py. Table scroll areas become focusable regions, selection checkboxes are named after their
+// row, the loading bar is named, and the uploader's "+" button is one named control that opens the file chooser.
+(() => {
+  if (window.portalA11y) return;
+  window.portalA11y = true;
+  const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
+  const fix = () => {
+    document.querySelectorAll('.q-loading-bar:not([aria-label])').forEach((el) => el.setAttribute('aria-label', 'Loading'));
+    document.querySelectorAll('.q-table__middle.scroll:not([tabindex])').forEach((el) => {
+      el.tabIndex = 0;
+      el.setAttribute('role', 'region');
+      el.setAttribute('aria-label', 'Table, scrolls sideways');
+    });
+    document.querySelectorAll('.q-table th .q-checkbox[role=checkbox]:not([aria-label])')
+      .forEach((el) => el.setAttribute('aria-label', 'Select all rows'));
+    document.querySelectorAll('.q-table td .q-checkbox[role=checkbox], .q-table__grid-item .q-checkbox[role=checkbox]')
+      .forEach((el) => {
+        const row = el.closest('tr, .q-table__grid-item');
+        const cells = row ? [...row.querySelectorAll('td:not(.q-table--col-auto-width)')] : [];
+        const name = `Select ${text(cells[0]) || 'row'}`.slice(0, 120);
+        if (el.getAttribute('aria-label') !== name) el.setAttribute('aria-label', name);
+      });
+    // the uploader's "+" is a Quasar button wrapping a hidden file input (a control inside a control): the
+    // input itself becomes the named control the keyboard reaches, the button around it only draws it
+    document.querySelectorAll('.q-uploader__input').forEach((input) => {
+      const button = input.closest('.q-btn');
+      const uploader = input.closest('.q-uploader');
+      const title = text(uploader && uploader.querySelector('.q-uploader__header .q-uploader__title'));
+      const name = title ? `Choose files: ${title}` : 'Choose files';
+      if (input.getAttribute('aria-label') !== name) input.setAttribute('aria-label', name);
+      if (input.tabIndex !== 0) input.tabIndex = 0;
+      if (button && button.getAttribute('role') !== 'none') {
+        button.setAttribute('role', 'none');
+        button.tabIndex = -1;
+      }
+    });
+    document.querySelectorAll('.q-uploader__header .q-btn:not([aria-label])').forEach((el) => {
+      const icon = text(el.querySelector('.q-icon'));
+      const names = {clear_all: 'Remove all files', cloud_upload: 'Upload', done_all: 'Remove uploaded files', clear: 'Abort'};
+      if (names[icon]) el.setAttribute('aria-label', names[icon]);
+    });
+    document.querySelectorAll('.q-uploader__file .q-btn:not([aria-label])').forEach((el) => {
+      el.setAttribute('aria-label', `Remove ${text(el.closest('.q-uploader__file').querySelector('.q-uploader__title'))}`);
+    });
+    document.querySelectorAll('.q-menu .q-item[role=listitem]').forEach((el) => el.setAttribute('role', 'menuitem'));
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; fix(); });
+  }).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                        attributeFilter: ['role', 'tabindex']});
+  document.addEventListener('DOMContentLoaded', fix);
+})();
