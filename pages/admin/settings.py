@@ -84,9 +84,12 @@ def branding_section(s: PortalSettings) -> None:
     with _card('Branding'):
         state: dict[str, Any] = {'logo_file_id': s.logo_file_id, 'logo_alt': s.logo_alt}
         logo_controls(state, on_change=lambda: preview.refresh())
-        fields = {
-            'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
-            'primary_color': ui.color_input(LABELS['primary_color'], value=s.primary_color),
+        fields = {'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
+                  'primary_color': ui.color_input(LABELS['primary_color'], value=s.primary_color)}
+        # a colour that would make links and buttons unreadable is refused on Save; say so while it is picked
+        color_note = actions.Message('color-contrast').describe(fields['primary_color'])
+        fields['primary_color'].on_value_change(lambda e: _check_color(color_note, e.value))
+        fields |= {
             'header_text': ui.input(LABELS['header_text'], value=s.header_text),
             'footer_enabled': ui.switch(LABELS['footer_enabled'], value=s.footer_enabled),
             'footer_text': ui.input(LABELS['footer_text'], value=s.footer_text),
@@ -103,6 +106,14 @@ def branding_section(s: PortalSettings) -> None:
         preview()
         for element in fields.values():
             element.on_value_change(preview.refresh)
+
+
+def _check_color(note: actions.Message, value: str | None) -> None:
+    problem = settings_admin.color_contrast_problem(value) if settings_admin.is_color(value) else None
+    if problem:
+        note.error(problem)
+    else:
+        note.clear()
 
 
 def logo_controls(state: dict[str, Any], on_change: Callable[[], None]) -> None:

@@ -98,7 +98,7 @@ def _body(view: messages.MessageView) -> None:
             ui.image(src).props('fit=contain alt="Document image"').classes('w-full max-h-[75vh]').mark('image')
         if view.body_html:
             # stored sanitized on the way in, cleaned again by the service; ui.html keeps DOMPurify on
-            ui.html(view.body_html).classes('w-full').mark('body-html')
+            ui.html(view.body_html).classes('w-full portal-doc').mark('body-html')  # the staff viewer's style
         elif view.body_text:
             ui.label(view.body_text).classes('w-full whitespace-pre-wrap').mark('body-text')
         with ui.row().classes('items-center gap-4'):

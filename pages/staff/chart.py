@@ -19,15 +19,6 @@ DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_
                     col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
 HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
                    col('copy_document_id', 'Copy id')] + RECEIPT_COLUMNS
-# Quasar's heading sizes are for page titles; inside a document keep them modest
-DOCUMENT_CSS = ('.smp-document h1{font-size:1.6rem;line-height:2rem;margin:.5rem 0}'
-                '.smp-document h2{font-size:1.4rem;line-height:1.8rem;margin:.5rem 0}'
-                '.smp-document h3,.smp-document h4,.smp-document h5,.smp-document h6'
-                '{font-size:1.15rem;line-height:1.5rem;margin:.4rem 0;font-weight:600}'
-                '.smp-document ul{list-style:disc;padding-left:1.5rem}'
-                '.smp-document ol{list-style:decimal;padding-left:1.5rem}'
-                '.smp-document table{border-collapse:collapse}'
-                '.smp-document td,.smp-document th{border:1px solid #ccc;padding:2px 6px}')
 
 
 BACK = ('Back to the charts', '/staff')
@@ -104,7 +95,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
             html_body = ui.textarea('Text (HTML such as <p>, <b>, <ul> is kept; scripts and styles are removed)') \
                 .props('autogrow outlined').classes('w-full').mark('doc-html')
             ui.label('Preview').classes('text-xs text-grey-7')
-            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8')
+            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8 portal-doc')
             html_body.on_value_change(lambda e: preview.set_content(e.value or ''))
         text_body = ui.textarea('Text').props('autogrow outlined').classes('w-full').mark('doc-text') \
             .bind_visibility_from(kind, 'value', value='text')
@@ -178,8 +169,7 @@ def _body(doc: documents.DocumentView) -> None:
             image = ui.image(doc.file_url).props('fit=contain').classes('w-full max-h-[75vh]').mark('document-image')
             image.props['alt'] = doc.file_name or ''  # data, never parsed as props
         elif doc.body_html is not None:
-            ui.add_css(DOCUMENT_CSS)
-            ui.html(doc.body_html, sanitize=clean_html).classes('w-full smp-document').mark('document-html')
+            ui.html(doc.body_html, sanitize=clean_html).classes('w-full portal-doc').mark('document-html')  # one style: assets/portal.css
         else:
             ui.label(doc.body_text or '').classes('w-full whitespace-pre-wrap').mark('document-text')
         if doc.mime_type:
