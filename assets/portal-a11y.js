@@ -4,8 +4,21 @@
 (() => {
   if (window.portalA11y) return;
   window.portalA11y = true;
+  let loadFocus = false;  // after a page loads, the focus goes to its h1 (unless a field took it, e.g. autofocus)
+  const focusHeading = () => {
+    const h = document.querySelector('main h1');
+    if (loadFocus || !h) return;
+    loadFocus = true;
+    setTimeout(() => {
+      const active = document.activeElement;
+      if (active && active !== document.body && active.id !== 'main') return;
+      h.setAttribute('tabindex', '-1');
+      h.focus({preventScroll: true});
+    }, 150);
+  };
   const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
   const fix = () => {
+    focusHeading();
     document.querySelectorAll('.q-loading-bar:not([aria-label])').forEach((el) => el.setAttribute('aria-label', 'Loading'));
     document.querySelectorAll('.q-table__middle.scroll:not([tabindex])').forEach((el) => {
       el.tabIndex = 0;

@@ -85,7 +85,6 @@ class Message(ui.label):
     def _show(self, text: str, colour: str, role: str) -> None:
         self.classes(remove='text-negative text-positive').classes(colour)
         self.props['role'] = role
-        self.props['aria-live'] = 'assertive' if role == 'alert' else 'polite'
         self.text = text
         self.set_visibility(True)
         self.update()

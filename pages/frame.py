@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nicegui import context, ui
+from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
 
 from models.shapes import Actor
@@ -21,16 +21,10 @@ THEME = {'secondary': '#1d6f67', 'accent': '#7b1fa2', 'positive': '#1e7b34', 'ne
 ASSETS = Path(__file__).resolve().parent.parent / 'assets'
 PORTAL_CSS = (ASSETS / 'portal.css').read_text()
 PORTAL_JS = (ASSETS / 'portal-a11y.js').read_text()  # a constant script (never built from data)
-# after a page loads or a step changes: the page's h1 (or an autofocused field) gets the focus
+# after a part of the page changed: the page's h1 gets the focus (on load assets/portal-a11y.js does it)
 FOCUS_HEADING_JS = """
 (() => { const h = document.querySelector('main h1');
   if (!h) return; h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); })()
-"""
-FOCUS_ON_LOAD_JS = """
-(() => { const a = document.activeElement;
-  if (a && a !== document.body && a.id !== 'main') return;
-  const h = document.querySelector('main h1'); if (!h) return;
-  h.setAttribute('tabindex', '-1'); h.focus({preventScroll: true}); })()
 """
 # after a wizard step changed: its first field (or the page's h1), once the step's animation is over
 FOCUS_STEP_JS = """
@@ -60,16 +54,6 @@ def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> I
         yield content
     if settings.footer_enabled:
         footer(settings)
-    client = context.client
-    client.on_connect(lambda: _focus_on_load(client))
-
-
-def _focus_on_load(client) -> None:
-    if getattr(client, 'portal_focused', False):
-        return  # a reconnect: leave the focus where the person put it
-    client.portal_focused = True
-    with client:
-        ui.run_javascript(FOCUS_ON_LOAD_JS)
 
 
 class Heading(TextElement):

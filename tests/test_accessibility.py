@@ -10,6 +10,7 @@ rules), so it is given the current axe-core kept in tests/vendor/axe-core (MPL-2
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.browser
 AXE_SCRIPT = Path(__file__).resolve().parent / 'vendor' / 'axe-core' / 'axe.min.js'
 TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 WIDTHS = (1280, 360)
+REFLOW_WIDTH = 320
 GOOD = {
     'person': {'first_name': 'Robin', 'last_name': 'Quill', 'date_of_birth': '1990-04-02', 'sex': 'Female'},
     'contact_details': {'phone': '+1 555 123 4567', 'email': 'robin@example.test', 'address': '1 Main St'},
@@ -78,16 +80,15 @@ def _step_label(driver) -> str:
 
 
 def _walk_steps(driver, ids):
-    """Each step of a filled-in wizard in turn, up to the review (a generator: each step is one page state)."""
+    """Each step of a filled-in wizard in turn (it opens at the review; Back to step 1): each step is a state."""
     wait_for(driver, lambda d: _step_label(d))
     yield _step_label(driver)
     for _ in range(8):
-        buttons = [b for b in driver.find_elements(By.XPATH, '//button[contains(normalize-space(), "Next")]')
-                   if b.is_displayed()]
+        buttons = [b for b in driver.find_elements(By.XPATH, '//button[normalize-space()="Back"]') if b.is_displayed()]
         if not buttons:
             return
         before = _step_label(driver)
-        click(driver, '//button[contains(normalize-space(), "Next")][not(@disabled)]')
+        driver.execute_script('arguments[0].scrollIntoView({block: "center"}); arguments[0].click()', buttons[0])
         wait_for(driver, lambda d, b=before: _step_label(d) not in ('', b))
         yield _step_label(driver)
 
@@ -214,7 +215,7 @@ def _axe(driver) -> list[dict]:
     axe = Axe(driver, script_url=str(AXE_SCRIPT))
     if not driver.execute_script('return !!window.axe'):
         axe.inject()
-    options = '{runOnly: {type: "tag", values: %s}, resultTypes: ["violations"]}' % TAGS
+    options = json.dumps({'runOnly': {'type': 'tag', 'values': TAGS}, 'resultTypes': ['violations']})
     return axe.run(options=options)['violations']
 
 
@@ -225,6 +226,13 @@ def _describe(violations: list[dict]) -> str:
         for node in v['nodes'][:4]:
             lines.append(f'    {node["target"]}: {node["html"][:160]}')
     return '\n'.join(lines)
+
+
+_TOO_WIDE = """
+return [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1
+  && ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 4).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+"""
 
 
 def _settle(driver) -> None:
@@ -257,6 +265,13 @@ def test_no_axe_violations(role, accessibility_portal, browser) -> None:
                     print(f'axe {role:10} {width:4} px  {state.route:45} {name:45} violations: {len(violations)}')
                     if violations:
                         failures.append(f'{state.route} [{name}] at {width} px:\n{_describe(violations)}')
+                browser.set_window_size(REFLOW_WIDTH, 780)  # 400 % zoom of 1280 px: no sideways scrolling
+                _settle(browser)
+                wide = browser.execute_script('return document.documentElement.scrollWidth')
+                print(f'reflow {role:7} {REFLOW_WIDTH:4} px  {state.route:45} {name:45} page width: {wide}')
+                if wide > REFLOW_WIDTH:
+                    failures.append(f'{state.route} [{name}] scrolls sideways at {REFLOW_WIDTH} px ({wide} px wide): '
+                                    f'{browser.execute_script(_TOO_WIDE)}')
                 browser.set_window_size(WIDTHS[0], 900)
         except Exception as error:  # noqa: BLE001 (the state could not be reached: say which, go on)
             failures.append(f'{state.route} [{state.name}]: not reached ({type(error).__name__}: {error})')

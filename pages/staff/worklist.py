@@ -13,6 +13,8 @@ from .widgets import PagedTable, col, heading, open_record, when
 COLUMNS = [col('reply_id', 'Reply'), col('replied_at', 'Replied'), col('contact', 'Contact'), col('chart', 'Chart'),
            col('document_id', 'Document'), col('doc_type', 'Type'), col('service_date', 'Serv date'),
            col('assigned_to', 'Assigned to'), col('status', 'Status')]
+REPLY_LINK_CELL = ('<q-td :props="props"><a :href="\'/staff/reply/\' + props.row.reply_id" class="text-primary" '
+                   '@click.stop>Reply {{ props.value }}</a></q-td>')  # constant: Vue fills in the row's values
 SHOW = {'unworked': 'Unworked', 'mine': 'Assigned to me', 'all': 'All replies'}
 
 
@@ -29,6 +31,8 @@ async def worklist_page(page: Page) -> None:
 
     table = PagedTable(COLUMNS, fetch, mark='worklist', row_key='reply_id', link=('chart', 'chart_url'),
                        on_click=lambda row: ui.navigate.to(f'/staff/reply/{row["reply_id"]}'))
+    # the row opens on a click; for keyboards the reply number is a real link to it
+    table.table.add_slot('body-cell-reply_id', REPLY_LINK_CELL)
     show.on_value_change(lambda: table.load(1))
     table.start()
 
