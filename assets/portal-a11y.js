@@ -19,6 +19,7 @@
   const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
   const fix = () => {
     focusHeading();
+    keepUploaderFocus();
     document.querySelectorAll('.q-loading-bar:not([aria-label])').forEach((el) => el.setAttribute('aria-label', 'Loading'));
     document.querySelectorAll('.q-table__middle.scroll:not([tabindex])').forEach((el) => {
       el.tabIndex = 0;
@@ -57,6 +58,19 @@
       el.setAttribute('aria-label', `Remove ${text(el.closest('.q-uploader__file').querySelector('.q-uploader__title'))}`);
     });
     document.querySelectorAll('.q-menu .q-item[role=listitem]').forEach((el) => el.setAttribute('role', 'menuitem'));
+  };
+  // a file chosen by keyboard re-renders the uploader: the focus goes back to its file input, not to the page
+  let lastUploader = null;
+  document.addEventListener('focusin', (event) => {
+    lastUploader = event.target.matches && event.target.matches('.q-uploader__input')
+      ? event.target.closest('.q-uploader') : null;
+  });
+  document.addEventListener('mousedown', () => { lastUploader = null; });
+  const keepUploaderFocus = () => {
+    const active = document.activeElement;
+    if (!lastUploader || (active && active !== document.body)) return;
+    const input = lastUploader.isConnected && lastUploader.querySelector('.q-uploader__input');
+    if (input) input.focus();
   };
   let queued = false;
   new MutationObserver(() => {

@@ -1,0 +1,136 @@
+"""Keyboard only (WCAG 2.1.1, 2.1.2, 2.4.7): whole flows with Tab, Shift+Tab, Enter, Space and arrow keys.
+
+Text is typed into the focused field; a file is "chosen" by giving its path to the focused file input (what the
+browser's file chooser, opened with Enter, would do). Every control is reached by Tab from where the focus is
+(never by a click or a script focus), within a bound, so a keyboard trap fails the test. Each test prints the
+number of keys it needed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from tests import portal_data
+from tests.browser import wait_for
+from tests.factories import MINIMAL_PDF, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+MAX_TABS = 80  # more Tab presses than any page needs: beyond it the focus is trapped or the control unreachable
+
+
+class Keyboard:
+    """Presses keys in the browser and counts them; checks that each focus stop shows a visible focus outline."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+        self.keys = 0  # Tab, Shift+Tab, Enter, Space, arrows
+        self.typed = 0  # characters typed into fields
+
+    def press(self, key: str) -> None:
+        ActionChains(self.driver).send_keys(key).perform()
+        self.keys += 1
+
+    def type(self, text: str) -> None:
+        ActionChains(self.driver).send_keys(text).perform()
+        self.typed += len(text)
+
+    def active(self):
+        return self.driver.switch_to.active_element
+
+    def tab_to(self, wanted: Callable[[object], bool], what: str, *, back: bool = False) -> None:
+        """Tab (or Shift+Tab) until the focused element is `wanted`; fail after MAX_TABS (a trap)."""
+        for _ in range(MAX_TABS):
+            if self._matches(wanted):
+                self._check_focus_visible(what)
+                return
+            if back:
+                ActionChains(self.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+                self.keys += 1
+            else:
+                self.press(Keys.TAB)
+        raise AssertionError(f'{what} was not reached with {MAX_TABS} Tab presses (trapped or unreachable)')
+
+    def _matches(self, wanted) -> bool:
+        try:
+            return bool(wanted(self.active()))
+        except Exception:  # noqa: BLE001 (the page re-rendered under us: look again after the next key)
+            return False
+
+    def _check_focus_visible(self, what: str) -> None:
+        def outline(driver):
+            style = driver.execute_script(FOCUS_OUTLINE)
+            return style if style[0] != 'none' and style[1] >= 2 else None
+        try:
+            wait_for(self.driver, outline, timeout=3)
+        except Exception:  # noqa: BLE001
+            raise AssertionError(f'focus on {what} is not visible: {self.driver.execute_script(FOCUS_OUTLINE)}') from None
+
+
+# the outline that shows where the focus is: on the field's box for text fields, on the button around a file input
+FOCUS_OUTLINE = """
+const e = document.activeElement; const f = e.closest('.q-field');
+const t = f ? f.querySelector('.q-field__control') : (e.matches('.q-uploader__input') ? e.closest('.q-btn') : e);
+const s = getComputedStyle(t); return [s.outlineStyle, parseFloat(s.outlineWidth), t.className];
+"""
+
+
+def attr(name: str, value: str) -> Callable[[object], bool]:
+    return lambda element: element.get_attribute(name) == value
+
+
+def button(text: str) -> Callable[[object], bool]:
+    # (Quasar shows buttons in capitals; the text includes the icon's name)
+    return lambda element: element.tag_name == 'button' and text.lower() in (element.text or '').lower()
+
+
+def test_contact_reads_and_replies_with_an_attachment_by_keyboard(portal_server, browser, tmp_path) -> None:
+    casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=2)
+    portal_server.seed(portal_data.enable, replies_enabled=True)
+    pdf = tmp_path / 'signed form.pdf'
+    pdf.write_bytes(MINIMAL_PDF)
+    keys = Keyboard(browser)
+    share = casey.share_ids[0]
+
+    browser.get(portal_server.url + '/login')
+    keys.tab_to(attr('autocomplete', 'username'), 'the username field')
+    keys.type(casey.email)
+    keys.tab_to(attr('autocomplete', 'current-password'), 'the password field')
+    keys.type(PASSWORD)
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'LOGOUT' in d.page_source)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/message/{share}"]'))
+
+    keys.tab_to(lambda e: (e.get_attribute('href') or '').endswith(f'/message/{share}'), 'the first message')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: f'/message/{share}' in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
+
+    keys.tab_to(attr('aria-label', 'Home'), 'Home')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'LOGOUT' in d.page_source)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'a[aria-label="Reply To"]'))
+
+    keys.tab_to(lambda e: e.get_attribute('aria-label') == 'Reply To'
+                and (e.get_attribute('href') or '').endswith(f'/message/{share}?reply=1'), 'Reply To')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'reply=1' in d.current_url and d.find_elements(By.TAG_NAME, 'textarea'))
+
+    keys.tab_to(lambda e: e.tag_name == 'textarea', 'the reply text')
+    keys.type('Signed form attached.')
+    keys.tab_to(attr('type', 'file'), 'the attachment chooser')
+    keys.active().send_keys(str(pdf))  # what Enter and the browser's file chooser would hand to the page
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Remove signed form.pdf"]'))
+    keys.tab_to(button('Send reply'), 'Send reply')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'Replies' in d.page_source)
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "LOGOUT")]'))
+
+    keys.tab_to(button('LOGOUT'), 'LOGOUT')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: '/login' in d.current_url)
+    print(f'keyboard: contact sign-in, open, Home, Reply To, send with attachment, LOGOUT: {keys.keys} keys '
+          f'(+ {keys.typed} characters typed)')
