@@ -23,8 +23,8 @@ PORTAL_CSS = (ASSETS / 'portal.css').read_text()
 PORTAL_JS = (ASSETS / 'portal-a11y.js').read_text()  # a constant script (never built from data)
 # after a part of the page changed: the page's h1 gets the focus (on load assets/portal-a11y.js does it)
 FOCUS_HEADING_JS = """
-(() => { const h = document.querySelector('main h1');
-  if (!h) return; h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); })()
+setTimeout(() => { const h = document.querySelector('main h1');
+  if (!h) return; h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); }, 120)
 """
 # after a wizard step changed: its first field (or the page's h1), once the step's animation is over
 FOCUS_STEP_JS = """
@@ -69,14 +69,14 @@ def heading(text: str = '', level: int = 1) -> Heading:
     return Heading(text, level)
 
 
-def focus_step() -> None:
-    """Move the focus to the first field of the wizard step that just opened."""
-    ui.run_javascript(FOCUS_STEP_JS)
+def focus_step(near: ui.element) -> None:
+    """Move the focus to the first field of the wizard step that just opened (`near`: an element of the page)."""
+    near.client.run_javascript(FOCUS_STEP_JS)  # (the element that ran the handler may be gone by now)
 
 
-def focus_heading() -> None:
-    """Move the focus to the page's h1 (after a wizard step or a part of the page changed)."""
-    ui.run_javascript(FOCUS_HEADING_JS)
+def focus_heading(near: ui.element) -> None:
+    """Move the focus to the page's h1 after a step or a part of the page changed (`near`: an element of the page)."""
+    near.client.run_javascript(FOCUS_HEADING_JS)
 
 
 def not_available(message: str, back: tuple[str, str] | None = None) -> None:

@@ -14,12 +14,14 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests import portal_data
+from services import activation
+from tests import factories, portal_data
 from tests.browser import wait_for
 from tests.factories import MINIMAL_PDF, PASSWORD
 
 pytestmark = pytest.mark.browser
 
+ACTIVATION_PASSWORD = 'violet harbour kettle 93'
 MAX_TABS = 80  # more Tab presses than any page needs: beyond it the focus is trapped or the control unreachable
 
 
@@ -88,21 +90,21 @@ def button(text: str) -> Callable[[object], bool]:
     return lambda element: element.tag_name == 'button' and text.lower() in (element.text or '').lower()
 
 
-def test_contact_reads_and_replies_with_an_attachment_by_keyboard(portal_server, browser, tmp_path) -> None:
-    casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=2)
-    portal_server.seed(portal_data.enable, replies_enabled=True)
+def test_contact_reads_and_replies_with_an_attachment_by_keyboard(shared_portal, browser, tmp_path) -> None:
+    casey = shared_portal.seed(portal_data.person, email='casey@outside.test', shares=2)
+    shared_portal.seed(portal_data.enable, replies_enabled=True)
     pdf = tmp_path / 'signed form.pdf'
     pdf.write_bytes(MINIMAL_PDF)
     keys = Keyboard(browser)
     share = casey.share_ids[0]
 
-    browser.get(portal_server.url + '/login')
+    browser.get(shared_portal.url + '/login')
     keys.tab_to(attr('autocomplete', 'username'), 'the username field')
     keys.type(casey.email)
     keys.tab_to(attr('autocomplete', 'current-password'), 'the password field')
     keys.type(PASSWORD)
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'LOGOUT' in d.page_source)
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == shared_portal.url and 'LOGOUT' in d.page_source)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/message/{share}"]'))
 
     keys.tab_to(lambda e: (e.get_attribute('href') or '').endswith(f'/message/{share}'), 'the first message')
@@ -111,7 +113,7 @@ def test_contact_reads_and_replies_with_an_attachment_by_keyboard(portal_server,
 
     keys.tab_to(attr('aria-label', 'Home'), 'Home')
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'LOGOUT' in d.page_source)
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == shared_portal.url and 'LOGOUT' in d.page_source)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'a[aria-label="Reply To"]'))
 
     keys.tab_to(lambda e: e.get_attribute('aria-label') == 'Reply To'
@@ -126,7 +128,7 @@ def test_contact_reads_and_replies_with_an_attachment_by_keyboard(portal_server,
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Remove signed form.pdf"]'))
     keys.tab_to(button('Send reply'), 'Send reply')
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'Replies' in d.page_source)
+    wait_for(browser, lambda d: d.current_url.rstrip('/') == shared_portal.url and 'Replies' in d.page_source)
     wait_for(browser, lambda d: d.find_elements(By.XPATH, '//button[contains(., "LOGOUT")]'))
 
     keys.tab_to(button('LOGOUT'), 'LOGOUT')
@@ -134,3 +136,35 @@ def test_contact_reads_and_replies_with_an_attachment_by_keyboard(portal_server,
     wait_for(browser, lambda d: '/login' in d.current_url)
     print(f'keyboard: contact sign-in, open, Home, Reply To, send with attachment, LOGOUT: {keys.keys} keys '
           f'(+ {keys.typed} characters typed)')
+
+
+def test_activation_from_the_emailed_link_by_keyboard(shared_portal, browser) -> None:
+    def invite(session):
+        contact = factories.contact(session, email='dr.jones@outside.test')
+        return factories.share(session, contact_row=contact).activation_code
+    code = shared_portal.seed(invite)
+    keys = Keyboard(browser)
+
+    browser.get(f'{shared_portal.url}/activate?code={activation.normalize_code(code)}')  # the email's link
+    wait_for(browser, lambda d: 'Who is this activation code for?' in d.page_source)
+    wait_for(browser, lambda d: d.switch_to.active_element.tag_name == 'h1')  # the step's heading has the focus
+    keys.tab_to(button('NEXT'), 'NEXT (who)')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=email]'))
+    wait_for(browser, lambda d: 'Verify your email' in d.switch_to.active_element.text)  # focus moved with the step
+    keys.tab_to(attr('autocomplete', 'email'), 'the email field')
+    keys.type('dr.jones@outside.test')
+    keys.tab_to(button('NEXT'), 'NEXT (email)')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=new-password]'))
+    wait_for(browser, lambda d: d.switch_to.active_element.tag_name == 'h1')
+    keys.tab_to(attr('autocomplete', 'new-password'), 'the password field')
+    keys.type(ACTIVATION_PASSWORD)
+    keys.press(Keys.TAB)
+    assert keys.active().get_attribute('autocomplete') == 'new-password'  # the confirmation, next in order
+    keys.type(ACTIVATION_PASSWORD)
+    wait_for(browser, lambda d: 'Strength:' in d.page_source)
+    keys.tab_to(button('CREATE ACCOUNT'), 'CREATE ACCOUNT')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Secure messages' in d.page_source and d.current_url == shared_portal.url + '/')
+    print(f'keyboard: activation from the emailed link to the portal: {keys.keys} keys (+ {keys.typed} characters typed)')

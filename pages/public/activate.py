@@ -16,7 +16,7 @@ from services import activation, auth, contact_accounts
 from services.contact_accounts import EmailTaken, NewAccount
 from services.settings import PortalSettings
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..account_widgets import Credentials, help_desk, password_fields
 from ..frame import heading
 from ..portal import Page, portal_page
@@ -83,6 +83,7 @@ class ActivationFlow:
 
     def show_who_step(self) -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         with self.card:
             heading('Who is this activation code for?').classes('text-2xl font-bold').mark('who-title')
             who = ui.radio([MYSELF, SOMEONE_ELSE], value=self.who).props('inline').mark('who')
@@ -113,6 +114,7 @@ class ActivationFlow:
 
     def show_email_step(self) -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         with self.card:
             heading('Verify your email').classes('text-2xl font-bold').mark('email-title')
             ui.label('Type the email address you want to use. If it is not the address the invitation was sent to, '
@@ -158,6 +160,7 @@ class ActivationFlow:
 
     def show_account_step(self) -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         email_is_username = self.settings.email_is_username
         with self.card:
             heading('Choose your username and password').classes('text-2xl font-bold').mark('account-title')
@@ -198,6 +201,7 @@ class ActivationFlow:
 
     def show_sign_in_step(self, username_value: str = '') -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         with self.card:
             heading('Add this code to your account').classes('text-2xl font-bold').mark('link-title')
             if self.actor is not None and self.actor.role == 'contact':

@@ -176,7 +176,7 @@ class Wizard:
         keys = [s['key'] for s in self.sections] + [questionnaire.REVIEW_STEP]
         index = keys.index(self.stepper.value) + offset
         self.stepper.value = keys[max(0, min(index, len(keys) - 1))]
-        frame.focus_step()
+        frame.focus_step(self.stepper)
 
     async def upload(self, act: actions.Act, key: str) -> None:
         data = await act.event.file.read()
