@@ -14,7 +14,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from services import activation
+from services import activation, settings
 from tests import factories, portal_data
 from tests.browser import wait_for
 from tests.factories import MINIMAL_PDF, PASSWORD
@@ -168,3 +168,36 @@ def test_activation_from_the_emailed_link_by_keyboard(shared_portal, browser) ->
     keys.press(Keys.ENTER)
     wait_for(browser, lambda d: 'Secure messages' in d.page_source and d.current_url == shared_portal.url + '/')
     print(f'keyboard: activation from the emailed link to the portal: {keys.keys} keys (+ {keys.typed} characters typed)')
+
+
+def test_admin_changes_a_setting_by_keyboard(shared_portal, browser) -> None:
+    shared_portal.seed(lambda session: factories.account(session, role='admin', email='boss@clinic.test'))
+    shared_portal.seed(portal_data.enable, registration_enabled=False)
+    keys = Keyboard(browser)
+
+    browser.get(shared_portal.url + '/login')
+    keys.tab_to(attr('autocomplete', 'username'), 'the username field')
+    keys.type('boss@clinic.test')
+    keys.tab_to(attr('autocomplete', 'current-password'), 'the password field')
+    keys.type(PASSWORD)
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: '/admin' in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
+
+    keys.tab_to(button('Menu'), 'Menu', back=True)  # the header is before the page's h1
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-menu [role=menuitem]'))
+    keys.tab_to(lambda e: e.get_attribute('role') == 'menuitem' and e.text.strip() == 'Settings', 'the Settings item')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.current_url.endswith('/admin/settings') and d.find_elements(By.CSS_SELECTOR, 'main h1'))
+
+    keys.tab_to(lambda e: e.get_attribute('role') == 'switch' and 'New registration enabled' in e.text,
+                'the New registration switch')
+    assert keys.active().get_attribute('aria-checked') == 'false'
+    keys.press(Keys.SPACE)
+    wait_for(browser, lambda d: d.switch_to.active_element.get_attribute('aria-checked') == 'true')
+    keys.tab_to(attr('aria-label', 'Save features'), 'Save (Features)')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Saved.' in d.find_element(By.TAG_NAME, 'main').text)
+    assert shared_portal.seed(lambda session: settings.get_settings(session).registration_enabled) is True
+    print(f'keyboard: admin signs in, opens Settings from the menu and saves a switch: {keys.keys} keys '
+          f'(+ {keys.typed} characters typed)')

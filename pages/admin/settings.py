@@ -248,4 +248,5 @@ def _save_row(section: str, fields: dict[str, ui.element]) -> None:
         act.done('Saved.' if diff else 'Nothing changed.')
 
     button = ui.button('Save').mark(f'save-{section}')
+    button.props['aria-label'] = f'Save {section}'  # each section has a Save: say which one
     button.on_click(actions.Action(save, triggers=[button], message=actions.Message(f'error-{section}')))
