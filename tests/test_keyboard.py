@@ -13,8 +13,10 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from sqlmodel import select
 
-from services import activation, settings
+from models import Registration
+from services import activation, registration, settings
 from tests import factories, portal_data
 from tests.browser import wait_for
 from tests.factories import MINIMAL_PDF, PASSWORD
@@ -200,4 +202,65 @@ def test_admin_changes_a_setting_by_keyboard(shared_portal, browser) -> None:
     wait_for(browser, lambda d: 'Saved.' in d.find_element(By.TAG_NAME, 'main').text)
     assert shared_portal.seed(lambda session: settings.get_settings(session).registration_enabled) is True
     print(f'keyboard: admin signs in, opens Settings from the menu and saves a switch: {keys.keys} keys '
+          f'(+ {keys.typed} characters typed)')
+
+
+def test_registration_wizard_by_keyboard(shared_portal, browser) -> None:
+    def start(session):
+        settings.set_value(session, 'registration_enabled', True)
+        settings.invalidate_cache()
+        contact = factories.contact(session, email='robin.submitter@outside.test')
+        actor = factories.actor_for(session, factories.contact_account(session, contact))
+        return registration.start(session, actor=actor)
+    token = shared_portal.seed(start)
+    keys = Keyboard(browser)
+
+    def next_step(label: str) -> None:
+        keys.tab_to(button('Next'), f'Next ({label})')
+        keys.press(Keys.ENTER)
+
+    def step_is(number: int) -> None:
+        wait_for(browser, lambda d: f'Step {number} of 6' in d.find_element(By.TAG_NAME, 'main').text)
+
+    browser.get(f'{shared_portal.url}/registration/{token}')
+    step_is(1)
+    keys.tab_to(attr('aria-label', 'First name *'), 'First name')
+    keys.type('Robin')
+    keys.tab_to(attr('aria-label', 'Last name *'), 'Last name')
+    keys.type('Quill')
+    keys.tab_to(attr('aria-label', 'Date of birth *'), 'Date of birth')
+    keys.type('04021990')  # Chromium's date field takes the digits in locale order
+    keys.tab_to(lambda e: e.get_attribute('role') == 'combobox', 'Sex')
+    keys.press(Keys.ENTER)  # opens the options
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-menu [role=option]'))
+    for _ in range(10):
+        highlighted = browser.find_elements(By.CSS_SELECTOR, '.q-menu .q-manual-focusable--focused')
+        if highlighted and highlighted[0].text.strip() == 'Female':
+            break
+        keys.press(Keys.ARROW_DOWN)
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Female' in d.find_element(By.TAG_NAME, 'main').text)
+    next_step('the person')
+    step_is(2)
+    wait_for(browser, lambda d: d.switch_to.active_element.get_attribute('aria-label') == 'Phone *')  # focus moved
+    keys.type('+1 555 123 4567')
+    next_step('contact details')
+    step_is(3)
+    next_step('employment')
+    step_is(4)
+    keys.tab_to(attr('aria-label', 'Reason for the registration *'), 'Reason')
+    keys.type('Pre-employment exam')
+    next_step('reason')
+    step_is(5)
+    keys.tab_to(lambda e: (e.get_attribute('aria-label') or '').startswith('Your name'), 'Your name')
+    keys.type('Casey Case')
+    keys.tab_to(lambda e: (e.get_attribute('aria-label') or '').startswith('Your phone'), 'Your phone')
+    keys.type('555 987 6543')
+    next_step('about you')
+    step_is(6)
+    keys.tab_to(button('Submit registration'), 'Submit registration')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Thank you' in d.page_source)
+    assert shared_portal.seed(lambda session: session.exec(select(Registration)).first()) is not None
+    print(f'keyboard: the registration wizard, six steps to the reference: {keys.keys} keys '
           f'(+ {keys.typed} characters typed)')
