@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from sqlmodel import select
 
-from models import Registration
+from models import Contact, Registration, Reply, Share
 from services import activation, registration, settings
 from tests import factories, portal_data
 from tests.browser import wait_for
@@ -264,3 +264,81 @@ def test_registration_wizard_by_keyboard(shared_portal, browser) -> None:
     assert shared_portal.seed(lambda session: session.exec(select(Registration)).first()) is not None
     print(f'keyboard: the registration wizard, six steps to the reference: {keys.keys} keys '
           f'(+ {keys.typed} characters typed)')
+
+
+def test_staff_send_a_document_and_work_the_reply_by_keyboard(shared_portal, browser) -> None:
+    def clinic(session):
+        factories.account(session, role='staff', email='nurse@clinic.test', name='Nurse Joy')
+        chart = factories.chart(session, first='Pat', last='Keyboard')
+        document = factories.document(session, chart_row=chart, title='Fitness note')
+        return chart.id, document.id
+    chart_id, document_id = shared_portal.seed(clinic)
+    keys = Keyboard(browser)
+
+    browser.get(shared_portal.url + '/login')
+    keys.tab_to(attr('autocomplete', 'username'), 'the username field')
+    keys.type('nurse@clinic.test')
+    keys.tab_to(attr('autocomplete', 'current-password'), 'the password field')
+    keys.type(PASSWORD)
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/staff/chart/{chart_id}"]'))
+
+    keys.tab_to(lambda e: (e.get_attribute('href') or '').endswith(f'/staff/chart/{chart_id}'), 'the chart')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/staff/document/{document_id}"]'))
+    keys.tab_to(lambda e: (e.get_attribute('href') or '').endswith(f'/staff/document/{document_id}'), 'the document')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: f'/staff/document/{document_id}' in d.current_url)
+
+    keys.tab_to(button('Send document'), 'Send document')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[role=dialog]'))
+    keys.tab_to(lambda e: 'New contact' in e.text and e.get_attribute('aria-expanded') is not None, 'New contact')
+    keys.press(Keys.ENTER)
+    keys.tab_to(attr('aria-label', 'First name'), 'First name')
+    keys.type('Kim')
+    keys.tab_to(attr('aria-label', 'Last name'), 'Last name')
+    keys.type('Keyboard')
+    keys.tab_to(attr('aria-label', 'Email'), 'Email')
+    keys.type('kim.keyboard@outside.test')
+    keys.tab_to(button('Add contact'), 'Add contact')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Kim Keyboard' in d.find_element(By.CSS_SELECTOR, '[role=dialog]').text
+             and 'added' in d.find_element(By.CSS_SELECTOR, '[role=dialog]').text)
+    keys.tab_to(lambda e: e.tag_name == 'button' and e.text.strip().lower().endswith('send')
+                and 'document' not in e.text.lower(), 'Send')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Sent 1 share' in d.find_element(By.TAG_NAME, 'main').text)
+
+    def reply(session):  # the new contact activates and replies (their part is tested on its own)
+        share = session.exec(select(Share).where(Share.source_document_id == document_id)).one()
+        contact = session.get(Contact, share.contact_id)
+        account = factories.contact_account(session, contact)
+        row = Reply(share_id=share.id, account_id=account.id, author_name='Kim Keyboard', body='Noted, thanks.')
+        session.add(row)
+        share.reply_count += 1
+        share.last_reply_at = row.created_at
+        session.add(share)
+        session.flush()
+        return row.id
+    reply_id = shared_portal.seed(reply)
+
+    keys.tab_to(button('Menu'), 'Menu', back=True)
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-menu [role=menuitem]'))
+    keys.tab_to(lambda e: e.get_attribute('role') == 'menuitem' and e.text.strip() == 'SMP worklist', 'SMP worklist')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'a[href="/staff/reply/{reply_id}"]'))
+    keys.tab_to(lambda e: (e.get_attribute('href') or '').endswith(f'/staff/reply/{reply_id}'), 'the reply')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: f'/staff/reply/{reply_id}' in d.current_url and 'Noted, thanks.' in d.page_source)
+
+    keys.tab_to(button('Mark worked'), 'Mark worked')
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'status: worked' in d.find_element(By.TAG_NAME, 'main').text)
+    keys.tab_to(button('Move into chart'), 'Move into chart')  # (a moved reply is done: "moved" replaces "worked")
+    keys.press(Keys.ENTER)
+    wait_for(browser, lambda d: 'Moved into the chart' in d.find_element(By.TAG_NAME, 'main').text)
+    wait_for(browser, lambda d: 'status: moved' in d.find_element(By.TAG_NAME, 'main').text)
+    print(f'keyboard: staff open a chart, send to a new contact, open the reply from the worklist, worked, Move: '
+          f'{keys.keys} keys (+ {keys.typed} characters typed)')
