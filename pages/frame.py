@@ -28,13 +28,17 @@ setTimeout(() => { const h = document.querySelector('main h1');
 """
 # after a wizard step changed: its first field (or the page's h1), once the step's animation is over
 FOCUS_STEP_JS = """
-setTimeout(() => {
-  const step = [...document.querySelectorAll('main .q-stepper__step-inner')].find((e) => e.offsetParent !== null);
-  const field = step && step.querySelector('input:not([type=hidden]):not([tabindex="-1"]), textarea, '
-    + '[role=combobox], [role=radio], [role=checkbox], button');
-  if (field) { field.focus(); return; }
-  const h = document.querySelector('main h1'); if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
-}, 400)
+(() => { let tries = 0;
+  const go = () => {
+    const tab = document.querySelector('main .q-stepper__tab--active');
+    const inner = tab && tab.closest('.q-stepper__step') && tab.closest('.q-stepper__step').querySelector('.q-stepper__step-inner');
+    const field = inner && inner.offsetParent !== null && inner.querySelector('input:not([type=hidden]):not([tabindex="-1"]), '
+      + 'textarea, [role=combobox], [role=radio], [role=checkbox], button');
+    if (field) { field.focus(); return; }
+    if (++tries < 30) { setTimeout(go, 100); return; }
+    const h = document.querySelector('main h1'); if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+  };
+  setTimeout(go, 100); })()
 """
 ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'), ('Audit log', '/admin/audit'),
                ('Outbox', '/admin/outbox')]

@@ -228,6 +228,11 @@ def _describe(violations: list[dict]) -> str:
     return '\n'.join(lines)
 
 
+# how much of the window the header and footer keep covering while the page scrolls (position fixed)
+_FIXED_HEIGHT = """
+return [...document.querySelectorAll('.q-header, .q-footer')].filter((e) => getComputedStyle(e).position === 'fixed')
+  .reduce((sum, e) => sum + e.offsetHeight, 0);
+"""
 _TOO_WIDE = """
 return [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1
   && ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))
@@ -269,6 +274,10 @@ def test_no_axe_violations(role, accessibility_portal, browser) -> None:
                 _settle(browser)
                 wide = browser.execute_script('return document.documentElement.scrollWidth')
                 print(f'reflow {role:7} {REFLOW_WIDTH:4} px  {state.route:45} {name:45} page width: {wide}')
+                covered = browser.execute_script(_FIXED_HEIGHT)
+                if covered > 0.25 * 780:
+                    failures.append(f'{state.route} [{name}]: fixed header/footer cover {covered} px of 780 at '
+                                    f'{REFLOW_WIDTH} px')
                 if wide > REFLOW_WIDTH:
                     failures.append(f'{state.route} [{name}] scrolls sideways at {REFLOW_WIDTH} px ({wide} px wide): '
                                     f'{browser.execute_script(_TOO_WIDE)}')

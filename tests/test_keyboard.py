@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -81,6 +85,21 @@ const e = document.activeElement; const f = e.closest('.q-field');
 const t = f ? f.querySelector('.q-field__control') : (e.matches('.q-uploader__input') ? e.closest('.q-btn') : e);
 const s = getComputedStyle(t); return [s.outlineStyle, parseFloat(s.outlineWidth), t.className];
 """
+
+
+def main_text(driver) -> str:
+    """The page's main text, or '' while the page is being replaced (a navigation)."""
+    try:
+        return driver.find_element(By.TAG_NAME, 'main').text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ''
+
+
+def dialog_text(driver) -> str:
+    try:
+        return driver.find_element(By.CSS_SELECTOR, '[role=dialog]').text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ''
 
 
 def attr(name: str, value: str) -> Callable[[object], bool]:
@@ -199,7 +218,7 @@ def test_admin_changes_a_setting_by_keyboard(shared_portal, browser) -> None:
     wait_for(browser, lambda d: d.switch_to.active_element.get_attribute('aria-checked') == 'true')
     keys.tab_to(attr('aria-label', 'Save features'), 'Save (Features)')
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: 'Saved.' in d.find_element(By.TAG_NAME, 'main').text)
+    wait_for(browser, lambda d: 'Saved.' in main_text(d))
     assert shared_portal.seed(lambda session: settings.get_settings(session).registration_enabled) is True
     print(f'keyboard: admin signs in, opens Settings from the menu and saves a switch: {keys.keys} keys '
           f'(+ {keys.typed} characters typed)')
@@ -220,7 +239,7 @@ def test_registration_wizard_by_keyboard(shared_portal, browser) -> None:
         keys.press(Keys.ENTER)
 
     def step_is(number: int) -> None:
-        wait_for(browser, lambda d: f'Step {number} of 6' in d.find_element(By.TAG_NAME, 'main').text)
+        wait_for(browser, lambda d: f'Step {number} of 6' in main_text(d))
 
     browser.get(f'{shared_portal.url}/registration/{token}')
     step_is(1)
@@ -239,7 +258,7 @@ def test_registration_wizard_by_keyboard(shared_portal, browser) -> None:
             break
         keys.press(Keys.ARROW_DOWN)
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: 'Female' in d.find_element(By.TAG_NAME, 'main').text)
+    wait_for(browser, lambda d: 'Female' in main_text(d))
     next_step('the person')
     step_is(2)
     wait_for(browser, lambda d: d.switch_to.active_element.get_attribute('aria-label') == 'Phone *')  # focus moved
@@ -303,12 +322,12 @@ def test_staff_send_a_document_and_work_the_reply_by_keyboard(shared_portal, bro
     keys.type('kim.keyboard@outside.test')
     keys.tab_to(button('Add contact'), 'Add contact')
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: 'Kim Keyboard' in d.find_element(By.CSS_SELECTOR, '[role=dialog]').text
-             and 'added' in d.find_element(By.CSS_SELECTOR, '[role=dialog]').text)
+    wait_for(browser, lambda d: 'Kim Keyboard' in dialog_text(d)
+             and 'added' in dialog_text(d))
     keys.tab_to(lambda e: e.tag_name == 'button' and e.text.strip().lower().endswith('send')
                 and 'document' not in e.text.lower(), 'Send')
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: 'Sent 1 share' in d.find_element(By.TAG_NAME, 'main').text)
+    wait_for(browser, lambda d: 'Sent 1 share' in main_text(d))
 
     def reply(session):  # the new contact activates and replies (their part is tested on its own)
         share = session.exec(select(Share).where(Share.source_document_id == document_id)).one()
@@ -335,10 +354,10 @@ def test_staff_send_a_document_and_work_the_reply_by_keyboard(shared_portal, bro
 
     keys.tab_to(button('Mark worked'), 'Mark worked')
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: 'status: worked' in d.find_element(By.TAG_NAME, 'main').text)
+    wait_for(browser, lambda d: 'status: worked' in main_text(d))
     keys.tab_to(button('Move into chart'), 'Move into chart')  # (a moved reply is done: "moved" replaces "worked")
     keys.press(Keys.ENTER)
-    wait_for(browser, lambda d: 'Moved into the chart' in d.find_element(By.TAG_NAME, 'main').text)
-    wait_for(browser, lambda d: 'status: moved' in d.find_element(By.TAG_NAME, 'main').text)
+    wait_for(browser, lambda d: 'Moved into the chart' in main_text(d))
+    wait_for(browser, lambda d: 'status: moved' in main_text(d))
     print(f'keyboard: staff open a chart, send to a new contact, open the reply from the worklist, worked, Move: '
           f'{keys.keys} keys (+ {keys.typed} characters typed)')
