@@ -272,6 +272,8 @@ INTERNAL = {
     'verification.verified_recently', 'audit.content_hash', 'audit.anchor_mac', 'audit_verify.verify',
     'charts.search_condition', 'cookie_tickets.issue', 'cookie_tickets.redeem',
     'sharing.expiry_moment',  # reached through share_document and change_expiry above
+    # called only with a checked #rrggbb colour (save_section's colour check, and the page before it)
+    'settings_admin.contrast_ratio', 'settings_admin.color_contrast_problem',
 }
 # checked through another entry above (the parameter is typed into it)
 COVERED_ELSEWHERE = {
