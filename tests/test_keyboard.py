@@ -172,13 +172,15 @@ def test_activation_from_the_emailed_link_by_keyboard(shared_portal, browser) ->
     keys.tab_to(button('NEXT'), 'NEXT (who)')
     keys.press(Keys.ENTER)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=email]'))
-    wait_for(browser, lambda d: 'Verify your email' in d.switch_to.active_element.text)  # focus moved with the step
+    wait_for(browser, lambda d: d.switch_to.active_element.tag_name == 'h1'
+             and 'Verify your email' in d.switch_to.active_element.text)  # the focus moved with the step
     keys.tab_to(attr('autocomplete', 'email'), 'the email field')
     keys.type('dr.jones@outside.test')
     keys.tab_to(button('NEXT'), 'NEXT (email)')
     keys.press(Keys.ENTER)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=new-password]'))
-    wait_for(browser, lambda d: d.switch_to.active_element.tag_name == 'h1')
+    wait_for(browser, lambda d: d.switch_to.active_element.tag_name == 'h1'
+             and 'username and password' in d.switch_to.active_element.text)
     keys.tab_to(attr('autocomplete', 'new-password'), 'the password field')
     keys.type(ACTIVATION_PASSWORD)
     keys.press(Keys.TAB)
