@@ -180,7 +180,9 @@ def serve() -> None:
         base = settings.get_settings(session).public_url
     if token:
         print(f'\nNo administrator yet. Open this one-time link to create one:\n  {base}/setup?token={token}\n', flush=True)
+    app.config.quasar_config.setdefault('lang', {})['noHtmlAttrs'] = True  # the page's lang stays SMP_LANGUAGE
     ui.run(host=config.host, port=config.port, title='Secure Message Portal', reload=False, show=False,
+           language=config.language,  # type: ignore[arg-type]  (any BCP 47 tag; Quasar falls back to en-US)
            storage_secret=config_module.persistent_secret('storage_secret'),
            session_middleware_kwargs={'https_only': config.cookie_https_only, 'same_site': 'lax'},
            favicon='🏥', uvicorn_logging_level=config.log_level.lower(), log_config=None,

@@ -46,6 +46,7 @@ class StrengthMeter:
                  username: Callable[[], str]) -> None:
         self.settings, self.password, self.confirm, self.username = settings, password, confirm, username
         self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('strength-bar')
+        self.bar.props['aria-label'] = 'Password strength'
         self.label = ui.label().classes('text-sm').mark('strength')
         password.on_value_change(self.update)
         confirm.on_value_change(self.update)

@@ -46,20 +46,42 @@ class Message(ui.label):
         """`failed` starts every error (e.g. 'Not saved.'), saying what did not happen before the reason."""
         super().__init__()
         self.failed = failed
+        self.fields: list[ui.element] = []
+        self.props['id'] = f'message-{self.id}'
         self.props['aria-live'] = 'polite'
         self.props['role'] = 'status'
         self.classes('text-sm').mark(mark)
         self.set_visibility(False)
 
+    def describe(self, *fields: ui.element) -> Message:
+        """The fields this message is about: they point to it (aria-describedby) and are marked invalid on errors."""
+        self.fields.extend(fields)
+        for field_ in fields:
+            field_.props['aria-describedby'] = self.props['id']
+        return self
+
     def error(self, text: str) -> None:
         self._show(f'{self.failed} {text}' if self.failed else text, 'text-negative', 'alert')
+        self._mark(True)
 
     def success(self, text: str) -> None:
         self._show(text, 'text-positive', 'status')
+        self._mark(False)
 
     def clear(self) -> None:
         self.text = ''
         self.set_visibility(False)
+        self._mark(False)
+
+    def _mark(self, invalid: bool) -> None:
+        for field_ in self.fields:
+            if field_.is_deleted:
+                continue
+            if invalid:
+                field_.props['aria-invalid'] = 'true'
+            else:
+                field_.props.pop('aria-invalid', None)
+            field_.update()
 
     def _show(self, text: str, colour: str, role: str) -> None:
         self.classes(remove='text-negative text-positive').classes(colour)
@@ -234,6 +256,8 @@ def button(text: str, handler: Handler, *, icon: str | None = None, message: Mes
     trigger = ui.button(text, icon=icon)
     action = Action(handler, triggers=[trigger], message=message, roles=roles)
     trigger.on_click(action)
+    enter = list(enter)
+    action.message.describe(*enter)  # the fields the message is about
     for field_ in enter:
         field_.on('keydown.enter', action)
     return trigger

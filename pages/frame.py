@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from models.shapes import Actor
 from services.settings import PortalSettings
@@ -13,6 +15,115 @@ from . import access
 
 STAFF_LINKS = [('Charts', '/staff'), ('Contacts', '/staff/contacts'), ('SMP worklist', '/staff/worklist'),
                ('Registrations', '/staff/registrations'), ('My settings', '/staff/settings')]
+# the portal theme: Quasar's brand colours replaced by ones that meet 4.5:1 as text on white (and 3:1 as UI parts)
+THEME = {'secondary': '#1d6f67', 'accent': '#7b1fa2', 'positive': '#1e7b34', 'negative': '#b3261e',
+         'info': '#0b6a8a', 'warning': '#8a5300'}
+ASSETS = Path(__file__).resolve().parent.parent / 'assets'
+PORTAL_CSS = (ASSETS / 'portal.css').read_text()
+PORTAL_SCRIPT = r'''<script>
+// Names and keyboard access for the parts Quasar draws itself (the pages cannot reach them): every page gets this
+// from pages/frame.py. Table scroll areas become focusable regions, selection checkboxes are named after their
+// row, the loading bar is named, and the uploader's "+" button is one named control that opens the file chooser.
+(() => {
+  if (window.portalA11y) return;
+  window.portalA11y = true;
+  let loadFocus = false;  // after a page loads, the focus goes to its h1 (unless a field took it, e.g. autofocus)
+  const focusHeading = () => {
+    const h = document.querySelector('main h1');
+    if (loadFocus || !h) return;
+    loadFocus = true;
+    setTimeout(() => {
+      const active = document.activeElement;
+      if (active && active !== document.body && active.id !== 'main') return;
+      h.setAttribute('tabindex', '-1');
+      h.focus({preventScroll: true});
+    }, 150);
+  };
+  const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
+  const fix = () => {
+    focusHeading();
+    keepUploaderFocus();
+    document.querySelectorAll('.q-loading-bar:not([aria-label])').forEach((el) => el.setAttribute('aria-label', 'Loading'));
+    document.querySelectorAll('.q-table__middle.scroll:not([tabindex])').forEach((el) => {
+      el.tabIndex = 0;
+      el.setAttribute('role', 'region');
+      el.setAttribute('aria-label', 'Table, scrolls sideways');
+    });
+    document.querySelectorAll('.q-table th .q-checkbox[role=checkbox]:not([aria-label])')
+      .forEach((el) => el.setAttribute('aria-label', 'Select all rows'));
+    document.querySelectorAll('.q-table td .q-checkbox[role=checkbox], .q-table__grid-item .q-checkbox[role=checkbox]')
+      .forEach((el) => {
+        const row = el.closest('tr, .q-table__grid-item');
+        const cells = row ? [...row.querySelectorAll('td:not(.q-table--col-auto-width)')] : [];
+        const name = `Select ${text(cells[0]) || 'row'}`.slice(0, 120);
+        if (el.getAttribute('aria-label') !== name) el.setAttribute('aria-label', name);
+      });
+    // the uploader's "+" is a Quasar button wrapping a hidden file input (a control inside a control): the
+    // input itself becomes the named control the keyboard reaches, the button around it only draws it
+    document.querySelectorAll('.q-uploader__input').forEach((input) => {
+      const button = input.closest('.q-btn');
+      const uploader = input.closest('.q-uploader');
+      const title = text(uploader && uploader.querySelector('.q-uploader__header .q-uploader__title'));
+      const name = title ? `Choose files: ${title}` : 'Choose files';
+      if (input.getAttribute('aria-label') !== name) input.setAttribute('aria-label', name);
+      if (input.tabIndex !== 0) input.tabIndex = 0;
+      if (button && button.getAttribute('role') !== 'none') {
+        button.setAttribute('role', 'none');
+        button.tabIndex = -1;
+      }
+    });
+    document.querySelectorAll('.q-uploader__header .q-btn:not([aria-label])').forEach((el) => {
+      const icon = text(el.querySelector('.q-icon'));
+      const names = {clear_all: 'Remove all files', cloud_upload: 'Upload', done_all: 'Remove uploaded files', clear: 'Abort'};
+      if (names[icon]) el.setAttribute('aria-label', names[icon]);
+    });
+    document.querySelectorAll('.q-uploader__file .q-btn:not([aria-label])').forEach((el) => {
+      el.setAttribute('aria-label', `Remove ${text(el.closest('.q-uploader__file').querySelector('.q-uploader__title'))}`);
+    });
+    document.querySelectorAll('.q-menu .q-item[role=listitem]').forEach((el) => el.setAttribute('role', 'menuitem'));
+  };
+  // a file chosen by keyboard re-renders the uploader: the focus goes back to its file input, not to the page
+  let lastUploader = null;
+  document.addEventListener('focusin', (event) => {
+    lastUploader = event.target.matches && event.target.matches('.q-uploader__input')
+      ? event.target.closest('.q-uploader') : null;
+  });
+  document.addEventListener('mousedown', () => { lastUploader = null; });
+  const keepUploaderFocus = () => {
+    const active = document.activeElement;
+    if (!lastUploader || (active && active !== document.body)) return;
+    const input = lastUploader.isConnected && lastUploader.querySelector('.q-uploader__input');
+    if (input) input.focus();
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; fix(); });
+  }).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                        attributeFilter: ['role', 'tabindex']});
+  document.addEventListener('DOMContentLoaded', fix);
+})();
+</script>'''
+# after a part of the page changed: the page's h1 gets the focus (on load PORTAL_SCRIPT does it)
+FOCUS_HEADING_JS = """
+setTimeout(() => { const h = document.querySelector('main h1');
+  if (!h) return; h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); }, 120)
+"""
+# after a wizard step changed: its first field (or the page's h1), once the step's animation is over
+FOCUS_STEP_JS = """
+(() => { let tries = 0;
+  const go = () => {
+    const tab = document.querySelector('main .q-stepper__tab--active');
+    const inner = tab && tab.closest('.q-stepper__step') && tab.closest('.q-stepper__step').querySelector('.q-stepper__step-inner');
+    const field = inner && inner.offsetParent !== null && inner.querySelector('input:not([type=hidden]):not([tabindex="-1"]), '
+      + 'textarea, [role=combobox], [role=radio], [role=checkbox], button');
+    if (field) { field.focus(); return; }
+    if (++tries < 30) { setTimeout(go, 100); return; }
+    const h = document.querySelector('main h1'); if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+  };
+  setTimeout(go, 100); })()
+"""
 ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'), ('Audit log', '/admin/audit'),
                ('Outbox', '/admin/outbox')]
 
@@ -20,13 +131,40 @@ ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'),
 @contextmanager
 def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> Iterator[ui.column]:
     """Build the page header and footer around the content of the `with` block (portal_page calls this)."""
-    ui.colors(primary=settings.primary_color)
+    ui.colors(primary=settings.primary_color, **THEME)
+    ui.add_css(PORTAL_CSS)
+    ui.add_body_html(PORTAL_SCRIPT)
     ui.query('body').classes('bg-grey-1')
     header(settings, actor, unworked)
     with ui.column().classes('w-full max-w-5xl mx-auto p-3 sm:p-6 gap-4') as content:
+        content.props['id'] = 'main'
+        content.props['tabindex'] = '-1'
         yield content
     if settings.footer_enabled:
         footer(settings)
+
+
+class Heading(TextElement):
+    """A real heading (`h1`..`h4`) styled like the label it replaces: one h1 per page, sections below it."""
+
+    def __init__(self, text: str = '', level: int = 1) -> None:
+        super().__init__(tag=f'h{max(1, min(level, 6))}', text=text)
+        self.classes('portal-heading')
+
+
+def heading(text: str = '', level: int = 1) -> Heading:
+    """The page's title (level 1) or a section's (level 2, 3)."""
+    return Heading(text, level)
+
+
+def focus_step(near: ui.element) -> None:
+    """Move the focus to the first field of the wizard step that just opened (`near`: an element of the page)."""
+    near.client.run_javascript(FOCUS_STEP_JS)  # (the element that ran the handler may be gone by now)
+
+
+def focus_heading(near: ui.element) -> None:
+    """Move the focus to the page's h1 after a step or a part of the page changed (`near`: an element of the page)."""
+    near.client.run_javascript(FOCUS_HEADING_JS)
 
 
 def not_available(message: str, back: tuple[str, str] | None = None) -> None:
@@ -34,6 +172,7 @@ def not_available(message: str, back: tuple[str, str] | None = None) -> None:
     ui.page_title('Not available')
     with ui.card().classes('w-full p-6 items-center text-center').mark('not-available'):
         ui.icon('block', size='lg', color='grey-7')
+        heading('Not available').classes('text-xl')
         ui.label(message).classes('text-lg')
         if back:
             ui.link(*back)
@@ -41,33 +180,43 @@ def not_available(message: str, back: tuple[str, str] | None = None) -> None:
 
 def header(settings: PortalSettings, actor: Actor | None, unworked: int = 0) -> None:
     """The co-brand header: logo, portal name and header text, navigation by role, sign out."""
-    with ui.header().classes('items-center gap-3 px-3 py-2 bg-white text-grey-9 shadow-sm').mark('portal-header'):
+    with ui.header().classes('items-center gap-3 px-3 py-2 bg-white text-grey-9 shadow-sm').mark('portal-header') \
+            .classes('portal-header'):
+        ui.link('Skip to main content', '#main').classes('skip-link')
         with ui.link(target=access.home_of(actor) if actor else '/').classes('flex items-center gap-3 no-underline text-inherit'):
             if settings.logo_file_id:
                 logo = ui.image(f'/branding/logo?v={settings.logo_file_id}').props('fit=contain') \
-                    .classes('w-28 h-10').mark('logo')
+                    .classes('w-28 h-10 portal-logo').mark('logo')
                 logo.props['alt'] = settings.logo_alt  # data, never parsed as props
             else:
-                ui.icon('local_hospital', size='md', color='primary').mark('logo')
+                ui.icon('local_hospital', size='md', color='primary').mark('logo').props['aria-hidden'] = 'true'
             with ui.column().classes('gap-0'):
                 ui.label(settings.portal_name).classes('text-lg font-bold leading-tight').mark('portal-name')
                 if settings.header_text:
                     ui.label(settings.header_text).classes('text-xs text-grey-7')
         ui.space()
         if actor is not None:
-            links = (STAFF_LINKS if actor.is_staff else []) + (ADMIN_LINKS if actor.is_admin else [])
-            if links:
-                with ui.button(icon='menu').props('flat round color=grey-8 aria-label="Menu"'):
-                    if actor.is_staff:
-                        unworked_badge(unworked)
-                    with ui.menu():
-                        for label, target in links:
-                            ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
-            if actor.role == 'contact':
-                ui.button(icon='settings', on_click=lambda: ui.navigate.to('/settings')) \
-                    .props('flat round color=grey-8 aria-label="Settings"').tooltip('Settings')
-            ui.label(actor.display_name).classes('text-sm text-grey-8 gt-xs')
-            ui.button('Sign out', icon='logout', on_click=access.sign_out).props('flat color=primary').mark('sign-out')
+            with ui.element('nav').classes('flex items-center gap-3 no-wrap') as nav:
+                nav.props['aria-label'] = 'Portal'
+                navigation(actor, unworked)
+
+
+def navigation(actor: Actor, unworked: int) -> None:
+    """The header's controls for a signed-in person: menu by role, settings, name, sign out."""
+    links = (STAFF_LINKS if actor.is_staff else []) + (ADMIN_LINKS if actor.is_admin else [])
+    if links:
+        # the button's name starts with its visible text ("Menu") and includes the badge's count
+        with ui.button('Menu', icon='menu').props('flat no-caps color=grey-9').classes('px-2'):
+            if actor.is_staff:
+                unworked_badge(unworked)
+            with ui.menu():
+                for label, target in links:
+                    ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
+    if actor.role == 'contact':
+        ui.button(icon='settings', on_click=lambda: ui.navigate.to('/settings')) \
+            .props('flat round color=grey-9 aria-label="Settings"').tooltip('Settings')
+    ui.label(actor.display_name).classes('text-sm text-grey-8 gt-xs')
+    ui.button('Sign out', icon='logout', on_click=access.sign_out).props('flat color=primary').mark('sign-out')
 
 
 def unworked_badge(count: int) -> None:
@@ -75,14 +224,17 @@ def unworked_badge(count: int) -> None:
     badge = ui.badge(str(count), color='negative').props('floating').mark('unworked-count')
     badge.tooltip(f'{count} unworked replies in the SMP worklist')
     badge.set_visibility(count > 0)
+    # the button's name reads "Menu, 3 unworked replies": the count's meaning is not left to the red colour
+    ui.label(' unworked replies' if count > 0 else '').classes('sr-only')
 
 
 def footer(settings: PortalSettings) -> None:
     """The admin-configured footer: text and links."""
-    with ui.footer().classes('bg-grey-2 text-grey-8 text-xs px-4 py-2 flex-wrap gap-3').mark('portal-footer'):
+    with ui.footer().classes('bg-grey-2 text-grey-9 text-xs px-4 py-2 flex-wrap gap-3 portal-footer') \
+            .mark('portal-footer'):
         ui.label(settings.footer_text or f'© {settings.portal_name}')
         for link in settings.footer_links:
-            ui.link(link.label, link.url).classes('text-grey-8')
+            ui.link(link.label, link.url).classes('text-grey-9')
         if settings.help_desk_phone:
             ui.label(f'Help desk: {settings.help_desk_phone}')
 

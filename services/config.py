@@ -41,6 +41,8 @@ class Config(BaseSettings):
     log_level: str = 'INFO'
     # plain text lines, or one JSON object per line for a log collector
     log_format: Literal['plain', 'json'] = 'plain'
+    # the pages' language (the lang attribute of every page, read by screen readers): a BCP 47 tag
+    language: str = Field(default='en', pattern=r'^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$')
     # argon2id cost; production defaults follow OWASP's minimum, tests lower them
     argon2_memory_kib: int = Field(default=19456, ge=8, le=ARGON2_MEMORY_MAX_KIB)
     argon2_time_cost: int = Field(default=2, ge=1, le=20)

@@ -205,9 +205,36 @@ def is_color(value: str | None) -> bool:
     return bool(_COLOR.match(value or ''))
 
 
+# WCAG 2.2 AA: the primary colour is text on white (links, flat buttons) and the background of white button text
+MIN_CONTRAST = 4.5
+PAGE_BACKGROUNDS = ('#ffffff', '#fafafa')  # cards and the page
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """The WCAG contrast ratio (1..21) of two #rrggbb colors."""
+    def luminance(color: str) -> float:
+        channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def color_contrast_problem(value: str) -> str | None:
+    """Why a primary color would make text unreadable (contrast below 4.5:1 on the page), or None when it is fine."""
+    ratio = min(contrast_ratio(value, background) for background in PAGE_BACKGROUNDS)
+    if ratio >= MIN_CONTRAST:
+        return None
+    return (f'{value.lower()} is too light: links and button text in it have a contrast of {ratio:.1f}:1 on the '
+            f'page, and WCAG 2.2 AA needs at least {MIN_CONTRAST}:1. Choose a darker color.')
+
+
 def _color(value: str, label: str) -> str:
     if not is_color(value):
         raise InvalidInput(f'{label} must be a color like #1f5f8b.')
+    problem = color_contrast_problem(value)
+    if problem:
+        raise InvalidInput(f'{label}: {problem}')
     return value.lower()
 
 

@@ -11,6 +11,7 @@ from models.shapes import Actor
 from services import accounts_admin
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 from ..tables import PagedTable, col
 
@@ -22,7 +23,7 @@ COLUMNS = [col('username', 'Username'), col('name', 'Name'), col('role', 'Role')
 @portal_page('/admin/accounts', roles=access.ADMIN, title='Accounts')
 async def accounts_page(page: Page) -> None:
     """Two lists (staff/admins and contacts), each searchable and paged on the server; click a row to act."""
-    ui.label('Accounts').classes('text-2xl font-bold').mark('admin-accounts')
+    heading('Accounts').classes('text-2xl font-bold').mark('admin-accounts')
     with ui.tabs().classes('w-full') as tabs:
         staff_tab = ui.tab('Staff and administrators').mark('tab-staff')
         contact_tab = ui.tab('Contact accounts').mark('tab-contacts')
@@ -158,7 +159,7 @@ _CHANGES: dict[str, Callable[[accounts_admin.AccountRow], tuple[Callable[..., An
 
 def _facts(info: accounts_admin.AccountDetail, kind: str) -> None:
     account = info.account
-    ui.label(f'{account.display_name or account.username} ({account.username})').classes('text-lg font-bold') \
+    heading(f'{account.display_name or account.username} ({account.username})', 2).classes('text-lg font-bold') \
         .mark('detail-username')
     ui.label(f'Role: {account.role} · {"active" if account.active else "disabled"} · '
              f'{info.open_sessions} open session(s) · created {info.created_at:%Y-%m-%d}').classes('text-sm')

@@ -7,6 +7,7 @@ from models.shapes import Actor
 from services import audit_query
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 from ..tables import PagedTable, col
 
@@ -22,7 +23,7 @@ REPORT_COLUMNS = [col('actor', 'Account'), col('action', 'Action'), col('count',
 async def audit_page(page: Page) -> None:
     """Filter, page, export; below, the per-chart and per-account reports."""
     choices = await access.call(audit_query.actions, actor=page.signed_in)
-    ui.label('Audit log').classes('text-2xl font-bold').mark('admin-audit')
+    heading('Audit log').classes('text-2xl font-bold').mark('admin-audit')
     ui.label('Dates are whole days in the portal time zone, both included. The log cannot be edited; '
              '`python main.py check-audit` verifies its hash chain.').classes('text-sm text-grey-8')
     with ui.row().classes('gap-3 items-end flex-wrap'):
@@ -70,7 +71,7 @@ async def audit_page(page: Page) -> None:
 def reports() -> None:
     """Who touched the documents of chart X; what account Y did (each report is audited)."""
     with ui.card().classes('w-full gap-2').mark('reports'):
-        ui.label('Access reports').classes('text-lg font-bold')
+        heading('Access reports', 2).classes('text-lg font-bold')
         with ui.row().classes('gap-3 items-end flex-wrap'):
             chart = ui.input('Chart id').classes('w-28').mark('report-chart')
             chart_button = ui.button('Who accessed this chart').props('outline').mark('run-chart-report')

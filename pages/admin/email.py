@@ -6,6 +6,7 @@ from nicegui import ui
 from services import email_admin
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 
 
@@ -17,7 +18,7 @@ async def email_page(page: Page) -> None:
     """SMTP host, port, encryption, user, password (never shown back), from address; test email."""
     view = await access.call(email_admin.smtp_view, actor=page.signed_in)
     with ui.row().classes('w-full items-center gap-4'):
-        ui.label('Email delivery').classes('text-2xl font-bold').mark('email-page')
+        heading('Email delivery').classes('text-2xl font-bold').mark('email-page')
         ui.space()
         ui.link('Email templates', '/admin/templates')
         ui.link('Outbox', '/admin/outbox')

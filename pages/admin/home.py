@@ -6,7 +6,7 @@ from nicegui import ui
 from services import outbox
 
 from .. import access
-from ..frame import STAFF_LINKS
+from ..frame import STAFF_LINKS, heading
 from ..portal import Page, portal_page
 
 AREAS = [
@@ -26,7 +26,7 @@ AREAS = [
 @portal_page('/admin', roles=access.ADMIN, title='Administration')
 async def admin_home(page: Page) -> None:
     """The admin areas as cards, then the clinic workspace (admins are staff too)."""
-    ui.label('Administration').classes('text-2xl font-bold').mark('admin-home')
+    heading('Administration').classes('text-2xl font-bold').mark('admin-home')
     if banner := await access.call(outbox.pause_banner, actor=page.actor):  # mail refused: say so first
         ui.label(banner).classes('w-full p-3 rounded bg-negative text-white').mark('outbox-paused')
     with ui.element('div').classes('grid grid-cols-1 sm:grid-cols-2 gap-3 w-full'):
@@ -37,7 +37,7 @@ async def admin_home(page: Page) -> None:
                     ui.icon(icon, color='primary')
                     ui.link(title, target).classes('text-lg font-bold')
                 ui.label(text).classes('text-sm text-grey-8')
-    ui.label('Clinic workspace').classes('text-lg font-bold mt-4')
+    heading('Clinic workspace', 2).classes('text-lg font-bold mt-4')
     with ui.row().classes('gap-3 flex-wrap'):
         for label, target in STAFF_LINKS:
             ui.button(label, on_click=lambda t=target: ui.navigate.to(t)).props('outline')

@@ -11,6 +11,7 @@ from models.shapes import Actor
 from services import email_admin, mailer, outbox
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 from ..tables import PagedTable, col
 
@@ -26,7 +27,7 @@ COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('kind', 'Kind'), col(
 async def outbox_page(page: Page) -> None:
     """List emails with server-side paging; open one to read it as sent."""
     with ui.row().classes('w-full items-center gap-4'):
-        ui.label('Outbox').classes('text-2xl font-bold').mark('outbox-page')
+        heading('Outbox').classes('text-2xl font-bold').mark('outbox-page')
         ui.space()
         ui.link('Email delivery (SMTP)', '/admin/email')
         ui.link('Email templates', '/admin/templates')
@@ -77,7 +78,7 @@ class EmailViewer:
         self.after_change = after_change
         self.email: OutboxEmail | None = None
         with ui.card().classes('w-full') as self.card:
-            self.subject = ui.label().classes('text-lg font-bold').mark('email-subject')
+            self.subject = heading('', 2).classes('text-lg font-bold').mark('email-subject')
             self.to = ui.label().classes('text-xs text-grey-7')
             self.state = ui.label().classes('text-sm').mark('email-state')
             # our own rendered template (autoescaped); ui.html keeps its default sanitizing

@@ -8,6 +8,7 @@ from nicegui import ui
 from services import questionnaire
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 
 
@@ -25,7 +26,7 @@ class Editor:
         self.definition = definition
 
     def build(self) -> None:
-        ui.label('New registration questionnaire').classes('text-2xl font-bold')
+        heading('New registration questionnaire').classes('text-2xl font-bold')
         ui.label('Each section is one step of the wizard. Changes apply to registrations started after you save. '
                  'The fields first_name and last_name name the new chart and must stay.').classes('text-grey-8')
         ui.input('Questionnaire title').bind_value(self.definition, 'title').props('outlined').classes('w-96') \

@@ -13,6 +13,7 @@ from services.settings import PortalSettings
 from services.settings_admin import LABELS
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page, public_endpoint
 
 
@@ -40,7 +41,7 @@ def logo_route() -> Response:
 async def settings_page(page: Page) -> None:
     """The sections: General, Features, Branding, Security, Email."""
     current = page.settings
-    ui.label('Settings').classes('text-2xl font-bold').mark('admin-settings')
+    heading('Settings').classes('text-2xl font-bold').mark('admin-settings')
     ui.label('Changes apply at once, without a restart. Each section has its own Save.').classes('text-grey-8')
     general_section(current)
     features_section(current)
@@ -83,9 +84,12 @@ def branding_section(s: PortalSettings) -> None:
     with _card('Branding'):
         state: dict[str, Any] = {'logo_file_id': s.logo_file_id, 'logo_alt': s.logo_alt}
         logo_controls(state, on_change=lambda: preview.refresh())
-        fields = {
-            'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
-            'primary_color': ui.color_input(LABELS['primary_color'], value=s.primary_color),
+        fields = {'logo_alt': ui.input(LABELS['logo_alt'], value=s.logo_alt),
+                  'primary_color': ui.color_input(LABELS['primary_color'], value=s.primary_color)}
+        # a colour that would make links and buttons unreadable is refused on Save; say so while it is picked
+        color_note = actions.Message('color-contrast').describe(fields['primary_color'])
+        fields['primary_color'].on_value_change(lambda e: _check_color(color_note, e.value))
+        fields |= {
             'header_text': ui.input(LABELS['header_text'], value=s.header_text),
             'footer_enabled': ui.switch(LABELS['footer_enabled'], value=s.footer_enabled),
             'footer_text': ui.input(LABELS['footer_text'], value=s.footer_text),
@@ -102,6 +106,14 @@ def branding_section(s: PortalSettings) -> None:
         preview()
         for element in fields.values():
             element.on_value_change(preview.refresh)
+
+
+def _check_color(note: actions.Message, value: str | None) -> None:
+    problem = settings_admin.color_contrast_problem(value) if settings_admin.is_color(value) else None
+    if problem:
+        note.error(problem)
+    else:
+        note.clear()
 
 
 def logo_controls(state: dict[str, Any], on_change: Callable[[], None]) -> None:
@@ -227,7 +239,7 @@ def _number(s: PortalSettings, key: str) -> ui.number:
 def _card(title: str) -> ui.card:
     card = ui.card().classes('w-full gap-2').mark(f'section-{title.lower()}')
     with card:
-        ui.label(title).classes('text-lg font-bold')
+        heading(title, 2).classes('text-lg font-bold')
     return card
 
 
@@ -242,4 +254,5 @@ def _save_row(section: str, fields: dict[str, ui.element]) -> None:
         act.done('Saved.' if diff else 'Nothing changed.')
 
     button = ui.button('Save').mark(f'save-{section}')
+    button.props['aria-label'] = f'Save {section}'  # each section has a Save: say which one
     button.on_click(actions.Action(save, triggers=[button], message=actions.Message(f'error-{section}')))

@@ -6,6 +6,7 @@ from nicegui import ui
 from services import email_admin
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 from ..tables import col
 from .email import show_answer
@@ -19,7 +20,7 @@ async def templates_page(page: Page, kind: str = 'reminder_to_review') -> None:
     kinds = email_admin.template_kinds()
     kind = kind if kind in kinds else next(iter(kinds))
     with ui.row().classes('w-full items-center gap-4'):
-        ui.label('Email templates').classes('text-2xl font-bold').mark('templates-page')
+        heading('Email templates').classes('text-2xl font-bold').mark('templates-page')
         ui.space()
         ui.link('Email delivery (SMTP)', '/admin/email')
         ui.link('Outbox', '/admin/outbox')
@@ -46,14 +47,14 @@ async def templates_page(page: Page, kind: str = 'reminder_to_review') -> None:
                 test_button = ui.button('Send test email', icon='send').props('outline').mark('send-test')
             answer = actions.Message('test-answer', failed='Not sent.')
         with ui.column().classes('min-w-0 gap-2'):
-            ui.label('Preview with sample values').classes('text-lg font-bold')
+            heading('Preview with sample values', 2).classes('text-lg font-bold')
             with ui.card().classes('w-full gap-1'):
                 preview_subject = ui.label().classes('font-bold').mark('preview-subject')
                 # our own rendered template; ui.html keeps its default (DOMPurify) sanitizing
                 preview_html = ui.html('').classes('w-full border rounded').mark('preview-html')
             with ui.expansion('Text version').classes('w-full'):
                 preview_text = ui.label().classes('whitespace-pre-wrap font-mono text-xs').mark('preview-text')
-            ui.label('Variables').classes('text-lg font-bold')
+            heading('Variables', 2).classes('text-lg font-bold')
             variables = ui.table(columns=VARIABLE_COLUMNS, rows=[], row_key='name') \
                 .props('dense flat').classes('w-full').mark('variables')
 

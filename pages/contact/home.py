@@ -16,6 +16,7 @@ from services import messages
 from services.settings import PortalSettings
 
 from .. import access, actions
+from ..frame import heading
 from ..public.registration import start_registration
 from ..portal import Page, portal_page
 
@@ -40,11 +41,11 @@ TABLE_PROPS = ('flat bordered wrap-cells binary-state-sort :rows-per-page-option
 MESSAGE_CELL = r'''
 <q-td :props="props">
   <a :href="'/message/' + props.row.id" class="row no-wrap items-center q-gutter-x-sm text-primary"
-     style="text-decoration: none" :aria-label="'Open message: ' + props.row.message">
+     style="text-decoration: none">
     <q-icon name="description" size="sm" />
     <span :class="props.row.unread ? 'text-weight-bold' : ''">{{ props.row.message }}</span>
     <q-badge v-if="props.row.unread" color="primary" label="NEW" />
-    <q-badge v-if="props.row.action_needed" color="orange-9" label="Action needed" />
+    <q-badge v-if="props.row.action_needed" color="warning" label="Action needed" />
   </a>
 </q-td>
 '''
@@ -66,7 +67,7 @@ ITEM_CARD = r'''
       <div class="col">
         <div :class="props.row.unread ? 'text-weight-bold' : ''">
           {{ props.row.message }} <q-badge v-if="props.row.unread" color="primary" label="NEW" />
-          <q-badge v-if="props.row.action_needed" color="orange-9" label="Action needed" />
+          <q-badge v-if="props.row.action_needed" color="warning" label="Action needed" />
         </div>
         <div class="text-caption text-grey-8">{{ props.row.serv_date }} · {{ props.row.regarding }}</div>
         <div class="text-caption text-grey-8">{{ props.row.by }} · {{ props.row.type }}</div>
@@ -94,7 +95,7 @@ WATCH_LAYOUT = ("if (!window.smpLayoutWatched) { window.smpLayoutWatched = true;
 async def contact_home(page: Page) -> None:
     """The message lists of every contact the account holds; staff and admins go to their own start pages."""
     actor, settings = page.signed_in, page.settings
-    ui.label('Secure messages').classes('text-2xl font-bold').mark('messages-title')
+    heading('Secure messages').classes('text-2xl font-bold').mark('messages-title')
     search = ui.input('Search messages', placeholder='Title, regarding, by or type') \
         .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
     search.props('prepend-icon=search')
@@ -147,7 +148,7 @@ class MessageList:
         self.phone_cards = False
         with ui.column().classes('w-full gap-1').mark(f'{which}-section') as self.section:
             if which == 'replies':
-                ui.label('Replies').classes('text-xl font-bold mt-4').mark('replies-title')
+                heading('Replies', 2).classes('text-xl font-bold mt-4').mark('replies-title')
             self.table = ui.table(
                 columns=REPLY_COLUMNS if which == 'replies' else COLUMNS, rows=[], row_key='id',
                 pagination={'rowsPerPage': PAGE_SIZE, 'page': 1, 'rowsNumber': 0, 'sortBy': None,
@@ -221,7 +222,7 @@ def local_time(value: datetime, settings: PortalSettings) -> str:
 def _empty_state(settings: PortalSettings) -> None:
     with ui.card().classes('w-full items-center text-center p-6 gap-2').mark('empty-state'):
         ui.icon('mark_email_unread', size='xl', color='primary')
-        ui.label('No messages yet').classes('text-lg font-bold')
+        heading('No messages yet', 2).classes('text-lg font-bold')
         ui.label(f'{settings.portal_name} is where the clinic sends you documents securely, such as work status '
                  'reports and notes about the people you work with. When a new document is shared with you, '
                  'you get an email and it appears here.').classes('text-grey-8 max-w-xl')
@@ -232,7 +233,7 @@ def _bottom_buttons(settings: PortalSettings) -> None:
     with ui.row().classes('w-full items-center justify-between mt-4 gap-2'):
         if settings.registration_enabled:
             with ui.dialog() as dialog, ui.card().classes('max-w-md').mark('registration-dialog'):
-                ui.label('New registration').classes('text-lg font-bold')
+                heading('New registration', 2).classes('text-lg font-bold')
                 ui.label('You will be signed out to register a new person. Continue?')
                 with ui.row().classes('w-full justify-end'):
                     ui.button('Cancel', on_click=dialog.close).props('flat').mark('registration-cancel')

@@ -13,7 +13,7 @@ from services.files import FileContent, safe_file_name
 from services.settings import PortalSettings
 
 from .. import access, actions
-from ..frame import not_available
+from ..frame import heading, not_available
 from ..portal import Page, file_route, portal_page
 from .home import local_time
 
@@ -77,7 +77,7 @@ async def message_page(page: Page, share_id: str, reply: str | None = None) -> N
 
 def _header(view: messages.MessageView) -> None:
     with ui.card().classes('w-full gap-2').mark('message-header'):
-        ui.label(view.title).classes('text-xl font-bold').mark('message-title')
+        heading(view.title).classes('text-xl font-bold').mark('message-title')
         with ui.grid().classes('grid-cols-1 sm:grid-cols-2 gap-x-6 gap-y-1 w-full'):
             for label, value, mark in (('TYPE', view.doc_type, 'type'),
                                        ('SERV DATE', view.service_date.isoformat(), 'serv-date'),
@@ -98,7 +98,7 @@ def _body(view: messages.MessageView) -> None:
             ui.image(src).props('fit=contain alt="Document image"').classes('w-full max-h-[75vh]').mark('image')
         if view.body_html:
             # stored sanitized on the way in, cleaned again by the service; ui.html keeps DOMPurify on
-            ui.html(view.body_html).classes('w-full').mark('body-html')
+            ui.html(view.body_html).classes('w-full portal-doc').mark('body-html')  # the staff viewer's style
         elif view.body_text:
             ui.label(view.body_text).classes('w-full whitespace-pre-wrap').mark('body-text')
         with ui.row().classes('items-center gap-4'):
@@ -140,7 +140,7 @@ def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> No
     if not view.replies:
         return
     with ui.column().classes('w-full gap-2').mark('replies-summary'):
-        ui.label(f'Replies ({view.reply_total})').classes('text-lg font-bold')
+        heading(f'Replies ({view.reply_total})', 2).classes('text-lg font-bold')
         listed = ui.column().classes('w-full gap-2')
         _reply_cards(listed, view.replies, settings)
         older = {'before': view.older_replies}
@@ -179,7 +179,7 @@ class ReplyForm:
         self.share_id, self.max_bytes = share_id, settings.upload_max_bytes
         self.pending: list[replies.Attachment] = []
         with ui.card().classes('w-full gap-2').mark('reply-form'):
-            ui.label('Reply').classes('text-lg font-bold')
+            heading('Reply', 2).classes('text-lg font-bold')
             self.text = ui.textarea('Your reply', placeholder='Write your reply to the clinic') \
                 .props('outlined autogrow counter').classes('w-full').mark('reply-text')
             self.text.props['maxlength'] = replies.MAX_TEXT

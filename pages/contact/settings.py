@@ -8,6 +8,7 @@ from services import contact_accounts, passwords
 
 from .. import access, actions
 from ..account_widgets import PASSWORD_CHANGED, password_fields
+from ..frame import heading
 from ..portal import Page, portal_page
 
 
@@ -15,7 +16,7 @@ from ..portal import Page, portal_page
 async def settings_page(page: Page) -> None:
     """Three sections, each saved on its own."""
     prefs = await access.call(contact_accounts.preferences, actor=page.signed_in)
-    ui.label('Settings').classes('text-2xl font-bold')
+    heading('Settings').classes('text-2xl font-bold')
     _add_code_section()
     _password_section(page, prefs.username)
     _notifications_section(prefs.notify_mode)
@@ -23,7 +24,7 @@ async def settings_page(page: Page) -> None:
 
 def _add_code_section() -> None:
     with ui.card().classes('w-full max-w-xl p-6 gap-3'):
-        ui.label('Add an activation code').classes('text-lg font-bold')
+        heading('Add an activation code', 2).classes('text-lg font-bold')
         ui.label('Got another invitation? Add its code to see those documents in this account too.') \
             .classes('text-grey-8')
         code = ui.input('Activation code', placeholder='XXXX-XXXX-XXXX-XXXX') \
@@ -42,7 +43,7 @@ def _add_code_section() -> None:
 
 def _password_section(page: Page, username: str) -> None:
     with ui.card().classes('w-full max-w-xl p-6 gap-3'):
-        ui.label('Change password').classes('text-lg font-bold')
+        heading('Change password', 2).classes('text-lg font-bold')
         current = ui.input('Current password', password=True, password_toggle_button=True) \
             .props('outlined autocomplete=current-password').classes('w-full').mark('current-password')
         new, confirm, _meter = password_fields(page.settings, lambda: username, label='New password')

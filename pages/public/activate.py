@@ -16,8 +16,9 @@ from services import activation, auth, contact_accounts, passwords
 from services.contact_accounts import EmailTaken, NewAccount
 from services.settings import PortalSettings
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..account_widgets import Credentials, help_desk, password_fields
+from ..frame import heading
 from ..portal import Page, portal_page
 
 T = TypeVar('T')
@@ -55,7 +56,7 @@ class ActivationFlow:
     def show_code_step(self, prefill: str = '') -> None:
         self.card.clear()
         with self.card:
-            ui.label('Activate your portal account').classes('text-2xl font-bold')
+            heading('Activate your portal account').classes('text-2xl font-bold')
             ui.label('Enter the activation code from your invitation email, then press NEXT.') \
                 .classes('text-grey-8')
             self.code_input = ui.input('Activation code', value=prefill, placeholder='XXXX-XXXX-XXXX-XXXX') \
@@ -82,8 +83,9 @@ class ActivationFlow:
 
     def show_who_step(self) -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         with self.card:
-            ui.label('Who is this activation code for?').classes('text-2xl font-bold').mark('who-title')
+            heading('Who is this activation code for?').classes('text-2xl font-bold').mark('who-title')
             who = ui.radio([MYSELF, SOMEONE_ELSE], value=self.who).props('inline').mark('who')
             with ui.column().classes('w-full gap-2') as delegate:
                 ui.label('You register on behalf of the invited contact. Tell us who you are.') \
@@ -112,8 +114,9 @@ class ActivationFlow:
 
     def show_email_step(self) -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         with self.card:
-            ui.label('Verify your email').classes('text-2xl font-bold').mark('email-title')
+            heading('Verify your email').classes('text-2xl font-bold').mark('email-title')
             ui.label('Type the email address you want to use. If it is not the address the invitation was sent to, '
                      'we email a 6-digit code to it.').classes('text-grey-8')
             email = ui.input('Email', value=self.email).props('outlined autocomplete=email type=email') \
@@ -157,9 +160,10 @@ class ActivationFlow:
 
     def show_account_step(self) -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         email_is_username = self.settings.email_is_username
         with self.card:
-            ui.label('Choose your username and password').classes('text-2xl font-bold').mark('account-title')
+            heading('Choose your username and password').classes('text-2xl font-bold').mark('account-title')
             username = ui.input('Username', value=self.email if email_is_username else '') \
                 .props('outlined autocomplete=username').classes('w-full').mark('username')
             if email_is_username:
@@ -198,8 +202,9 @@ class ActivationFlow:
 
     def show_sign_in_step(self, username_value: str = '') -> None:
         self.card.clear()
+        frame.focus_heading(self.card)  # a new step: the focus goes to its heading
         with self.card:
-            ui.label('Add this code to your account').classes('text-2xl font-bold').mark('link-title')
+            heading('Add this code to your account').classes('text-2xl font-bold').mark('link-title')
             if self.actor is not None and self.actor.role == 'contact':
                 ui.label(f'You are signed in as {self.actor.username}.')
                 actions.button('ADD TO MY ACCOUNT', self.link_signed_in, message=actions.Message('link-error'),

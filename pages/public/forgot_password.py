@@ -7,6 +7,7 @@ from services import contact_accounts, passwords
 
 from .. import access, actions
 from ..account_widgets import PASSWORD_CHANGED, help_desk, password_fields
+from ..frame import heading
 from ..portal import Page, portal_page
 
 
@@ -14,7 +15,7 @@ from ..portal import Page, portal_page
 async def forgot_password_page(page: Page) -> None:
     """Step 1 asks for the email; step 2 takes the code and the new password (same answer for unknown emails)."""
     with ui.card().classes('w-full max-w-md mx-auto p-6 gap-3'):
-        ui.label('Reset your password').classes('text-2xl font-bold')
+        heading('Reset your password').classes('text-2xl font-bold')
         ui.label('Enter the email of your portal account. We email you a code to set a new password.') \
             .classes('text-grey-8')
         email = ui.input('Email').props('outlined autocomplete=email type=email autofocus').classes('w-full') \

@@ -8,6 +8,7 @@ from services import auth, passwords
 
 from .. import access, actions
 from ..account_widgets import Credentials
+from ..frame import heading
 from ..portal import Page, portal_page, public_endpoint
 
 
@@ -24,7 +25,7 @@ async def login_page(page: Page, next: str | None = None) -> None:  # noqa: A002
         ui.navigate.to(access.safe_next(next) or access.home_of(page.actor))
         return
     with ui.card().classes('w-full max-w-md mx-auto p-6 gap-3'):
-        ui.label('Sign in').classes('text-2xl font-bold')
+        heading('Sign in').classes('text-2xl font-bold')
         fields = Credentials(autofocus=True)
         error = actions.Message('error')
 

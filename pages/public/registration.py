@@ -13,7 +13,8 @@ from nicegui import ui
 from services import questionnaire, registration
 from services.errors import NotAvailable
 
-from .. import access, actions
+from .. import access, actions, frame
+from ..frame import heading
 from ..portal import Page, portal_page
 
 T = TypeVar('T')
@@ -24,7 +25,7 @@ async def start_page(page: Page) -> None:
     """Explain, then start on the contact's click: opening this address changes nothing by itself (a link
     from another site must not sign anyone out)."""
     with ui.card().classes('w-full max-w-xl mx-auto p-6 gap-3'):
-        ui.label('New registration').classes('text-2xl font-bold')
+        heading('New registration').classes('text-2xl font-bold')
         ui.label('You will be signed out to register a new person.').classes('text-grey-8')
         actions.button('Sign out and register', start_registration, message=actions.Message('registration-start-error')) \
             .mark('registration-confirm')
@@ -56,7 +57,7 @@ async def wizard_page(page: Page, token: str) -> None:
 def link_gone(message: str) -> None:
     """The clear message for an unknown, used or expired registration link."""
     with ui.card().classes('w-full max-w-xl mx-auto p-6 gap-3'):
-        ui.label('New registration').classes('text-2xl font-bold')
+        heading('New registration').classes('text-2xl font-bold')
         ui.label(message).classes('text-negative').mark('registration-gone')
         ui.link('Go to the sign-in page', '/login').mark('to-sign-in')
 
@@ -79,11 +80,13 @@ class Wizard:
         self.file_lists: dict[str, ui.column] = {}
 
     def build(self) -> None:
-        ui.label(self.definition.get('title') or 'New registration').classes('text-2xl font-bold')
+        heading(self.definition.get('title') or 'New registration').classes('text-2xl font-bold')
         ui.label('You were signed out of the portal. Answer the questions step by step; fields marked * are '
                  f'required. Your answers are kept until {self.expires_at:%H:%M} UTC.').classes('text-grey-8')
         self.progress_label = ui.label().classes('text-sm font-medium').mark('progress-label')
+        self.progress_label.props['aria-live'] = 'polite'  # "Step 2 of 6: Contact details" is read out
         self.progress = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('progress')
+        self.progress.props['aria-label'] = 'Questionnaire progress'
         keys = [s['key'] for s in self.sections] + [questionnaire.REVIEW_STEP]
         start = self.step if self.step in keys else keys[0]
         with ui.stepper(value=start, on_value_change=self.update_progress).props('vertical animated') \
@@ -125,6 +128,8 @@ class Wizard:
             if field.get('help'):
                 ui.label(field['help']).classes('text-xs text-grey-7')
             self.errors[key] = actions.Message(f'error-{key}')
+            if upload is None:
+                self.errors[key].describe(self.inputs[key])
         if upload is not None:  # an upload's problems show on the field's line
             upload.on_upload(actions.Action(lambda act: self.upload(act, key), message=self.errors[key], queue=True))
             self.show_files(key)
@@ -171,6 +176,7 @@ class Wizard:
         keys = [s['key'] for s in self.sections] + [questionnaire.REVIEW_STEP]
         index = keys.index(self.stepper.value) + offset
         self.stepper.value = keys[max(0, min(index, len(keys) - 1))]
+        frame.focus_step(self.stepper)
 
     async def upload(self, act: actions.Act, key: str) -> None:
         data = await act.event.file.read()
@@ -189,7 +195,7 @@ class Wizard:
                                                  ip_address=access.client_ip()))
         self.content.clear()
         with self.content, ui.card().classes('w-full max-w-xl mx-auto p-6 gap-3').mark('registration-done'):
-            ui.label('Thank you').classes('text-2xl font-bold')
+            heading('Thank you').classes('text-2xl font-bold')
             ui.label('The clinic received the registration and will review it. '
                      'We also sent you an email with the reference number.')
             with ui.row().classes('items-baseline gap-2'):

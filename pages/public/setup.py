@@ -6,6 +6,7 @@ from nicegui import ui
 from services import auth, passwords
 
 from .. import access, actions
+from ..frame import heading
 from ..portal import Page, portal_page
 
 
@@ -14,7 +15,7 @@ async def setup_page(page: Page, token: str | None = None) -> None:
     """Create the first admin account; the link works once."""
     valid = await access.call(auth.setup_token_valid, token=token)
     with ui.card().classes('w-full max-w-md mx-auto p-6 gap-3'):
-        ui.label('Set up the portal').classes('text-2xl font-bold')
+        heading('Set up the portal').classes('text-2xl font-bold')
         if not valid:
             ui.label('This setup link is not valid any more. If no administrator exists yet, restart the portal: '
                      'it prints a new link.').mark('setup-invalid')

@@ -17,7 +17,7 @@ from services.errors import NotAvailable
 from services.files import FileContent
 from services.settings import PortalSettings
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..frame import not_available
 from ..portal import Page, file_route, portal_page, run_read
 
@@ -87,7 +87,7 @@ class AccessReportView:
                 ui.label('›')
             ui.link(report.title, back).classes('text-primary').mark('report-subject')
             ui.label('›')
-            ui.label('Access report').classes('text-2xl font-bold').mark('access-report')
+            frame.heading('Access report').classes('text-2xl font-bold').mark('access-report')
             ui.space()
             csv_url = f'/staff/{self.kind}/{report.subject_id}/access-report.csv'
             ui.button('Download CSV', icon='download', on_click=lambda: ui.download.from_url(csv_url)) \

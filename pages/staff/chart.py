@@ -10,7 +10,7 @@ from models.shapes import Actor
 from services import charts, documents, sharing
 from services.sanitize import clean_html
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
@@ -19,15 +19,6 @@ DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_
                     col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
 HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
                    col('copy_document_id', 'Copy id')] + RECEIPT_COLUMNS
-# Quasar's heading sizes are for page titles; inside a document keep them modest
-DOCUMENT_CSS = ('.smp-document h1{font-size:1.6rem;line-height:2rem;margin:.5rem 0}'
-                '.smp-document h2{font-size:1.4rem;line-height:1.8rem;margin:.5rem 0}'
-                '.smp-document h3,.smp-document h4,.smp-document h5,.smp-document h6'
-                '{font-size:1.15rem;line-height:1.5rem;margin:.4rem 0;font-weight:600}'
-                '.smp-document ul{list-style:disc;padding-left:1.5rem}'
-                '.smp-document ol{list-style:decimal;padding-left:1.5rem}'
-                '.smp-document table{border-collapse:collapse}'
-                '.smp-document td,.smp-document th{border:1px solid #ccc;padding:2px 6px}')
 
 
 BACK = ('Back to the charts', '/staff')
@@ -54,7 +45,7 @@ async def chart_page(page: Page, chart_id: int) -> None:
         return [_document_row(d) for d in rows], total
 
     with ui.row().classes('w-full items-center'):
-        ui.label('Documents').classes('text-lg font-bold')
+        frame.heading('Documents', 2).classes('text-lg font-bold')
         ui.space()
         ui.button('New document', icon='note_add',
                   on_click=lambda: ui.navigate.to(f'/staff/chart/{chart_id}/new-document')).mark('new-document')
@@ -92,7 +83,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
         return
     settings = page.settings
     with ui.card().classes('w-full gap-2'):
-        ui.label(f'New document in {chart.name}').classes('text-xl font-bold')
+        frame.heading(f'New document in {chart.name}').classes('text-xl font-bold')
         with ui.row().classes('w-full gap-2'):
             service_date = ui.input('Service date', value=date.today().isoformat()).props('type=date stack-label') \
                 .mark('doc-date')
@@ -115,7 +106,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
             html_body = ui.textarea('Pasted HTML (<p>, <b>, <ul> and tables are kept; scripts and styles are removed)') \
                 .props('autogrow outlined').classes('w-full').mark('doc-html')
             ui.label('Preview').classes('text-xs text-grey-7')
-            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8')
+            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8 portal-doc')
             html_body.on_value_change(lambda e: preview.set_content(e.value or ''))
         text_body = ui.textarea('Text').props('autogrow outlined').classes('w-full').mark('doc-text') \
             .bind_visibility_from(kind, 'value', value='text')
@@ -202,8 +193,7 @@ def _body(doc: documents.DocumentView) -> None:
             image = ui.image(doc.file_url).props('fit=contain').classes('w-full max-h-[75vh]').mark('document-image')
             image.props['alt'] = doc.file_name or ''  # data, never parsed as props
         elif doc.body_html is not None:
-            ui.add_css(DOCUMENT_CSS)
-            ui.html(doc.body_html, sanitize=clean_html).classes('w-full smp-document').mark('document-html')
+            ui.html(doc.body_html, sanitize=clean_html).classes('w-full portal-doc').mark('document-html')  # one style: assets/portal.css
         else:
             ui.label(doc.body_text or '').classes('w-full whitespace-pre-wrap').mark('document-text')
         if doc.mime_type:
@@ -218,7 +208,7 @@ class SendHistory:
     def __init__(self, document_id: int, outcome: actions.Message) -> None:
         self.document_id = document_id
         with ui.row().classes('w-full items-center'):
-            ui.label('Send history').classes('text-lg font-bold')
+            frame.heading('Send history', 2).classes('text-lg font-bold')
             ui.space()
             self.withdraw = ui.button('Rescind selected', icon='block', on_click=self.withdraw_selected) \
                 .props('outline color=negative').mark('rescind-selected')

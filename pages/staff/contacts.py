@@ -7,7 +7,7 @@ from nicegui import ui
 from models.shapes import Actor
 from services import contacts
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, col, contact_form, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, use_zone, when)
@@ -28,7 +28,7 @@ CODE_COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('expires', 'Expi
 async def contacts_page(page: Page) -> None:
     """Search contacts as you type; add a contact."""
     use_zone(page.settings)
-    ui.label('Contacts').classes('text-2xl font-bold').mark('contacts-title')
+    frame.heading('Contacts').classes('text-2xl font-bold').mark('contacts-title')
     search = ui.input('Search contacts: name, email or organization') \
         .props('clearable debounce=300 outlined').classes('w-full').mark('contact-search')
 
@@ -145,7 +145,7 @@ async def _replies(page: Page, contact_id: int) -> None:
 
 async def _received(page: Page, contact_id: int) -> None:
     with ui.row().classes('w-full items-center'):
-        ui.label('Received documents').classes('text-lg font-bold')
+        frame.heading('Received documents', 2).classes('text-lg font-bold')
         ui.space()
         withdraw = ui.button('Rescind selected', icon='block').props('outline color=negative') \
             .mark('rescind-selected')
@@ -186,7 +186,7 @@ async def _received(page: Page, contact_id: int) -> None:
 
 def _codes(contact_id: int, chart: contacts.ContactChart) -> None:
     with ui.row().classes('w-full items-center'):
-        ui.label('Activation codes').classes('text-lg font-bold')
+        frame.heading('Activation codes', 2).classes('text-lg font-bold')
         ui.space()
 
         async def new_code(act: actions.Act) -> None:
@@ -204,7 +204,7 @@ def _codes(contact_id: int, chart: contacts.ContactChart) -> None:
 
 
 async def _emails(page: Page, contact_id: int) -> None:
-    ui.label('Emails sent to this contact').classes('text-lg font-bold')
+    frame.heading('Emails sent to this contact', 2).classes('text-lg font-bold')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
         rows, total = await access.call(contacts.contact_emails, actor=actor, contact_id=contact_id,

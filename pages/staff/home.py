@@ -6,7 +6,7 @@ from nicegui import ui
 from models.shapes import Actor
 from services import charts, sharing, staff_alerts
 
-from .. import access
+from .. import access, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, chart_dialog, col, use_zone, when
 
@@ -21,7 +21,7 @@ async def staff_home(page: Page) -> None:
     """Search charts by name, date of birth or external id; open one; create one."""
     use_zone(page.settings)
     with ui.row().classes('w-full items-center'):
-        ui.label('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
+        frame.heading('Clinic workspace').classes('text-2xl font-bold').mark('staff-home')
         ui.space()
         create = chart_dialog(None)
         ui.button('New chart', icon='add', on_click=create.open).mark('new-chart')
@@ -53,7 +53,7 @@ async def _unread_sent_by_me(page: Page) -> None:
     with ui.row().classes('w-full items-center mt-4'):
         ui.label('Sent by me, not yet read after').classes('text-lg font-bold')
         days = ui.number(value=page.settings.unread_reminder_after_days, min=0, max=3650, precision=0, format='%d') \
-            .props('dense outlined').classes('w-24').mark('unread-days')
+            .props('dense outlined aria-label="Not yet read after days"').classes('w-24').mark('unread-days')
         ui.label('days').classes('text-lg font-bold')
 
     async def fetch(actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:

@@ -9,7 +9,7 @@ from models.shapes import Actor
 from services import registration_review
 from services.errors import NotAvailable
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, col, use_zone, when
 
@@ -22,7 +22,7 @@ async def registrations_page(page: Page, open: int | None = None,  # noqa: A002 
                              status: str = '') -> None:
     """The queue with server-side paging; a row click (or ?open=ID) shows the registration below."""
     use_zone(page.settings)
-    ui.label('New registrations').classes('text-2xl font-bold').mark('registrations')
+    frame.heading('New registrations').classes('text-2xl font-bold').mark('registrations')
     shown = ui.select(STATUS_FILTER, value=status if status in STATUS_FILTER else '', label='Status') \
         .classes('w-48').mark('status-filter')
 
@@ -71,7 +71,7 @@ class Review:
         item = self.item
         with ui.card().classes('w-full gap-3').mark('registration-detail'):
             with ui.row().classes('items-baseline gap-3'):
-                ui.label(f'Registration {item.reference}').classes('text-xl font-bold')
+                frame.heading(f'Registration {item.reference}', 2).classes('text-xl font-bold')
                 ui.badge(item.status).mark('registration-status')
             ui.label(f'Submitted {when(item.submitted_at)} by {item.submitted_by or "an unknown contact"}') \
                 .classes('text-sm text-grey-8')

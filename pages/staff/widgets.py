@@ -14,7 +14,7 @@ from services import charts, contacts, sharing
 from services.errors import NotAvailable
 from services.settings import PortalSettings
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..frame import not_available
 from ..portal import Page
 from ..tables import PAGE_SIZE, PagedTable, col  # noqa: F401  (the staff pages' table and columns)
@@ -44,7 +44,7 @@ def heading(page: Page, text: str, mark: str, back: tuple[str, str] | None = Non
             if back_mark:
                 link.mark(back_mark)
         ui.label('›')
-        ui.label(text).classes('text-2xl font-bold').mark(mark)
+        frame.heading(text).classes('text-2xl font-bold').mark(mark)
     return row
 
 
@@ -69,7 +69,7 @@ async def _maybe_await(value: Any) -> None:
 def chart_dialog(chart: charts.ChartRow | None) -> ui.dialog:
     """Create (chart None) or edit a chart; saving opens the chart with the notice."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-lg gap-2'):
-        ui.label('Edit chart' if chart else 'New chart').classes('text-lg font-bold')
+        frame.heading('Edit chart' if chart else 'New chart', 2).classes('text-lg font-bold')
         with ui.row().classes('w-full no-wrap gap-2'):
             first = ui.input('First name', value=chart.first_name if chart else '').classes('grow').mark('chart-first')
             last = ui.input('Last name', value=chart.last_name if chart else '').classes('grow').mark('chart-last')
@@ -195,7 +195,7 @@ def send_dialog(document_ids: list[int], *, outcome: actions.Message, settings: 
     chosen: dict[int, contacts.ContactRow] = {}
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-2xl gap-2').mark('send-dialog'):
         count = len(document_ids)
-        ui.label(f'Send {count} document{"s" if count != 1 else ""}').classes('text-lg font-bold')
+        frame.heading(f'Send {count} document{"s" if count != 1 else ""}', 2).classes('text-lg font-bold')
         ui.label('Recipients').classes('text-sm text-grey-8')
         chips = ui.row().classes('gap-1 min-h-8').mark('recipients')
         search = ui.input('Find a recipient: name, email or organization') \
@@ -277,7 +277,7 @@ def rescind_dialog(share_id: int | list[int], what: str, *, outcome: actions.Mes
     """Ask for the reason, then rescind one share (or several with one reason): the contact loses access at once;
     `outcome` (on the page) says so."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('rescind-dialog'):
-        ui.label(f'Rescind {what}').classes('text-lg font-bold')
+        frame.heading(f'Rescind {what}', 2).classes('text-lg font-bold')
         ui.label('The contact loses access at once. The reason is kept in the audit log.')
         reason = ui.textarea('Reason').classes('w-full').mark('rescind-reason')
         error = actions.Message('rescind-error')
@@ -305,7 +305,7 @@ def expiry_dialog(share_id: int, what: str, current: str, *, outcome: actions.Me
                   on_done: Callable[[], Any] | None = None) -> ui.dialog:
     """Extend (or change, or clear) a share's expiry date, before or after it passed."""
     with ui.dialog() as dialog, ui.card().classes('w-full max-w-md gap-2').mark('expiry-dialog'):
-        ui.label(f'Expiry of {what}').classes('text-lg font-bold')
+        frame.heading(f'Expiry of {what}', 2).classes('text-lg font-bold')
         ui.label('The contact can read the document until the end of this day. An expired share opens again.')
         expires = date_input('Expires on (empty: never)', current, 'expiry-date')
         error = actions.Message('expiry-error')

@@ -6,7 +6,7 @@ from nicegui import ui
 from models.shapes import Actor
 from services import charts, worklist
 
-from .. import access, actions
+from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, col, heading, open_record, use_zone, when
 
@@ -21,7 +21,7 @@ async def worklist_page(page: Page) -> None:
     """Every reply from contacts, unworked first."""
     use_zone(page.settings)
     with ui.row().classes('w-full items-center'):
-        ui.label('SMP worklist').classes('text-2xl font-bold').mark('worklist-title')
+        frame.heading('SMP worklist').classes('text-2xl font-bold').mark('worklist-title')
         ui.space()
         staff = await access.call(worklist.staff_members, actor=page.signed_in)
         assignee = ui.select({0: 'Nobody', **staff}, value=0, label='Assign selected to').classes('min-w-48') \
