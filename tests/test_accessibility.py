@@ -147,6 +147,9 @@ STATES = [
     State('/staff/worklist', 'SMP worklist', 'staff', lambda i: '/staff/worklist'),
     State('/staff/reply/{reply_id}', 'reply', 'staff', lambda i: f'/staff/reply/{i["reply_id"]}'),
     State('/staff/registrations', 'registrations', 'staff', lambda i: '/staff/registrations'),
+    State('/staff/settings', 'my settings', 'staff', lambda i: '/staff/settings'),
+    State('/staff/document/{document_id}/print', 'print view', 'staff',
+          lambda i: f'/staff/document/{i["document_id"]}/print'),
     State('/admin', 'administration', 'admin', lambda i: '/admin'),
     State('/admin/settings', 'settings', 'admin', lambda i: '/admin/settings'),
     State('/admin/accounts', 'accounts', 'admin', lambda i: '/admin/accounts'),
@@ -155,6 +158,7 @@ STATES = [
     State('/admin/email', 'email delivery', 'admin', lambda i: '/admin/email'),
     State('/admin/templates', 'email templates', 'admin', lambda i: '/admin/templates'),
     State('/admin/questionnaire', 'questionnaire', 'admin', lambda i: '/admin/questionnaire'),
+    State('/admin/api', 'API clients and webhooks', 'admin', lambda i: '/admin/api'),
 ]
 
 
