@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -183,15 +184,36 @@ def test_pg_dump_gets_the_password_in_its_environment_only(tmp_path: Path, monke
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(backup.shutil, 'which', lambda name: str(fake) if name == 'pg_dump' else None)
 
+    class _Connection:  # the exported snapshot the dump reads (backup counts rows in it first)
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> bool:
+            return False
+
+        def execution_options(self, **options):
+            return self
+
+        def begin(self):
+            return self
+
+        def execute(self, statement):
+            return SimpleNamespace(scalar_one=lambda: '00000003-00000002-1')
+
     class _Engine:
         url = sa.engine.make_url('postgresql+psycopg://smp:Sup3r%40Secret@db.clinic.test:5433/smp?sslmode=require')
 
+        def connect(self) -> _Connection:
+            return _Connection()
+
     monkeypatch.setattr(backup.db, 'engine', lambda: _Engine())
+    monkeypatch.setattr(backup, '_counts', lambda engine, conn=None: {})
     target = backup.backup(tmp_path / 'backup')
     recorded = json.loads(seen.read_text())
     assert recorded['password'] == 'Sup3r@Secret'
     assert not any('Sup3r' in arg for arg in recorded['argv'])
     assert '--dbname=postgresql://smp@db.clinic.test:5433/smp?sslmode=require' in recorded['argv']
+    assert '--snapshot=00000003-00000002-1' in recorded['argv']
     assert (target / 'portal.pgdump').read_text() == 'dump'
 
 
@@ -208,7 +230,8 @@ def test_a_real_pg_dump_runs_with_the_password_from_the_environment(database, tm
     url = sa.engine.make_url(database).set(password='not-on-the-command-line')
     with monkeypatch.context() as patch:
         patch.setattr(backup.subprocess, 'run', spy)
-        patch.setattr(backup.db, 'engine', lambda: type('E', (), {'url': url})())
+        real = backup.db.engine()  # the real database, seen under a URL that carries a password
+        patch.setattr(backup.db, 'engine', lambda: SimpleNamespace(url=url, connect=real.connect))
         target = backup.backup(tmp_path / 'pg')
     [(args, env)] = calls
     assert not any('not-on-the-command-line' in a for a in args) and env['PGPASSWORD'] == 'not-on-the-command-line'
