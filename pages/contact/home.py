@@ -85,9 +85,9 @@ ITEM_CARD = r'''
 
 # the phone-card template is sent only to a browser that shows the phone layout (now or after a resize)
 PHONE_LAYOUT_EVENT = 'smp_phone_layout'
-WATCH_LAYOUT = ("if (!window.smpLayoutWatched) { window.smpLayoutWatched = true; "
+WATCH_LAYOUT = ("if (!window.smpLayoutWatched) { window.smpLayoutWatched = true; "  # emits PHONE_LAYOUT_EVENT
                 "const query = window.matchMedia('(max-width: 599px)'); "
-                "const tell = () => { if (query.matches) emitEvent('" + PHONE_LAYOUT_EVENT + "'); }; "
+                "const tell = () => { if (query.matches) emitEvent('smp_phone_layout'); }; "
                 "query.addEventListener('change', tell); tell(); }")
 
 

@@ -118,7 +118,8 @@ def _notes(contact_id: int, notes: str) -> None:
     with ui.expansion('Clinic notes (staff only)', icon='sticky_note_2', value=bool(notes)).classes('w-full') \
             .mark('contact-notes'):
         text = ui.textarea('Notes about this contact: only the clinic sees them', value=notes) \
-            .props(f'outlined maxlength={contacts.NOTES_MAX}').classes('w-full').mark('notes-text')
+            .props('outlined').classes('w-full').mark('notes-text')
+        text.props['maxlength'] = contacts.NOTES_MAX
         message = actions.Message('notes-message')
 
         async def save(act: actions.Act) -> None:
