@@ -178,8 +178,8 @@ def _new_document(portal, browser, how):
     chart_id, _ = portal.seed(_chart_with_document, tag=f'doc{how}')
     browser.get(f'{portal.url}/staff/chart/{chart_id}/new-document')
     type_into(browser, 'Title', 'Typed note')
-    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//label[contains(., "Text (HTML")]//textarea'))[0] \
-        .send_keys('Fit for light duty.')
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//label[contains(., "Text: **bold**")]//textarea'))[0] \
+        .send_keys('Fit for light duty.')  # the Markdown editor, the default
     return lambda: count(Document, Document.chart_id == chart_id, Document.title == 'Typed note')
 
 
