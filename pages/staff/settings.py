@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import contact_accounts, staff_alerts
+from services import contact_accounts, passwords, staff_alerts
 
 from .. import access, actions
 from ..account_widgets import PASSWORD_CHANGED, password_fields
@@ -57,7 +57,7 @@ def _password_section(page: Page, username: str) -> None:
         error = actions.Message('password-error')
 
         async def change(act: actions.Act) -> None:
-            await act.call(contact_accounts.change_password, current=current.value, new=new.value,
+            await act.call(passwords.hashing(contact_accounts.change_password), current=current.value, new=new.value,
                            confirm=confirm.value)
             act.done(PASSWORD_CHANGED, navigate='/login')
 
