@@ -65,7 +65,7 @@ def test_the_main_screen_fits_a_360px_phone(portal_server, browser) -> None:
     casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=3)
     browser.set_window_size(360, 800)
     _sign_in(browser, portal_server, casey.email)
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-table__grid-content'))
+    # the card template is sent once the browser reports the phone layout: wait for the cards, not only the grid
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, '.q-table__grid-content .q-card')) == 3)
     assert browser.execute_script('return document.documentElement.scrollWidth') <= 360
-    assert len(browser.find_elements(By.CSS_SELECTOR, '.q-table__grid-content .q-card')) == 3
     assert browser.find_element(By.XPATH, '//button[contains(., "LOGOUT")]').is_displayed()
