@@ -295,6 +295,8 @@ def _activate(portal, browser, how):
     code = portal.seed(seed)
     browser.delete_all_cookies()
     browser.get(f'{portal.url}/activate?code={activation.normalize_code(code)}')
+    # the link's code is checked by itself: the code step's own NEXT is on screen until the next step replaces it
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//*[normalize-space()="Who is this activation code for?"]'))
     click(browser, '//button[contains(., "NEXT")]')  # "myself"
     type_into(browser, 'Email', email)  # the invited address: no check code needed
     click(browser, '//button[contains(., "NEXT")]')  # the email is the invited one: no check code
