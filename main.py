@@ -42,7 +42,7 @@ import api  # noqa: E402
 import pages  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
-from services import health, logging_setup, metrics  # noqa: E402
+from services import health, logging_setup  # noqa: E402
 from alembic.util.exc import CommandError  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
@@ -190,10 +190,7 @@ def serve() -> None:
 
 
 def start_scheduler() -> None:
-    """Start the periodic jobs, each counted and timed in the metrics; readiness watches the scheduler."""
-    for job in scheduler.jobs():
-        scheduler.register(job.job_id, metrics.timed_job(job.job_id, job.func), seconds=job.seconds,
-                           at_start=job.at_start)
+    """Start the periodic jobs (the scheduler counts and times each run); readiness watches the scheduler."""
     health.scheduler_started(scheduler.start())
 
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from services import metrics
+
 log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 30  # at most this long for running jobs at a stop (one SMTP send is at most 10 s)
 
@@ -120,7 +122,8 @@ def _finish() -> None:
 
 
 def _guarded(job: PeriodicJob, *, reraise: bool = False) -> Callable[[], None]:
-    """`job` with one log line per run (name, result, duration); an error is logged, not raised (unless asked)."""
+    """`job` with one log line and one metrics sample per run (name, result, duration); an error is logged,
+    not raised (unless asked)."""
     def run() -> None:
         global _running
         with _idle:
@@ -140,6 +143,8 @@ def _guarded(job: PeriodicJob, *, reraise: bool = False) -> Callable[[], None]:
             with _idle:
                 _running -= 1
                 _idle.notify_all()
-        log.info('job %s %s in %.3f s', job.job_id, result, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        metrics.job_ran(job.job_id, ok=result != 'failed', seconds=seconds)
+        log.info('job %s %s in %.3f s', job.job_id, result, seconds)
     run.__name__ = run.__qualname__ = job.job_id  # APScheduler names the job after its function in its logs
     return run

@@ -287,7 +287,7 @@ CASES: dict[str, Callable[[W, str], Any]] = {
 # text parameters of services that only ever get what the program made (never what a person typed)
 INTERNAL = {
     # operations (issue 20): setting names, route templates, job ids and log formats come from the program
-    'config.env_name', 'config.shown_value', 'metrics.page_build', 'metrics.timed_job', 'health.scheduler_started',
+    'config.env_name', 'config.shown_value', 'metrics.page_build', 'metrics.job_ran', 'health.scheduler_started',
     'logging_setup.configure', 'logging_setup.configuration_changed',
     'access_log.record_denied', 'activation.format_code', 'activation.normalize_code', 'activation.code_hash',
     'activation.use_code', 'activation.find_usable', 'audit.record', 'auth.token_hash', 'auth.normalize_username',
