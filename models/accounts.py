@@ -29,7 +29,6 @@ class Account(SQLModel, table=True):
     delegate_relationship: str | None = Field(default=None, max_length=200)
     # Reminder to Review: 'immediate' or 'daily'
     notify_mode: str = Field(default='immediate', max_length=16)
-    staff_alerts: bool = Field(default=False)  # staff opted in to reply/registration digests
     terms_accepted_at: datetime | None = utc_field()
     created_at: datetime = utc_now_field()
     password_changed_at: datetime | None = utc_field()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from models import ActivationCode, OutboxEmail, Registration, Reply, Share
+from models import ActivationCode, OutboxEmail, Registration, Reply, Share, StaffAlertPref
 from models.shapes import Actor
 from services import db, notifications, outbox, settings
 from tests import factories
@@ -246,7 +246,7 @@ def test_reminders_are_safe_with_two_processes(database, clock) -> None:
             _phi_share(session, contact)
         factories.contact(session)
         nurse = factories.account(session, role='staff')
-        nurse.staff_alerts = True
+        session.add(StaffAlertPref(account_id=nurse.id, registration='immediate'))
         _registration(session, 99)
     clock.advance(days=3)
     results: list[int] = []
