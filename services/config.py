@@ -59,6 +59,8 @@ class Config(BaseSettings):
     audit_anchor_file: Path | None = None
     # the EHR API's OpenAPI document (/api/v1/openapi.json) and interactive docs (/api/v1/docs)
     api_docs: bool = True
+    # how long an outbox claim holds without renewal before another worker takes it over (after a crash)
+    outbox_lease_seconds: int = Field(default=60, ge=10, le=3600)
 
     @field_validator('log_level')
     @classmethod
@@ -169,6 +171,7 @@ ALLOWED = {
     'settings_cache_seconds': 'a number of seconds from 0 to 300',
     'cookie_https_only': 'true or false',
     'audit_anchor_file': 'a file path',
+    'outbox_lease_seconds': 'a whole number of seconds from 10 to 3600; 60 is the default',
 }
 SECRET_FIELDS = {'smtp_password', 'smtp_user'}
 
