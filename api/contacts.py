@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services import api_reads
 from services.api_clients import Caller
-from services.contacts import PossibleDuplicate
+from services.contacts import ContactRow, PossibleDuplicate
 
 from .auth import scope
 from .common import Strict, as_json, call, resource_router
@@ -28,17 +28,10 @@ class ContactIn(Strict):
     allow_same_name: bool = Field(False, description='add even when a contact with the same name exists')
 
 
-class ContactOut(BaseModel):
-    id: int
-    name: str
-    email: str
-    organization: str
-    phone: str
-    has_account: bool
-
+# a contact is answered as the service's contacts.ContactRow (the answer always carried its first and last name too)
 
 class ContactUpserted(BaseModel):
-    contact: ContactOut
+    contact: ContactRow
     created: bool
 
 

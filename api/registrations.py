@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from services import api_reads, db, registration_review
 from services.api_clients import Caller
+from services.api_reads import RegistrationSummary
 
 from .auth import scope
 from .common import Id, Strict, list_route, resource_router
@@ -16,15 +17,8 @@ from .common import Id, Strict, list_route, resource_router
 router = resource_router()
 
 
-class RegistrationSummaryOut(BaseModel):
-    id: int
-    reference: str
-    status: str
-    chart_id: int | None
-    contact_id: int | None
-    submitted_at: datetime
-    reviewed_at: datetime | None
-
+# a listed registration is the service's api_reads.RegistrationSummary. One registration keeps its own models: the
+# review view holds (title, [(label, value)]) and (id, name) tuples, which the API names as objects
 
 class Answer(BaseModel):
     label: str
@@ -67,7 +61,7 @@ def _status(status: Literal['pending', 'accepted', 'merged', 'rejected', 'all'] 
     return {'status': status}
 
 
-list_route(router, '/registrations', 'registrations:read', api_reads.list_registrations, RegistrationSummaryOut,
+list_route(router, '/registrations', 'registrations:read', api_reads.list_registrations, RegistrationSummary,
            name='list_registrations', summary='Registrations (pending first)', filters=_status)
 
 

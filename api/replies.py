@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pages.private_files import file_response
 from services import api_reads, db, worklist
 from services.api_clients import Caller
+from services.api_reads import ReplySummary
 
 from .auth import scope
 from .common import PREFIX, Id, Strict, call, list_route, resource_router
@@ -19,18 +20,8 @@ from .common import PREFIX, Id, Strict, call, list_route, resource_router
 router = resource_router()
 
 
-class ReplySummaryOut(BaseModel):
-    id: int
-    share_id: int
-    chart_id: int
-    contact_id: int
-    document_id: int
-    created_at: datetime
-    status: str
-    worked_at: datetime | None
-    moved_document_id: int | None
-    attachments: int
-
+# a listed reply is the service's api_reads.ReplySummary. One reply keeps its own models: the API flattens the
+# worklist's view (row.reply_id -> id, row.replied_at -> replied_at) and adds what only the API has (sha256, url)
 
 class AttachmentOut(BaseModel):
     id: int
@@ -64,7 +55,7 @@ class MovedOut(BaseModel):
     moved_document_id: int
 
 
-list_route(router, '/replies', 'replies:read', api_reads.list_replies, ReplySummaryOut, name='list_replies',
+list_route(router, '/replies', 'replies:read', api_reads.list_replies, ReplySummary, name='list_replies',
            summary='Replies since a cursor')
 
 

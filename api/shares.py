@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from services import api_reads, db, sharing
 from services.api_clients import Caller
+from services.api_reads import ShareState
 
 from .auth import scope
 from .common import Id, Strict, call, list_route, resource_router
@@ -28,29 +28,10 @@ class SharesIn(Strict):
     acknowledgement_required: bool = False
 
 
-class ShareOut(BaseModel):
-    id: int
-    chart_id: int
-    contact_id: int
-    document_id: int
-    copy_document_id: int
-    sent_at: datetime
-    state: str
-    active: bool
-    email: str
-    first_viewed_at: datetime | None
-    last_viewed_at: datetime | None
-    downloads: int
-    acknowledgement_required: bool
-    acknowledged_at: datetime | None
-    replies: int
-    last_reply_at: datetime | None
-    expires_on: date | None
-    rescinded_at: datetime | None
-
+# a share is answered as the service's api_reads.ShareState (written for the API: its contract, written once)
 
 class SharesCreated(BaseModel):
-    shares: list[ShareOut]
+    shares: list[ShareState]
 
 
 class RescindIn(Strict):
@@ -71,18 +52,18 @@ def create_shares(body: SharesIn, caller: Annotated[Caller, Depends(scope('share
     return JSONResponse(answer, status_code=status, headers={'idempotent-replayed': 'true'} if replayed else None)
 
 
-list_route(router, '/shares', 'shares:read', api_reads.list_shares, ShareOut, name='list_shares',
+list_route(router, '/shares', 'shares:read', api_reads.list_shares, ShareState, name='list_shares',
            summary='Shares and their receipts')
 
 
-@router.get('/shares/{share_id}', response_model=ShareOut, summary="A share's state and receipt")
+@router.get('/shares/{share_id}', response_model=ShareState, summary="A share's state and receipt")
 def get_share(share_id: Id, caller: Annotated[Caller, Depends(scope('shares:read'))]) -> Any:
-    return asdict(call(api_reads.get_share, caller, share_id=share_id))
+    return call(api_reads.get_share, caller, share_id=share_id)
 
 
-@router.post('/shares/{share_id}/rescind', response_model=ShareOut, summary='Withdraw a share with a reason')
+@router.post('/shares/{share_id}/rescind', response_model=ShareState, summary='Withdraw a share with a reason')
 def rescind_share(share_id: Id, body: RescindIn, caller: Annotated[Caller, Depends(scope('shares:write'))]) -> Any:
     def run(session, actor):
         sharing.rescind(session, share_id=share_id, reason=body.reason, actor=actor)
         return api_reads.get_share(session, actor=actor, share_id=share_id)
-    return asdict(db.run(run, actor=caller.actor))
+    return db.run(run, actor=caller.actor)
