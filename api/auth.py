@@ -1,10 +1,8 @@
-"""Bearer authentication, the allowed-address check, scopes and the per-client rate limit of the API."""
+"""Bearer authentication, the allowed-address check, scopes and the per-client rate limit of the API (counted in
+the database, so several portal processes share it)."""
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import Annotated
 
@@ -16,32 +14,18 @@ from services import api_clients, db
 from .problems import ApiProblem
 
 bearer = HTTPBearer(auto_error=False, description='The API client\'s secret (admin page "API and webhooks").')
-WINDOW = 60.0
 UNKNOWN_PER_MINUTE = 30  # calls without a valid secret, per address
 
 
 class RateLimiter:
-    """A sliding one-minute window per key, in this process (each portal process counts on its own)."""
-
-    def __init__(self) -> None:
-        self._calls: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    """A one-minute window per key, counted in the database (a throttle row per key): every process shares it."""
 
     def check(self, key: str, per_minute: int) -> float | None:
         """Count a call; None when allowed, else the seconds until the next call is."""
-        now = time.monotonic()
-        with self._lock:
-            calls = self._calls.setdefault(key, deque())
-            while calls and calls[0] <= now - WINDOW:
-                calls.popleft()
-            if len(calls) >= per_minute:
-                return calls[0] + WINDOW - now
-            calls.append(now)
-            return None
+        return db.run(api_clients.count_call, key=key, per_minute=per_minute)
 
     def reset(self) -> None:
-        with self._lock:
-            self._calls.clear()
+        db.run(api_clients.forget_call_counts)
 
 
 limiter = RateLimiter()

@@ -68,6 +68,9 @@ def from_exception(exc: Exception, path: str, template: str = '') -> JSONRespons
     """The answer for anything an endpoint raised (`template`: the route, for the log: never ids or names)."""
     if isinstance(exc, ApiProblem):
         return problem(exc.kind, exc.detail, instance=path, headers=exc.headers, **exc.extra)
+    too_large = next((e for e in (exc, exc.__cause__) if getattr(e, 'too_large', False)), None)
+    if too_large is not None:  # (pages/upload_limit.py: a streamed body passed the upload limit)
+        return problem('payload-too-large', str(too_large), instance=path, headers={'connection': 'close'})
     if isinstance(exc, RequestValidationError):
         return problem('validation-error', 'Some fields are missing or not valid.', instance=path,
                        errors=[_field_error(e) for e in exc.errors()])

@@ -14,12 +14,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from models import ApiClient
+from models import ApiClient, Throttle
 from models.shapes import API_ROLE, Actor
 
-from . import audit, clock, validate
+from . import audit, clock, throttle, validate
 from .config import persistent_secret
 from .errors import Forbidden, InvalidInput, NotAvailable, PortalError
 
@@ -257,3 +259,43 @@ def record_call(session: Session, *, actor: Actor | None, method: str, route: st
     audit.record(session, action='api_call' if actor is not None else 'api_call_refused', actor=actor,
                  object_type='api_client', object_id=actor.api_client_id if actor is not None else None,
                  detail={'method': method[:10], 'route': route[:200], 'status': int(status)}, ip_address=ip_address)
+
+
+# ----------------------------------------------------------------------------- rate limit
+
+RATE_SCOPE = 'api_rate'  # throttle rows: `failures` counts the calls of the window that began at `window_start`
+RATE_WINDOW = timedelta(minutes=1)
+RATE_ROWS_KEPT = timedelta(hours=1)
+
+
+def count_call(session: Session, *, key: str, per_minute: int) -> float | None:
+    """Count one call for `key` ('client:<id>' or 'ip:<address>') in its one-minute window; None when it is
+    allowed, else the seconds until the window ends.
+
+    The count is a throttle row updated in one statement, so every portal process shares it.
+    """
+    now = clock.now()
+    key = throttle.storable_key(key)
+    table = Throttle.__table__
+    fresh = table.c.window_start <= now - RATE_WINDOW
+    count = (sa.update(table).where(table.c.scope == RATE_SCOPE, table.c.key == key)
+             .values(failures=sa.case((fresh, 1), else_=table.c.failures + 1),
+                     window_start=sa.case((fresh, now), else_=table.c.window_start))
+             .returning(table.c.failures, table.c.window_start))
+    row = session.execute(count).first()
+    if row is None:  # a key's first call (or its first in an hour): its row, and old rows go
+        session.execute(sa.delete(table).where(table.c.scope == RATE_SCOPE,
+                                               table.c.window_start < now - RATE_ROWS_KEPT))
+        insert = postgresql.insert if session.get_bind().dialect.name == 'postgresql' else sqlite.insert
+        session.execute(insert(table).values(scope=RATE_SCOPE, key=key, failures=0, window_start=now)
+                        .on_conflict_do_nothing(index_elements=['scope', 'key']))
+        row = session.execute(count).first()
+    calls, started = row
+    if calls <= per_minute:
+        return None
+    return max((started + RATE_WINDOW - now).total_seconds(), 0.0)
+
+
+def forget_call_counts(session: Session) -> None:
+    """Start every rate window afresh (tests; an operator after raising a client's rate)."""
+    session.execute(sa.delete(Throttle.__table__).where(Throttle.__table__.c.scope == RATE_SCOPE))

@@ -59,6 +59,12 @@ class Config(BaseSettings):
     audit_anchor_file: Path | None = None
     # the EHR API's OpenAPI document (/api/v1/openapi.json) and interactive docs (/api/v1/docs)
     api_docs: bool = True
+    # how long an outbox claim holds without renewal before another worker takes it over (after a crash)
+    outbox_lease_seconds: int = Field(default=60, ge=10, le=3600)
+    # webhooks post to public https addresses only; these hosts (names, addresses or networks) may be internal
+    webhook_allow_hosts: str = Field(default='', max_length=2000)
+    # webhooks may use plain http (off: https only)
+    webhook_allow_http: bool = False
 
     @field_validator('log_level')
     @classmethod
@@ -116,6 +122,27 @@ class Config(BaseSettings):
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad part
         return value
 
+    @field_validator('webhook_allow_hosts')
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        for part in value.split(','):
+            part = part.strip()
+            if part and not re.fullmatch(r'[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?', part):
+                ipaddress.ip_network(part, strict=False)  # ValueError: neither a host name nor an address
+        return value
+
+    @property
+    def webhook_allowed(self) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+        """SMP_WEBHOOK_ALLOW_HOSTS: the host names, and the address networks, a webhook may reach though internal."""
+        names, networks = set(), []
+        for part in (p.strip() for p in self.webhook_allow_hosts.split(',')):
+            try:
+                networks.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                if part:
+                    names.add(part.lower().rstrip('.'))
+        return names, networks
+
     @property
     def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """The networks SMP_METRICS_ALLOW lets read /metrics."""
@@ -169,6 +196,9 @@ ALLOWED = {
     'settings_cache_seconds': 'a number of seconds from 0 to 300',
     'cookie_https_only': 'true or false',
     'audit_anchor_file': 'a file path',
+    'outbox_lease_seconds': 'a whole number of seconds from 10 to 3600; 60 is the default',
+    'webhook_allow_hosts': 'comma-separated host names, IP addresses or networks, e.g. ehr.clinic.local,10.1.2.3',
+    'webhook_allow_http': 'true or false',
 }
 SECRET_FIELDS = {'smtp_password', 'smtp_user'}
 

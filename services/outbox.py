@@ -25,6 +25,7 @@ from models import Account, OutboxEmail, OutboxState
 from models.shapes import Actor
 
 from . import audit, clock, db, email_templates, mailer, scheduler, secretbox
+from .config import get_config
 from .errors import InvalidInput
 from .settings import get_settings
 from .settings_admin import require_admin
@@ -40,8 +41,8 @@ ALERT_AFTER = timedelta(minutes=5)
 BOUNCES = ('mailbox', 'rejected')  # failure reasons that mean: this recipient's server refused this email
 # a claim is a lease: renewed while its batch is sending, given back on a clean stop, and taken over by another
 # worker once it has not been renewed for this long (a crash): at most one duplicate email per crash
-LEASE_ENV = 'SMP_OUTBOX_LEASE_SECONDS'
-LEASE_DEFAULT_SECONDS, LEASE_MIN_SECONDS, LEASE_MAX_SECONDS = 60, 10, 3600
+# (SMP_OUTBOX_LEASE_SECONDS, checked with the other settings in services/config.py)
+LEASE_DEFAULT_SECONDS = 60
 WORKER_ID = f'{socket.gethostname()}:{os.getpid()}'
 # template variables that carry a code (or a link with one): sealed at rest, wiped after sending
 SECRET_VARIABLES = ('activation_code', 'activate_url', 'link_existing_url', 'verification_code', 'reset_code')
@@ -138,22 +139,7 @@ def _wipe(email: OutboxEmail) -> None:
 
 def lease() -> timedelta:
     """How long a claim holds without renewal (SMP_OUTBOX_LEASE_SECONDS, 10-3600, default 60)."""
-    raw = os.environ.get(LEASE_ENV, '').strip()
-    if raw.isdigit() and LEASE_MIN_SECONDS <= int(raw) <= LEASE_MAX_SECONDS:
-        return timedelta(seconds=int(raw))
-    if raw:
-        _warn_once(f'{LEASE_ENV}={raw[:20]!r} is not a whole number of seconds from {LEASE_MIN_SECONDS} to '
-                   f'{LEASE_MAX_SECONDS}; using {LEASE_DEFAULT_SECONDS}')
-    return timedelta(seconds=LEASE_DEFAULT_SECONDS)
-
-
-_warned: set[str] = set()
-
-
-def _warn_once(text: str) -> None:
-    if text not in _warned:
-        _warned.add(text)
-        log.warning(text)
+    return timedelta(seconds=get_config().outbox_lease_seconds)
 
 
 def claim_due(*, limit: int = 20, worker: str = WORKER_ID) -> list[int]:

@@ -6,14 +6,20 @@ per webhook (`webhook_delivery`, unique per webhook and object: a share is 'read
 (UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING) and retried with backoff until the
 receiver answers 2xx. Every request is signed: `X-SMP-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
 with `X-SMP-Timestamp` (Unix seconds); the secret is shown to the admin once and kept encrypted to sign.
+
+A webhook must not reach into the clinic's network (SSRF): its URL is checked when an admin saves it and again
+before every delivery (DNS can change), and the request goes to the address that was checked. Only https (http with
+SMP_WEBHOOK_ALLOW_HTTP), and only hosts whose every address is public, unless SMP_WEBHOOK_ALLOW_HOSTS names them.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from models import AuditEvent, OutboxEmail, Share, Webhook, WebhookDelivery
 from models.shapes import Actor
 
 from . import audit, clock, db, secretbox, validate
+from .config import get_config
 from .errors import Forbidden, InvalidInput, NotAvailable
 
 log = logging.getLogger(__name__)
@@ -86,12 +93,89 @@ def _require_admin(actor: Actor) -> None:
 
 
 def check_url(url: str | None) -> str:
-    """An http(s) URL with a host; raise InvalidInput otherwise."""
+    """An http(s) URL with a host; raise InvalidInput otherwise (where it points: `check_destination`)."""
     url = validate.text(url, label='URL', max_length=500)
     parts = urlsplit(url)
     if parts.scheme not in ('https', 'http') or not parts.hostname or parts.username or parts.password:
         raise InvalidInput('Write the full address, like https://ehr.example.org/portal-events.')
+    try:
+        parts.port  # noqa: B018 (a port out of range raises)
+    except ValueError:
+        raise InvalidInput('Write the full address, like https://ehr.example.org/portal-events.') from None
     return url
+
+
+class Refused(InvalidInput):
+    """A webhook URL that points somewhere webhooks may not go; `reason` is the short form for the delivery log."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a delivery goes: `address` is the checked IP to connect to (None: an allow-listed host, as named)."""
+
+    url: str
+    host: str
+    address: str | None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every IP address `host` resolves to (tests replace this with a stub)."""
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+
+
+def address_class(value: str) -> str | None:
+    """Why an address is not public ('loopback', 'private', ...), or None for a public one."""
+    ip = ipaddress.ip_address(value.split('%', 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for name, flag in (('unspecified', ip.is_unspecified), ('loopback', ip.is_loopback),
+                       ('link-local', ip.is_link_local), ('multicast', ip.is_multicast),
+                       ('reserved', ip.is_reserved), ('private', ip.is_private)):
+        if flag:
+            return name
+    return None if ip.is_global else 'non-public'
+
+
+ALLOW_HINT = ' A server operator can allow an internal EHR host with SMP_WEBHOOK_ALLOW_HOSTS.'
+
+
+def check_destination(url: str) -> Destination:
+    """Where a webhook URL may be posted to, or Refused with a message for the admin.
+
+    https only (http too with SMP_WEBHOOK_ALLOW_HTTP); every address the host resolves to must be public, unless
+    the host (or all its addresses) is on SMP_WEBHOOK_ALLOW_HOSTS.
+    """
+    url = check_url(url)
+    parts = urlsplit(url)
+    config = get_config()
+    if parts.scheme != 'https' and not config.webhook_allow_http:
+        raise Refused('Webhooks use https: write an https:// address.', 'refused: not https')
+    host = (parts.hostname or '').lower().rstrip('.')
+    names, networks = config.webhook_allowed
+    if host in names:
+        return Destination(url=url, host=host, address=None)
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = resolve(host, parts.port or (443 if parts.scheme == 'https' else 80))
+        except (OSError, UnicodeError):
+            addresses = []
+        if not addresses:
+            raise Refused(f'The host {host[:100]} cannot be found: check the address.', 'refused: host not found') \
+                from None
+    if networks and all(any(ipaddress.ip_address(a.split('%', 1)[0]) in n for n in networks) for a in addresses):
+        return Destination(url=url, host=host, address=addresses[0])
+    for address in addresses:
+        kind = address_class(address)
+        if kind:
+            raise Refused(f'The host {host[:100]} is at a {kind} address ({address}), which webhooks may not reach.'
+                          + ALLOW_HINT, f'refused: {kind} address')
+    return Destination(url=url, host=host, address=addresses[0])
 
 
 def check_events(events: list[str] | str) -> tuple[str, ...]:
@@ -111,7 +195,8 @@ def create_webhook(session: Session, *, actor: Actor, url: str, events: list[str
     Only events from now on are delivered.
     """
     _require_admin(actor)
-    url, chosen = check_url(url), check_events(events)
+    url = check_destination(url).url
+    chosen = check_events(events)
     secret = 'whsec_' + secrets.token_urlsafe(32)
     head = session.exec(select(sa.func.max(AuditEvent.seq))).one() or 0
     hook = Webhook(url=url, events=' '.join(chosen), sealed_secret=secretbox.encrypt(secret), audit_cursor=head,
@@ -279,12 +364,20 @@ def deliver(delivery_id: int, client: httpx.Client) -> str:
         url, secret, body = hook.url, secretbox.decrypt(hook.sealed_secret), delivery.payload_json.encode()
         event_type, event_id = delivery.event_type, delivery.event_id
     timestamp = str(int(time.time()))
+    headers = {'content-type': 'application/json', 'user-agent': 'SecureMessagePortal-Webhooks/1',
+               'x-smp-event': event_type, 'x-smp-delivery': event_id, 'x-smp-timestamp': timestamp,
+               'x-smp-signature': sign(secret, timestamp, body)}
     try:
-        answer = client.post(url, content=body, headers={
-            'content-type': 'application/json', 'user-agent': 'SecureMessagePortal-Webhooks/1',
-            'x-smp-event': event_type, 'x-smp-delivery': event_id, 'x-smp-timestamp': timestamp,
-            'x-smp-signature': sign(secret, timestamp, body)})
+        destination = check_destination(url)  # again now: DNS may point elsewhere than when it was saved
+        target, extensions = httpx.URL(url), {}
+        if destination.address is not None:  # connect to the address just checked (no second lookup to rebind)
+            headers['host'] = target.netloc.decode('ascii')
+            extensions = {'sni_hostname': destination.host} if target.scheme == 'https' else {}
+            target = target.copy_with(host=destination.address)
+        answer = client.post(target, content=body, headers=headers, extensions=extensions)
         ok, outcome = 200 <= answer.status_code < 300, f'HTTP {answer.status_code}'
+    except Refused as refused:
+        ok, outcome = False, refused.reason
     except httpx.HTTPError as exc:
         ok, outcome = False, type(exc).__name__
     with db.transaction() as session:

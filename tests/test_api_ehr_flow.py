@@ -33,6 +33,16 @@ PDF = b'%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n'
 ATTACHMENT = b'%PDF-1.4\n% the contact\'s signed form\n' + bytes(range(256)) + b'\n%%EOF\n'
 
 
+@pytest.fixture(autouse=True)
+def receiver_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receiver listens on 127.0.0.1 over http: allowed as an operator allows the clinic's internal EHR host
+    (set before the portal process starts, which reads the same environment)."""
+    from services import config
+    monkeypatch.setenv('SMP_WEBHOOK_ALLOW_HOSTS', '127.0.0.1')
+    monkeypatch.setenv('SMP_WEBHOOK_ALLOW_HTTP', 'true')
+    config.reload_config()
+
+
 class Receiver:
     """A webhook endpoint on 127.0.0.1: verifies the signature, fails each event's first delivery with 500."""
 

@@ -94,9 +94,12 @@ async def revoked_rotated_expired_and_missing_secrets_get_the_same_401(user: Use
     assert answer.status_code == 200 and answer.json()['items'] == []
 
 
-async def test_errors_addresses_rate_docs_resources_and_the_admin_page(user: User) -> None:
+async def test_errors_addresses_rate_docs_resources_and_the_admin_page(user: User,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """One in-process portal: objects the client may not see look missing and errors name the field; then the
     address check, the rate limit, the docs, the other resources and the admin page (each a helper below)."""
+    from services import webhooks
+    monkeypatch.setattr(webhooks, 'resolve', lambda host, port: {'ehr.clinic.test': ['93.184.216.34']}[host])
     auth.limiter.reset()
     _, secret = make_client()
     for path in ('/api/v1/nothing-here', '/api/v1/charts/1/2/3'):
@@ -213,6 +216,9 @@ async def the_admin_page_creates_rotates_and_revokes_clients_and_adds_webhooks(u
     user.find(marker='hook-url').type('ftp://nowhere')
     await click(user, 'add-webhook')
     await see(user, 'Write the full address')
+    user.find(marker='hook-url').elements.pop().value = 'https://169.254.169.254/latest/meta-data'
+    await click(user, 'add-webhook')
+    await see(user, 'is at a link-local address (169.254.169.254), which webhooks may not reach')
     with db.transaction() as session:
         events = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
     assert {'api_client_created', 'api_client_rotated', 'api_client_revoked', 'webhook_created'} <= set(events)

@@ -8,11 +8,30 @@ import json
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlmodel import select
 
-from models import Contact, OutboxEmail, Share, WebhookDelivery
-from services import audit, db, messages, replies, webhooks
+from models import Contact, OutboxEmail, Share, Webhook, WebhookDelivery
+from services import audit, config, db, messages, replies, webhooks
+from services.errors import InvalidInput
 from tests import factories
+
+PUBLIC = '93.184.216.34'
+DNS: dict[str, list[str]] = {}
+
+
+@pytest.fixture(autouse=True)
+def stub_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Host names resolve from DNS above (no lookups leave the machine); the EHR's host is public."""
+    DNS.clear()
+    DNS['ehr.clinic.test'] = [PUBLIC]
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in DNS:
+            raise OSError('no such host')
+        return DNS[host]
+    monkeypatch.setattr(webhooks, 'resolve', resolve)
+    return DNS
 
 
 def _world() -> dict:
@@ -122,3 +141,88 @@ def test_stored_idempotent_answers_are_dropped_after_a_week(database, clock) -> 
     assert api_reads.forget_old_results() == 0
     clock.advance(days=2)
     assert api_reads.forget_old_results() == 1
+
+
+# ----------------------------------------------------------------------------- where webhooks may post (SSRF)
+
+def _admin():
+    return db.run(lambda session: factories.actor_for(session, factories.account(session, role='admin')))
+
+
+def _save(admin, url: str) -> int:
+    return db.run(webhooks.create_webhook, actor=admin, url=url, events=['share.read'])[0]
+
+
+def _hooks() -> list[str]:
+    return db.run(lambda session: [h.url for h in session.exec(select(Webhook)).all()])
+
+
+REFUSED = [
+    ('https://127.0.0.1/in', 'loopback'), ('https://[::1]/in', 'loopback'), ('https://localhost.test/in', 'loopback'),
+    ('https://10.1.2.3/in', 'private'), ('https://192.168.0.10/in', 'private'), ('https://[fc00::5]/in', 'private'),
+    ('https://169.254.169.254/latest/meta-data', 'link-local'), ('https://[fe80::1]/in', 'link-local'),
+    ('https://224.0.0.1/in', 'multicast'), ('https://[ff02::1]/in', 'multicast'),
+    ('https://240.0.0.1/in', 'reserved'), ('https://0.0.0.0/in', 'unspecified'), ('https://[::]/in', 'unspecified'),
+    ('https://[::ffff:127.0.0.1]/in', 'loopback'), ('https://100.64.0.1/in', 'non-public'),
+    ('https://split.clinic.test/in', 'private'),  # one public and one private address: refused
+]
+
+
+OTHER_REFUSED = [
+    ('http://ehr.clinic.test/in', 'Webhooks use https'), ('ftp://ehr.clinic.test/in', 'Write the full address'),
+    ('file:///etc/passwd', 'Write the full address'), ('gopher://ehr.clinic.test/', 'Write the full address'),
+    ('https://nowhere.clinic.test/in', 'cannot be found'), ('https://user:pw@ehr.clinic.test/', 'Write the full'),
+]
+
+
+def test_a_webhook_to_an_internal_address_or_another_scheme_is_refused(database) -> None:
+    """Each refused class (literal addresses, and names resolved by the stub) says why and stores nothing."""
+    DNS['localhost.test'] = ['127.0.0.1']
+    DNS['split.clinic.test'] = [PUBLIC, '10.0.0.7']
+    admin = _admin()
+    for url, kind in REFUSED:
+        with pytest.raises(webhooks.Refused, match=f'is at a {kind} address .*SMP_WEBHOOK_ALLOW_HOSTS'):
+            _save(admin, url)
+    for url, message in OTHER_REFUSED:
+        with pytest.raises(InvalidInput, match=message):
+            _save(admin, url)
+    assert _hooks() == []
+
+
+def test_the_allow_list_lets_the_clinics_internal_host_in(database, monkeypatch: pytest.MonkeyPatch) -> None:
+    DNS['ehr.clinic.local'] = ['10.20.0.5']
+    admin = _admin()
+    monkeypatch.setenv('SMP_WEBHOOK_ALLOW_HOSTS', 'ehr.clinic.local, 192.168.7.0/24')
+    config.reload_config()
+    _save(admin, 'https://ehr.clinic.local/in')
+    _save(admin, 'https://192.168.7.20:8443/in')
+    with pytest.raises(webhooks.Refused, match='private address'):
+        _save(admin, 'https://192.168.8.20/in')  # (outside the allowed network)
+    with pytest.raises(webhooks.Refused, match='https'):
+        _save(admin, 'http://ehr.clinic.local/in')  # allowed hosts still need https ...
+    monkeypatch.setenv('SMP_WEBHOOK_ALLOW_HTTP', 'true')
+    config.reload_config()
+    _save(admin, 'http://ehr.clinic.local/in')  # ... unless http is allowed too
+    assert _hooks() == ['https://ehr.clinic.local/in', 'https://192.168.7.20:8443/in', 'http://ehr.clinic.local/in']
+
+
+def test_delivery_checks_again_and_connects_to_the_checked_address(database, clock) -> None:
+    world = _world()
+    _happen(world)
+    db.run(webhooks.collect_events)
+    seen: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+    with httpx.Client(transport=httpx.MockTransport(receiver)) as client:
+        DNS['ehr.clinic.test'] = ['169.254.169.254']  # the name now points at the cloud's metadata service
+        first, *others = webhooks.claim_due()
+        assert webhooks.deliver(first, client) == 'pending'
+        assert seen == []
+        refused = db.run(lambda session: session.get(WebhookDelivery, first))
+        assert refused.last_status == 'refused: link-local address' and refused.attempts == 1
+        DNS['ehr.clinic.test'] = [PUBLIC]  # and back
+        assert webhooks.deliver(others[0], client) == 'delivered'
+    assert seen[0].url.host == PUBLIC and seen[0].headers['host'] == 'ehr.clinic.test'
+    assert seen[0].extensions['sni_hostname'] == 'ehr.clinic.test'  # (TLS checks the certificate for the name)

@@ -318,6 +318,8 @@ INTERNAL = {
     'api_clients.secret_hash', 'api_clients.check_scopes', 'api_clients.check_addresses',
     'api_clients.address_allowed', 'api_clients.client_actor', 'api_clients.record_call', 'webhooks.check_url',
     'webhooks.check_events', 'webhooks.sign',  # reached through create_client / authenticate / create_webhook
+    'webhooks.check_destination', 'webhooks.resolve', 'webhooks.address_class',  # (after check_url's length check)
+    'api_clients.count_call',  # keys the API builds from a client id or an address (throttle.storable_key)
     'passwords.hashing', 'passwords.is_hashing',  # take a service function, not text
     # called only with a checked #rrggbb colour (save_section's colour check, and the page before it)
     'settings_admin.contrast_ratio', 'settings_admin.color_contrast_problem',

@@ -172,6 +172,8 @@ SIGNED_IN_ONLY: dict[str, Call] = {
 NO_ACTOR = {
     'access_log.record_denied': 'records a refusal the caller observed',
     'api_clients.authenticate': 'the bearer secret is the credential (it builds the actor)',
+    'api_clients.count_call': 'rate count of API calls, before and without an actor (also unknown secrets)',
+    'api_clients.forget_call_counts': 'rate counts only (tests; no data of anyone)',
     'webhooks.collect_events': 'scheduler job (ids of audited events only)',
     'accounts_admin.send_password_reset': 'internal step of the admin services, given an account row they checked',
     'activation.issue_code': 'internal step of sharing/contacts, given a contact row they checked',
