@@ -15,9 +15,9 @@ from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
 
-DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
-                    col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
-HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
+DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type', key=True),
+                    col('title', 'Title', key=True), col('author', 'By'), col('service_location', 'Service location')]
+HISTORY_COLUMNS = [col('recipient', 'Recipient', key=True), col('sender', 'Sender'), col('sent_at', 'Date'),
                    col('copy_document_id', 'Copy id')] + RECEIPT_COLUMNS
 
 
@@ -214,7 +214,7 @@ class SendHistory:
                 .props('outline color=negative').mark('rescind-selected')
         self.outcome = outcome
         self.empty = ui.label('Not sent yet.').classes('text-grey-7').mark('send-history-empty')
-        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '')], rows=[], row_key='id',
+        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '', key=True)], rows=[], row_key='id',
                               selection='multiple').classes('w-full').props('flat bordered wrap-cells') \
             .mark('send-history')
         self.table.add_slot('body-cell-actions', SHARE_ACTIONS_CELL)
