@@ -8,7 +8,7 @@ from nicegui import html, ui
 
 from models.shapes import Actor
 from services import charts, documents, sharing
-from services.sanitize import clean_html
+from services.sanitize import clean_document
 
 from .. import access, actions, frame
 from ..portal import Page, portal_page
@@ -99,14 +99,14 @@ async def new_document_page(page: Page, chart_id: int) -> None:
                     .props('autogrow outlined').classes('w-full').mark('doc-markdown')
             with ui.column().classes('w-1/2'):
                 ui.label('Preview (as the contact will see it)').classes('text-xs text-grey-7')
-                markdown_preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8') \
+                markdown_preview = ui.html('', sanitize=clean_document).classes('w-full border rounded p-2 min-h-8') \
                     .mark('doc-markdown-preview')
             markdown_body.on_value_change(lambda e: markdown_preview.set_content(documents.markdown_html(e.value)))
         with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='html'):
             html_body = ui.textarea('Pasted HTML (<p>, <b>, <ul> and tables are kept; scripts and styles are removed)') \
                 .props('autogrow outlined').classes('w-full').mark('doc-html')
             ui.label('Preview').classes('text-xs text-grey-7')
-            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8 portal-doc')
+            preview = ui.html('', sanitize=clean_document).classes('w-full border rounded p-2 min-h-8 portal-doc')
             html_body.on_value_change(lambda e: preview.set_content(e.value or ''))
         text_body = ui.textarea('Text').props('autogrow outlined').classes('w-full').mark('doc-text') \
             .bind_visibility_from(kind, 'value', value='text')
@@ -193,7 +193,7 @@ def _body(doc: documents.DocumentView) -> None:
             image = ui.image(doc.file_url).props('fit=contain').classes('w-full max-h-[75vh]').mark('document-image')
             image.props['alt'] = doc.file_name or ''  # data, never parsed as props
         elif doc.body_html is not None:
-            ui.html(doc.body_html, sanitize=clean_html).classes('w-full portal-doc').mark('document-html')  # one style: assets/portal.css
+            ui.html(doc.body_html, sanitize=clean_document).classes('w-full portal-doc').mark('document-html')  # one style: assets/portal.css
         else:
             ui.label(doc.body_text or '').classes('w-full whitespace-pre-wrap').mark('document-text')
         if doc.mime_type:
