@@ -1,7 +1,7 @@
 // Names and keyboard access for the parts Quasar draws itself (the pages cannot reach them): every page loads this
 // (pages/frame.py adds the tag, pages/public/assets.py serves it). Table scroll areas become focusable regions,
 // selection checkboxes are named after their row, the loading bar is named, and the uploader's "+" button is one
-// named control that opens the file chooser.
+// named control that opens the file chooser; rows that open on a click (and hold no link) open by keyboard too.
 (() => {
   if (window.portalA11y) return;
   window.portalA11y = true;
@@ -26,6 +26,13 @@
       el.tabIndex = 0;
       el.setAttribute('role', 'region');
       el.setAttribute('aria-label', 'Table, scrolls sideways');
+    });
+    // a row that opens on a click and holds no link or control of its own (the registrations queue, the
+    // accounts): Tab reaches it and Enter or Space opens it, as the click does
+    document.querySelectorAll('.q-table__container.cursor-pointer tbody tr:not([tabindex])').forEach((row) => {
+      if (!row.querySelector('a[href], button, input, [role=checkbox]')) {
+        row.tabIndex = 0;
+      }
     });
     document.querySelectorAll('.q-table th .q-checkbox[role=checkbox]:not([aria-label])')
       .forEach((el) => el.setAttribute('aria-label', 'Select all rows'));
@@ -60,6 +67,13 @@
     });
     document.querySelectorAll('.q-menu .q-item[role=listitem]').forEach((el) => el.setAttribute('role', 'menuitem'));
   };
+  document.addEventListener('keydown', (event) => {
+    const row = event.target;
+    if ((event.key === 'Enter' || event.key === ' ') && row.matches && row.matches('.cursor-pointer tbody tr[tabindex="0"]')) {
+      event.preventDefault();
+      row.click();
+    }
+  });
   // a file chosen by keyboard re-renders the uploader: the focus goes back to its file input, not to the page
   let lastUploader = null;
   document.addEventListener('focusin', (event) => {

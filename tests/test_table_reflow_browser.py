@@ -8,9 +8,13 @@ from datetime import timedelta
 
 import pytest
 from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
-from models import Reply, Share
+from sqlmodel import select
+
+from models import Account, Reply, Share
 from services import api_clients, clock, contacts, db, outbox, registration, settings, webhooks
 from tests import factories
 from tests.browser import wait_for
@@ -159,3 +163,34 @@ def test_tables_show_their_key_columns_without_sideways_scrolling_on_a_phone(sha
             print(f'reflow {width} px {name:28} tables {[t["headers"] for t in seen["tables"]]} page {seen["page"]} px')
             problems += _problems(name, f'{name} at {width} px', seen, expect)
     assert not problems, '\n'.join(problems)
+
+
+ACTIVE_ROW = "const a = document.activeElement; return !!(a && a.tagName === 'TR' && a.closest('main'));"
+
+
+def _tab_to_a_row(browser) -> None:
+    for _ in range(40):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.execute_script(ACTIVE_ROW):
+            return
+    raise AssertionError('Tab never reached a table row')
+
+
+def test_rows_that_open_on_a_click_open_by_keyboard_too(shared_portal, browser) -> None:
+    """The registrations queue and the accounts list have no link in their rows: Tab reaches a row, Enter opens it."""
+    with db.transaction() as session:
+        if not session.exec(select(Account).where(Account.email == ADMIN)).first():
+            _seed(session)
+    _sign_in(browser, shared_portal.url)
+    browser.set_window_size(360, 780)
+    browser.get(shared_portal.url + '/staff/registrations')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'main tbody tr[tabindex="0"]'))
+    _tab_to_a_row(browser)
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//main//h2[starts-with(normalize-space(), "Registration ")]'))
+    browser.get(shared_portal.url + '/admin/accounts')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'main tbody tr[tabindex="0"]'))
+    _tab_to_a_row(browser)
+    ActionChains(browser).send_keys(Keys.SPACE).perform()
+    wait_for(browser, lambda d: [b for b in d.find_elements(By.XPATH, '//button[normalize-space()="End all sessions"]')
+                                 if b.is_displayed()])
