@@ -30,7 +30,7 @@ def col(name: str, label: str, *, number: bool = False, key: bool = False, **ext
 
     Every table marks its `key` columns (what names the row, its status, its link or action): on a phone (below
     600 px) only those show, so the table fits a 320 px screen without scrolling sideways; the others are hidden
-    there by assets/portal.css (the row's link still opens everything).
+    there by assets/portal.css (wider screens show them all).
     """
     column = {'name': name, 'label': label, 'field': name, **({} if number else {'align': 'left'}), **extra}
     if not key:
