@@ -22,9 +22,26 @@ PAGE_SIZE = 25
 Fetch = Callable[[Actor, int, int], Awaitable[tuple[list[dict], int]]]
 
 
-def col(name: str, label: str, *, number: bool = False, **extra: Any) -> dict:
-    """A table column whose field is its name: text left-aligned, a `number` right-aligned (Quasar's default)."""
-    return {'name': name, 'label': label, 'field': name, **({} if number else {'align': 'left'}), **extra}
+PHONE_HIDDEN = 'portal-phone-hidden'  # assets/portal.css: not shown below 600 px (the phone layout)
+
+
+def col(name: str, label: str, *, number: bool = False, key: bool = False, **extra: Any) -> dict:
+    """A table column whose field is its name: text left-aligned, a `number` right-aligned (Quasar's default).
+
+    Every table marks its `key` columns (what names the row, its status, its link or action): on a phone (below
+    600 px) only those show, so the table fits a 320 px screen without scrolling sideways; the others are hidden
+    there by assets/portal.css (wider screens show them all).
+    """
+    column = {'name': name, 'label': label, 'field': name, **({} if number else {'align': 'left'}), **extra}
+    if not key:
+        column['classes'] = f'{column.get("classes", "")} {PHONE_HIDDEN}'.strip()
+        column['headerClasses'] = f'{column.get("headerClasses", "")} {PHONE_HIDDEN}'.strip()
+    return column
+
+
+def key_columns(columns: list[dict]) -> list[str]:
+    """The names of the columns a phone shows."""
+    return [c['name'] for c in columns if PHONE_HIDDEN not in c.get('classes', '').split()]
 
 
 class PagedTable:
@@ -40,6 +57,8 @@ class PagedTable:
                  row_key: str = 'id', page_size: int = PAGE_SIZE, selection: str | None = None,
                  on_click: Callable[[dict], Any] | None = None, link: tuple[str, str] | None = None,
                  empty: str | None = None, flat: bool = True) -> None:
+        if not key_columns(columns):
+            raise ValueError('mark the key columns of the table (col(..., key=True)): a phone shows only those')
         self.fetch, self.page_size = fetch, page_size
         rows, self.total = first
         self.shown_page = 1

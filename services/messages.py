@@ -351,7 +351,7 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
     return MessageView(
         share_id=share.id, title=share.title, doc_type=share.doc_type, service_date=share.service_date,
         regarding=share.regarding, by_name=share.by_name,
-        body_html=sanitize.clean_html(copy.body_html) if copy.body_html else None, body_text=copy.body_text,
+        body_html=sanitize.clean_document(copy.body_html) if copy.body_html else None, body_text=copy.body_text,
         file_mime=stored.mime_type if stored else None,
         file_name=files.safe_file_name(copy.file_name or share.title, stored.mime_type) if stored else None,
         can_reply=get_settings(session).replies_enabled and share.replies_allowed,

@@ -1,6 +1,8 @@
 """HTML sanitizing for stored rich text (documents, templates): done on the way in."""
 from __future__ import annotations
 
+import re
+
 import nh3
 
 _TAGS = {
@@ -25,3 +27,17 @@ def clean_html(html: str) -> str:
         url_schemes={'http', 'https', 'mailto'},
         link_rel='noopener noreferrer nofollow',
     )
+
+
+_HEADING = re.compile(r'<(/?)h([1-6])>')  # nh3 writes heading tags bare: no attribute is allowed on them
+
+
+def clean_document(html: str) -> str:
+    """A document's HTML as a viewer shows it (the contact's and the staff viewer, the print view): cleaned, and with
+    its headings moved one level down when it has an `h1`, so they fit under the page's own h1 (the document's
+    title): h1 becomes h2, h2 h3 and so on, h6 stays h6. A document whose headings start at h2 or lower keeps them.
+    """
+    cleaned = clean_html(html)
+    if '<h1>' not in cleaned:
+        return cleaned
+    return _HEADING.sub(lambda m: f'<{m[1]}h{min(int(m[2]) + 1, 6)}>', cleaned)

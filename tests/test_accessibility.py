@@ -243,6 +243,13 @@ return [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClien
   .slice(0, 4).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
 """
 
+# visible tables that scroll sideways inside the page (a phone shows only their key columns: pages/tables.py)
+_TABLES_SIDEWAYS = """
+return [...document.querySelectorAll('main .q-table__middle')].filter((e) => e.offsetParent !== null
+  && e.scrollWidth > e.clientWidth + 1).map((e) => [...e.querySelectorAll('thead th')]
+  .filter((th) => th.offsetParent !== null).map((th) => th.innerText.trim()).join('|'));
+"""
+
 
 def _settle(driver) -> None:
     """Wait for the page's own work (tables paging in, notifications) before axe looks."""
@@ -282,6 +289,9 @@ def test_no_axe_violations(role, accessibility_portal, browser) -> None:
                 if covered > 0.25 * 780:
                     failures.append(f'{state.route} [{name}]: fixed header/footer cover {covered} px of 780 at '
                                     f'{REFLOW_WIDTH} px')
+                sideways = browser.execute_script(_TABLES_SIDEWAYS)
+                if sideways:
+                    failures.append(f'{state.route} [{name}]: tables scroll sideways at {REFLOW_WIDTH} px: {sideways}')
                 if wide > REFLOW_WIDTH:
                     failures.append(f'{state.route} [{name}] scrolls sideways at {REFLOW_WIDTH} px ({wide} px wide): '
                                     f'{browser.execute_script(_TOO_WIDE)}')

@@ -16,7 +16,7 @@ from ..portal import Page, portal_page
 from ..tables import PagedTable, col
 
 PAGE_SIZE = 25
-COLUMNS = [col('username', 'Username'), col('name', 'Name'), col('role', 'Role'), col('status', 'Status'),
+COLUMNS = [col('username', 'Username'), col('name', 'Name', key=True), col('role', 'Role'), col('status', 'Status', key=True),
            col('last', 'Last sign-in')]
 
 

@@ -10,13 +10,13 @@ from .. import access, actions
 from ..portal import Page, portal_page
 from ..tables import col
 
-CLIENT_COLUMNS = [col('id', 'ID'), col('name', 'Name'), col('scopes', 'Scopes'), col('state', 'State'),
+CLIENT_COLUMNS = [col('id', 'ID'), col('name', 'Name', key=True), col('scopes', 'Scopes'), col('state', 'State', key=True),
                   col('addresses', 'Allowed addresses'), col('expires', 'Expires'), col('last_used', 'Last used'),
                   col('hint', 'Secret starts')]
-HOOK_COLUMNS = [col('id', 'ID'), col('url', 'URL'), col('events', 'Events'), col('active', 'Active'),
+HOOK_COLUMNS = [col('id', 'ID'), col('url', 'URL', key=True), col('events', 'Events'), col('active', 'Active', key=True),
                 col('pending', 'Pending', number=True), col('failed', 'Failed', number=True),
                 col('last', 'Last delivery')]
-DELIVERY_COLUMNS = [col('id', 'ID'), col('webhook', 'Webhook'), col('event', 'Event'), col('status', 'Status'),
+DELIVERY_COLUMNS = [col('id', 'ID'), col('webhook', 'Webhook'), col('event', 'Event', key=True), col('status', 'Status', key=True),
                     col('attempts', 'Attempts', number=True), col('created', 'Created'), col('next', 'Next attempt'),
                     col('last', 'Last answer')]
 

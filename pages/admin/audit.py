@@ -12,10 +12,11 @@ from ..portal import Page, portal_page
 from ..tables import PagedTable, col
 
 PAGE_SIZE = 50
-COLUMNS = [col('id', 'ID'), col('at', 'When (UTC)'), col('actor', 'Account'), col('action', 'Action'),
+COLUMNS = [col('id', 'ID'), col('at', 'When (UTC)', key=True), col('actor', 'Account', key=True), col('action', 'Action', key=True),
            col('object', 'Object'), col('chart', 'Chart'), col('contact', 'Contact'), col('ip', 'From'),
            col('detail', 'Detail')]
-REPORT_COLUMNS = [col('actor', 'Account'), col('action', 'Action'), col('count', 'Times', number=True),
+REPORT_COLUMNS = [col('actor', 'Account', key=True), col('action', 'Action', key=True),
+                  col('count', 'Times', number=True, key=True),
                   col('first', 'First (UTC)'), col('last', 'Last (UTC)'), col('charts', 'Charts')]
 
 

@@ -18,8 +18,8 @@ from ..tables import PagedTable, col
 PAGE_SIZE = 25
 STATUSES = {'': 'All', 'pending': 'Pending', 'sending': 'Sending', 'sent': 'Sent', 'failed': 'Failed',
             'cancelled': 'Cancelled'}
-COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('kind', 'Kind'), col('to', 'Recipient'),
-           col('status', 'Status'), col('attempts', 'Attempts', number=True), col('next', 'Next attempt'),
+COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('kind', 'Kind', key=True), col('to', 'Recipient'),
+           col('status', 'Status', key=True), col('attempts', 'Attempts', number=True), col('next', 'Next attempt'),
            col('error', 'Last error')]
 
 

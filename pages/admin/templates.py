@@ -11,7 +11,7 @@ from ..portal import Page, portal_page
 from ..tables import col
 from .email import show_answer
 
-VARIABLE_COLUMNS = [col('name', 'Variable'), col('meaning', 'Meaning')]
+VARIABLE_COLUMNS = [col('name', 'Variable', key=True), col('meaning', 'Meaning', key=True)]
 
 
 @portal_page('/admin/templates', roles=access.ADMIN, title='Email templates')

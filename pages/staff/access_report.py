@@ -20,18 +20,12 @@ from services.settings import PortalSettings
 from .. import access, actions, frame
 from ..frame import not_available
 from ..portal import Page, file_route, portal_page, run_read
+from ..tables import col
 
 PAGE_SIZE = 50
-COLUMNS = [
-    {'name': 'when', 'label': 'When', 'field': 'when', 'align': 'left'},
-    {'name': 'who', 'label': 'Who', 'field': 'who', 'align': 'left'},
-    {'name': 'role', 'label': 'Role', 'field': 'role', 'align': 'left'},
-    {'name': 'what', 'label': 'What', 'field': 'what', 'align': 'left'},
-    {'name': 'document', 'label': 'Document', 'field': 'document', 'align': 'left'},
-    {'name': 'contact', 'label': 'Contact', 'field': 'contact', 'align': 'left'},
-    {'name': 'address', 'label': 'From address', 'field': 'address', 'align': 'left'},
-    {'name': 'detail', 'label': 'Detail', 'field': 'detail', 'align': 'left'},
-]
+COLUMNS = [col('when', 'When', key=True), col('who', 'Who', key=True), col('role', 'Role'), col('what', 'What', key=True),
+           col('document', 'Document'), col('contact', 'Contact'), col('address', 'From address'),
+           col('detail', 'Detail')]
 
 
 @file_route('/staff/chart/{chart_id}/access-report.csv', roles=access.STAFF, inline=())

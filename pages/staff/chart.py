@@ -8,16 +8,16 @@ from nicegui import html, ui
 
 from models.shapes import Actor
 from services import charts, documents, sharing
-from services.sanitize import clean_html
+from services.sanitize import clean_document
 
 from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
 
-DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
-                    col('title', 'Title'), col('author', 'By'), col('service_location', 'Service location')]
-HISTORY_COLUMNS = [col('recipient', 'Recipient'), col('sender', 'Sender'), col('sent_at', 'Date'),
+DOCUMENT_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type', key=True),
+                    col('title', 'Title', key=True), col('author', 'By'), col('service_location', 'Service location')]
+HISTORY_COLUMNS = [col('recipient', 'Recipient', key=True), col('sender', 'Sender'), col('sent_at', 'Date'),
                    col('copy_document_id', 'Copy id')] + RECEIPT_COLUMNS
 
 
@@ -99,14 +99,14 @@ async def new_document_page(page: Page, chart_id: int) -> None:
                     .props('autogrow outlined').classes('w-full').mark('doc-markdown')
             with ui.column().classes('w-1/2'):
                 ui.label('Preview (as the contact will see it)').classes('text-xs text-grey-7')
-                markdown_preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8') \
+                markdown_preview = ui.html('', sanitize=clean_document).classes('w-full border rounded p-2 min-h-8') \
                     .mark('doc-markdown-preview')
             markdown_body.on_value_change(lambda e: markdown_preview.set_content(documents.markdown_html(e.value)))
         with ui.column().classes('w-full').bind_visibility_from(kind, 'value', value='html'):
             html_body = ui.textarea('Pasted HTML (<p>, <b>, <ul> and tables are kept; scripts and styles are removed)') \
                 .props('autogrow outlined').classes('w-full').mark('doc-html')
             ui.label('Preview').classes('text-xs text-grey-7')
-            preview = ui.html('', sanitize=clean_html).classes('w-full border rounded p-2 min-h-8 portal-doc')
+            preview = ui.html('', sanitize=clean_document).classes('w-full border rounded p-2 min-h-8 portal-doc')
             html_body.on_value_change(lambda e: preview.set_content(e.value or ''))
         text_body = ui.textarea('Text').props('autogrow outlined').classes('w-full').mark('doc-text') \
             .bind_visibility_from(kind, 'value', value='text')
@@ -193,7 +193,7 @@ def _body(doc: documents.DocumentView) -> None:
             image = ui.image(doc.file_url).props('fit=contain').classes('w-full max-h-[75vh]').mark('document-image')
             image.props['alt'] = doc.file_name or ''  # data, never parsed as props
         elif doc.body_html is not None:
-            ui.html(doc.body_html, sanitize=clean_html).classes('w-full portal-doc').mark('document-html')  # one style: assets/portal.css
+            ui.html(doc.body_html, sanitize=clean_document).classes('w-full portal-doc').mark('document-html')  # one style: assets/portal.css
         else:
             ui.label(doc.body_text or '').classes('w-full whitespace-pre-wrap').mark('document-text')
         if doc.mime_type:
@@ -214,7 +214,7 @@ class SendHistory:
                 .props('outline color=negative').mark('rescind-selected')
         self.outcome = outcome
         self.empty = ui.label('Not sent yet.').classes('text-grey-7').mark('send-history-empty')
-        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '')], rows=[], row_key='id',
+        self.table = ui.table(columns=HISTORY_COLUMNS + [col('actions', '', key=True)], rows=[], row_key='id',
                               selection='multiple').classes('w-full').props('flat bordered wrap-cells') \
             .mark('send-history')
         self.table.add_slot('body-cell-actions', SHARE_ACTIONS_CELL)

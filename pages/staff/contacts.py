@@ -12,16 +12,16 @@ from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, col, contact_form, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, use_zone, when)
 
-LIST_COLUMNS = [col('name', 'Name'), col('email', 'Email'), col('organization', 'Organization'),
-                col('account', 'Portal account')]
+LIST_COLUMNS = [col('name', 'Name', key=True), col('email', 'Email'), col('organization', 'Organization'),
+                col('account', 'Portal account', key=True)]
 RECEIVED_COLUMNS = [col('id', 'ID'), col('service_date', 'Serv date'), col('doc_type', 'Type'),
-                    col('subject', 'Subject'), col('by', 'By'), col('service_location', 'Service location'),
-                    col('sent_at', 'Sent')] + RECEIPT_COLUMNS + [col('actions', '')]
-EMAIL_COLUMNS = [col('id', 'ID'), col('created', 'Queued'), col('kind', 'Email'), col('subject', 'Subject'),
-                 col('to', 'To'), col('status', 'Status'), col('sent', 'Sent'), col('error', 'Last error')]
-REPLY_COLUMNS = [col('created', 'Replied'), col('document', 'To document'), col('excerpt', 'Reply'),
-                 col('attachments', 'Attachments', number=True), col('status', 'Status')]
-CODE_COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('expires', 'Expires'), col('state', 'State')]
+                    col('subject', 'Subject', key=True), col('by', 'By'), col('service_location', 'Service location'),
+                    col('sent_at', 'Sent')] + RECEIPT_COLUMNS + [col('actions', '', key=True)]
+EMAIL_COLUMNS = [col('id', 'ID'), col('created', 'Queued'), col('kind', 'Email'), col('subject', 'Subject', key=True),
+                 col('to', 'To'), col('status', 'Status', key=True), col('sent', 'Sent'), col('error', 'Last error')]
+REPLY_COLUMNS = [col('created', 'Replied'), col('document', 'To document'), col('excerpt', 'Reply', key=True),
+                 col('attachments', 'Attachments', number=True), col('status', 'Status', key=True)]
+CODE_COLUMNS = [col('id', 'ID'), col('created', 'Created'), col('expires', 'Expires', key=True), col('state', 'State', key=True)]
 
 
 @portal_page('/staff/contacts', roles=access.STAFF, title='Contacts')

@@ -10,10 +10,10 @@ from .. import access, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, chart_dialog, col, use_zone, when
 
-UNREAD_COLUMNS = [col('title', 'Document'), col('regarding', 'Regarding'), col('recipient', 'Recipient'),
-                  col('sent_at', 'Sent'), col('days', 'Days waiting'), col('email', 'Email')]
-COLUMNS = [col('name', 'Name', sortable=False), col('date_of_birth', 'Date of birth'),
-           col('external_id', 'External id'), col('employer', 'Employer'), col('status', 'Status')]
+UNREAD_COLUMNS = [col('title', 'Document', key=True), col('regarding', 'Regarding'), col('recipient', 'Recipient'),
+                  col('sent_at', 'Sent'), col('days', 'Days waiting', key=True), col('email', 'Email')]
+COLUMNS = [col('name', 'Name', key=True, sortable=False), col('date_of_birth', 'Date of birth'),
+           col('external_id', 'External id'), col('employer', 'Employer'), col('status', 'Status', key=True)]
 
 
 @portal_page('/staff', roles=access.STAFF, title='Clinic workspace')

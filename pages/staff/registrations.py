@@ -13,7 +13,8 @@ from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, col, use_zone, when
 
-COLUMNS = [col('reference', 'Reference'), col('name', 'Name'), col('submitted', 'Submitted'), col('status', 'Status')]
+COLUMNS = [col('reference', 'Reference'), col('name', 'Name', key=True), col('submitted', 'Submitted'),
+           col('status', 'Status', key=True)]
 STATUS_FILTER = {'': 'All', 'pending': 'Pending', 'accepted': 'Accepted', 'merged': 'Merged', 'rejected': 'Rejected'}
 
 

@@ -326,7 +326,7 @@ def expiry_dialog(share_id: int, what: str, current: str, *, outcome: actions.Me
 
 RECEIPT_COLUMNS = [col('email', 'Email'), col('code_state', 'Activation code'), col('first_viewed', 'First viewed'),
                    col('last_viewed', 'Last viewed'), col('downloads', 'Downloads'),
-                   col('acknowledged', 'Acknowledged'), col('replies', 'Replies'), col('state', 'State')]
+                   col('acknowledged', 'Acknowledged'), col('replies', 'Replies'), col('state', 'State', key=True)]
 # static Vue templates: row values are interpolated by Vue, never pasted into the template text
 SHARE_ACTIONS_CELL = ('<q-td :props="props"><div class="column items-start">'
                       '<q-btn v-if="props.row.active" flat dense color="negative" label="Rescind" '

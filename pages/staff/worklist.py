@@ -10,9 +10,9 @@ from .. import access, actions, frame
 from ..portal import Page, portal_page
 from .widgets import PagedTable, col, heading, open_record, use_zone, when
 
-COLUMNS = [col('replied_at', 'Replied'), col('contact', 'Contact'), col('chart', 'Chart'), col('title', 'Document'),
-           col('excerpt', 'Reply'), col('attachments', 'Attachments', number=True),
-           col('assigned_to', 'Assigned to'), col('status', 'Status')]
+COLUMNS = [col('replied_at', 'Replied'), col('contact', 'Contact', key=True), col('chart', 'Chart'), col('title', 'Document'),
+           col('excerpt', 'Reply', key=True), col('attachments', 'Attachments', number=True),
+           col('assigned_to', 'Assigned to'), col('status', 'Status', key=True)]
 SHOW = {'unworked': 'Unworked', 'mine': 'Assigned to me', 'all': 'All replies'}
 
 
