@@ -67,8 +67,8 @@ def main() -> None:
             driver.get(url + '/staff/contacts')
             time.sleep(1)
             charts = driver.find_elements(By.CSS_SELECTOR, 'a[href^="/staff/contacts/"]')
-            if charts:
-                shoot(driver, charts[0].get_attribute('href'), 'staff-contact-chart.png')
+            if charts:  # the whole chart, down to the contact's replies and emails
+                shoot(driver, charts[0].get_attribute('href'), 'staff-contact-chart.png', full_page=True)
         driver.quit()
     finally:
         server.terminate()
@@ -94,10 +94,17 @@ def sign_in(driver: webdriver.Chrome, url: str, username: str, password: str) ->
     time.sleep(2.5)
 
 
-def shoot(driver: webdriver.Chrome, url: str, name: str) -> None:
+def shoot(driver: webdriver.Chrome, url: str, name: str, *, full_page: bool = False) -> None:
     driver.get(url)
     time.sleep(2.5)
+    driver.execute_script('document.activeElement && document.activeElement.blur()')  # no focus ring in the picture
+    size = driver.get_window_size()
+    if full_page:
+        height = driver.execute_script('return document.documentElement.scrollHeight')
+        driver.set_window_size(size['width'], min(height + 100, 3000))
+        time.sleep(0.5)
     driver.save_screenshot(str(OUT / name))
+    driver.set_window_size(size['width'], size['height'])
     print('wrote', OUT / name)
 
 

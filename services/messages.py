@@ -338,16 +338,19 @@ def open_message(*, actor: Actor, share_id: Any) -> MessageView:
     return audited(_open_message, actor=actor, share_id=share_id, what='message')
 
 
-def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageView:
+def _open_message(session: Session, *, actor: Actor, share_id: int, printing: bool = False) -> MessageView:
     share = authorized_share(session, actor=actor, share_id=share_id)
     copy = session.get(Document, share.document_id)
     if copy is None or copy.deleted_at is not None:
         raise Denied('deleted')
     mark_read(session, share=share)
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
-    replies = list_replies(session, actor=actor, share_id=share.id)
+    # the print view shows every reply, oldest first; the viewer the newest page
+    replies = _all_replies(session, actor=actor, share=share) if printing else \
+        list_replies(session, actor=actor, share_id=share.id)
     audit.record(session, action='document_viewed', actor=actor, object_type='share', object_id=share.id,
-                 detail={'copy_document_id': copy.id}, **audit.share_refs(share))
+                 detail={'copy_document_id': copy.id, **({'print': True} if printing else {})},
+                 **audit.share_refs(share))
     return MessageView(
         share_id=share.id, title=share.title, doc_type=share.doc_type, service_date=share.service_date,
         regarding=share.regarding, by_name=share.by_name,
@@ -358,6 +361,24 @@ def _open_message(session: Session, *, actor: Actor, share_id: int) -> MessageVi
         replies=replies.replies, reply_total=replies.total, older_replies=replies.older,
         acknowledgement_required=share.acknowledgement_required, acknowledged_at=share.acknowledged_at,
     )
+
+
+def print_message(*, actor: Actor, share_id: Any) -> MessageView:
+    """The document with every reply to it, oldest first, for the contact's print view. Opening it is a view of
+    the document like the viewer's: it marks the share read and is audited as a view (refusals too)."""
+    return audited(_open_message, actor=actor, share_id=share_id, what='print', printing=True)
+
+
+def _all_replies(session: Session, *, actor: Actor, share: Share) -> ReplyPage:
+    """Every reply to the share, oldest first (pages of MAX_PAGE_SIZE, read newest first, then reversed)."""
+    found: list[ReplyView] = []
+    before: Cursor | None = None
+    while True:
+        page = list_replies(session, actor=actor, share_id=share.id, before=before, limit=MAX_PAGE_SIZE)
+        found += page.replies
+        if page.older is None:
+            return ReplyPage(replies=found[::-1], total=len(found), older=None)
+        before = page.older
 
 
 def acknowledge(*, actor: Actor, share_id: Any, idempotency_key: str | None = None) -> datetime | idempotency.Replayed:

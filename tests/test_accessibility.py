@@ -125,6 +125,7 @@ STATES = [
     State('/', 'messages: new registration dialog', 'contact', lambda i: '/', _press('NEW REGISTRATION')),
     State('/message/{share_id}', 'document viewer with reply form', 'contact', lambda i: f'/message/{i["share_id"]}'),
     State('/message/{share_id}', 'empty reply refused', 'contact', lambda i: f'/message/{i["share_id"]}', _empty_reply),
+    State('/message/{share_id}/print', 'print view', 'contact', lambda i: f'/message/{i["share_id"]}/print'),
     State('/settings', 'settings', 'contact', lambda i: '/settings'),
     State('/terms', 'terms of use', 'contact', lambda i: '/terms'),
     State('/registration/start', 'registration start', 'contact', lambda i: '/registration/start'),

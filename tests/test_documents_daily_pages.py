@@ -2,6 +2,7 @@
 (one document each), and the print view with the replies."""
 from __future__ import annotations
 
+import pytest
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 from sqlmodel import select
@@ -54,3 +55,32 @@ async def test_print_view_shows_the_document_and_its_replies(user: User) -> None
     await see(user, 'Approved, thanks.')
     await see(user, 'Replies (1)')
     assert db.run(lambda session: session.get(Reply, reply_id)) is not None
+
+
+def test_the_contact_print_view_is_a_view_of_their_own_message_only(database) -> None:
+    """Printing is reading: the share is marked read and the view audited (marked as a print); every reply is there,
+    oldest first; another contact's message is refused with the viewer's words, and the refusal is audited."""
+    from models import AuditEvent, Share
+    from services import messages
+    from services.errors import NotAvailable
+
+    def world(session):
+        staff = factories.account(session, role='staff')
+        mine = factories.contact(session)
+        reader = factories.contact_account(session, mine)
+        share = factories.share(session, contact_row=mine, sender=staff, title='Work status').share_id
+        for n in range(3):
+            session.add(Reply(share_id=share, account_id=reader.id, author_name='R', body=f'Reply {n}'))
+        other = factories.share(session, contact_row=factories.contact(session), sender=staff).share_id
+        return factories.actor_for(session, reader), share, other
+    actor, share_id, other_id = db.run(world)
+    view = messages.print_message(actor=actor, share_id=share_id)
+    assert view.title == 'Work status' and [r.body for r in view.replies] == ['Reply 0', 'Reply 1', 'Reply 2']
+    assert db.run(lambda session: session.get(Share, share_id).first_read_at) is not None
+    with pytest.raises(NotAvailable) as refused:
+        messages.print_message(actor=actor, share_id=other_id)
+    assert str(refused.value) == messages.NOT_AVAILABLE
+    audited = db.run(lambda session: [(e.action, e.detail_json) for e in session.exec(
+        select(AuditEvent).where(AuditEvent.action.in_(['document_viewed', 'share_access_denied']))).all()])
+    assert [a for a, _ in audited] == ['document_viewed', 'share_access_denied']
+    assert '"print": true' in audited[0][1] and '"what": "print"' in audited[1][1]

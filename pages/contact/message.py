@@ -106,6 +106,8 @@ def _body(view: messages.MessageView) -> None:
                       on_click=lambda: ui.download.from_url(f'{src}?download=1')).props('outline').mark('download')
             if view.file_mime == 'application/pdf':  # phone browsers often show no PDF inside a page
                 ui.link('Open in a new tab', src, new_tab=True).classes('text-sm').mark('open-pdf')
+            ui.link('Print view (document and replies)', f'/message/{view.share_id}/print', new_tab=True) \
+                .classes('text-sm').mark('print-link')
 
 
 class Acknowledgement:

@@ -10,7 +10,7 @@ from models.shapes import Actor
 from services import charts, documents, sharing
 from services.sanitize import clean_document
 
-from .. import access, actions, frame
+from .. import access, actions, frame, printing
 from ..portal import Page, portal_page
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
@@ -251,9 +251,6 @@ class SendHistory:
         self.withdraw.set_visibility(bool(records))
 
 
-PRINT_CSS = '@media print { header, footer, .smp-no-print { display: none !important; } }'
-
-
 @portal_page('/staff/document/{document_id}/print', roles=access.STAFF, title='Print')
 async def print_page(page: Page, document_id: int) -> None:
     """The document and a summary of every reply to it, laid out for paper (the browser's Print)."""
@@ -262,22 +259,11 @@ async def print_page(page: Page, document_id: int) -> None:
         return
     doc = view.document
     page.title(f'Print · {doc.title}')
-    ui.add_css(PRINT_CSS)
-    with ui.row().classes('w-full items-center smp-no-print'):
-        ui.link('Back to the document', f'/staff/document/{doc.id}')
-        ui.space()
-        ui.button('Print', icon='print', on_click=lambda: ui.run_javascript('window.print()')).mark('print')
-    ui.label(doc.title).classes('text-2xl font-bold').mark('print-title')
-    ui.label(f'{doc.chart_name} · {doc.doc_type} · service date {doc.service_date} · by {doc.author}'
-             f'{" · " + doc.service_location if doc.service_location else ""}').classes('text-sm')
-    _body(doc)
-    ui.label(f'Replies ({len(view.replies)})').classes('text-lg font-bold')
-    if not view.replies:
-        ui.label('No replies.').classes('text-grey-7')
-    for reply in view.replies:
-        with ui.card().classes('w-full gap-1').mark('print-reply'):
-            attached = f' · {reply.attachments} attachment{"s" if reply.attachments != 1 else ""}' \
-                if reply.attachments else ''
-            ui.label(f'{when(reply.created_at)} · {reply.author} ({reply.contact}){attached}') \
-                .classes('text-sm font-bold')
-            ui.label(reply.body).classes('whitespace-pre-wrap')
+    printing.print_layout(printing.Printout(
+        title=doc.title, meta=f'{doc.chart_name} · {doc.doc_type} · service date {doc.service_date} · by {doc.author}'
+                              f'{" · " + doc.service_location if doc.service_location else ""}',
+        body_html=doc.body_html, body_text=doc.body_text, file_url=doc.file_url, mime_type=doc.mime_type,
+        file_name=doc.file_name,
+        replies=[printing.PrintedReply(when=when(r.created_at), author=f'{r.author} ({r.contact})', body=r.body,
+                                       attachments=r.attachments) for r in view.replies]),
+        back=('Back to the document', f'/staff/document/{doc.id}'))

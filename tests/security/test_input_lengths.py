@@ -202,6 +202,7 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                       tls='none', user=t, mail_from='', password=t),
     'messages.list_messages.search': lambda w, t: _with(messages.list_messages, actor=w['contact'], sort=t, search=t),
     'messages.open_message.share_id': lambda w, t: messages.open_message(actor=w['contact'], share_id=t),
+    'messages.print_message.share_id': lambda w, t: messages.print_message(actor=w['contact'], share_id=t),
     'outbox.list_emails.filters': lambda w, t: _with(outbox.list_emails, actor=w['admin'], status=t, kind=t),
     'questionnaire.save_definition.label': lambda w, t: _with(questionnaire.save_definition, actor=w['admin'],
                                                               definition=_definition(label=t, help=t)),
