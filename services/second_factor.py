@@ -13,6 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 import segno
@@ -59,6 +60,12 @@ def enrolled_factors(session: Session, account_id: int) -> set[str]:
                                                 TotpFactor.confirmed.is_(True))).first() is not None:
         found.add('totp')
     return found
+
+
+def enrolled_condition() -> Any:
+    """SQL condition on `Account.id`: the person has a second factor (the admin's filter; the same factors as
+    `enrolled_factors`, so the passkey helper adds passkeys here too)."""
+    return Account.id.in_(select(TotpFactor.account_id).where(TotpFactor.confirmed.is_(True)))
 
 
 def allowed_factors(settings: PortalSettings) -> set[str]:

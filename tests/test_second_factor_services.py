@@ -161,7 +161,7 @@ def test_a_session_row_defaults_to_full(database) -> None:
 
 
 def test_grace_period_then_enrolment_required(database, clock) -> None:
-    account_id = _account()
+    _account()
     first = auth.sign_in(username=STAFF, password=factories.PASSWORD, ip_address=None)
     assert first.second_step is None  # default policy: required for staff, 14 days to enrol
     actor = auth.resolve_session(first.token)
