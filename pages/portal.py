@@ -142,7 +142,7 @@ async def _refusal(route: Route, visit: access.Visit, request: Request) -> str |
 def enrol_notice(actor: Actor | None, enrol_by: datetime) -> None:
     """The grace period's notice: a second step is required and not set up yet (nothing is blocked until then)."""
     settings_path = '/settings' if actor is not None and actor.role == 'contact' else '/staff/settings'
-    with ui.row().classes('w-full items-center gap-2 p-3 rounded bg-amber-1 text-amber-10').mark('enrol-notice'):
+    with ui.row().classes('w-full items-center gap-2 p-3 rounded bg-amber-1 text-grey-10').mark('enrol-notice'):
         ui.icon('lock_clock')
         ui.label(f'The clinic requires a second step at sign-in. Set it up by {enrol_by:%d %b %Y}; after that '
                  'date you will have to set it up before anything else opens.').classes('grow')
