@@ -173,3 +173,36 @@ def test_admin_resets_two_step_sign_in(shared_portal, browser) -> None:
     wait_for(browser, lambda d: d.current_url.endswith('/staff'))
     actions = shared_portal.seed(lambda session: [e.action for e in session.exec(select(AuditEvent)).all()])
     assert 'second_factor_reset' in actions
+
+
+def test_a_trusted_browser_skips_the_second_step(shared_portal, browser) -> None:
+    url = shared_portal.url
+
+    def make(session):
+        from services import settings
+        settings.set_value(session, 'second_factor_trust_browser', True)
+        staff = factories.account(session, role='staff', email='trusted@clinic.test')
+        actor = factories.actor_for(session, staff)
+        setup = second_factor.start_totp(session, actor=actor)
+        secret = setup.secret.replace(' ', '')
+        second_factor.confirm_totp(session, actor=actor, code=pyotp.TOTP(secret).now())
+        return secret
+    secret = shared_portal.seed(make)
+    _password(browser, url, 'trusted@clinic.test')
+    wait_for(browser, lambda d: '/login/second-step' in d.current_url)
+    click(browser, '//div[contains(@class, "q-checkbox")][.//*[contains(text(), "Trust this browser")]]')
+    _type(browser, '6-digit code', _next_code(secret))
+    click(browser, '//button[normalize-space()="Verify"]')
+    wait_for(browser, lambda d: d.current_url.endswith('/staff'))
+    trusted = browser.get_cookie('smp_trusted')
+    assert trusted and trusted['httpOnly']
+
+    browser.delete_cookie('smp_session')  # signed out here; the trusted-browser cookie stays
+    browser.get(url + '/login')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
+    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys('trusted@clinic.test')
+    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
+    click(browser, '//button[normalize-space()="Sign in"]')
+    wait_for(browser, lambda d: d.current_url.endswith('/staff'))  # no code asked
+    actions = shared_portal.seed(lambda session: [e.action for e in session.exec(select(AuditEvent)).all()])
+    assert {'trusted_browser_added', 'trusted_browser_used'} <= set(actions)
