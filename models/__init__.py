@@ -9,12 +9,13 @@ from .outbox import EmailTemplate, OutboxEmail, OutboxState
 from .receipts import ActionReceipt
 from .registration import Registration, RegistrationFile, RegistrationToken
 from .replies import Reply, ReplyAttachment
+from .second_factor import RecoveryCode, TotpFactor, TrustedBrowser
 from .settings import Setting
 
 __all__ = [
     'Account', 'ActionReceipt', 'AccountContact', 'ActivationCode', 'ApiClient', 'ApiIdempotentResult', 'AuditAnchor',
     'AuditEvent', 'Chart', 'Contact', 'Document', 'EmailTemplate', 'OutboxEmail', 'OutboxState', 'RECEIVED_DOCUMENT',
-    'Registration', 'RegistrationFile',
+    'RecoveryCode', 'Registration', 'RegistrationFile', 'TotpFactor', 'TrustedBrowser',
     'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StaffAlertLog', 'StaffAlertPref', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode', 'Webhook', 'WebhookDelivery',
 ]

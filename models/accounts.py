@@ -34,6 +34,10 @@ class Account(SQLModel, table=True):
     password_changed_at: datetime | None = utc_field()
     last_sign_in_at: datetime | None = utc_field()
     disabled_at: datetime | None = utc_field()
+    # two-step sign-in: the end of the grace period to enrol a second factor (set at the first sign-in the policy
+    # requires one), and an admin's "enrol at next sign-in"
+    second_factor_enrol_by: datetime | None = utc_field()
+    second_factor_forced: bool = Field(default=False)
 
 
 class AccountContact(SQLModel, table=True):
@@ -59,6 +63,9 @@ class UserSession(SQLModel, table=True):
     created_at: datetime = utc_now_field()
     last_seen_at: datetime = utc_now_field()
     ip_address: str | None = Field(default=None, max_length=64)
+    # None: a full session. 'verify': the password was right, the second step is still due; 'enrol': the person
+    # must set up a second factor first. A pending session is not signed in anywhere but the second-step pages.
+    second_step: str | None = Field(default=None, max_length=8)
 
 
 class Throttle(SQLModel, table=True):

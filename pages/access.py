@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import context, run, ui
 
 from models.shapes import Actor
-from services import access_log, auth, contact_accounts, cookie_tickets, db, worklist
+from services import access_log, auth, contact_accounts, cookie_tickets, db, second_factor, worklist
 from services.config import get_config
 from services.settings import PortalSettings, get_settings
 
@@ -38,6 +39,8 @@ class Visit:
     settings: PortalSettings
     terms_pending: bool = False
     unworked: int = 0  # staff: replies waiting in the SMP worklist (the header's badge)
+    second_step: str | None = None  # a pending session (not signed in): 'verify' or 'enrol' is due
+    enrol_by: datetime | None = None  # signed in, must set up a second factor by then (the grace period)
 
 
 def allows(roles: frozenset[str], actor: Actor | None) -> bool:
@@ -87,7 +90,9 @@ def _read_visit(token: str | None, ip_address: str | None) -> Visit:
         pending = actor is not None and actor.role == 'contact' and \
             contact_accounts.terms_pending(session, account_id=actor.account_id)
         unworked = worklist.unworked_count(session, actor=actor) if actor is not None and actor.is_staff else 0
-    return Visit(actor, settings, bool(pending), unworked)
+        step = second_factor.pending(session, token=token) if token and actor is None else None
+        enrol_by = second_factor.enrol_notice(session, actor, settings) if actor is not None else None
+    return Visit(actor, settings, bool(pending), unworked, step.step if step else None, enrol_by)
 
 
 async def refuse(actor: Actor | None, route: str, reason: str, ip_address: str | None = None) -> None:
@@ -105,6 +110,17 @@ def login_path(back_to: str | None = None) -> str:
     """The sign-in page, returning to `back_to` (a path on this portal) afterwards."""
     target = safe_next(back_to)
     return f'/login?next={quote(target, safe="")}' if target and target != '/' else '/login'
+
+
+SECOND_STEP = '/login/second-step'
+ENROL = '/login/second-step/setup'
+
+
+def second_step_path(step: str, back_to: str | None = None) -> str:
+    """Where a pending session goes instead of `back_to`: the second step, or setting one up ('enrol')."""
+    target = safe_next(back_to)
+    base = ENROL if step == second_factor.ENROL else SECOND_STEP
+    return f'{base}?next={quote(target, safe="")}' if target and target != '/' else base
 
 
 def start_session(token: str, then: str) -> str:

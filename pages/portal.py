@@ -7,6 +7,7 @@ and hands the builder a `Page` with the actor. `ROUTES` lists every registered r
 from __future__ import annotations
 
 import inspect
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,8 @@ def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate
             page.title(title)
             with metrics.page_build(route.path), frame(visit.actor, visit.settings, visit.unworked):
                 actions.show_flash()
+                if visit.enrol_by is not None:
+                    enrol_notice(visit.actor, visit.enrol_by)
                 await builder(page, **params)
 
         _copy_signature(builder, open_page)
@@ -121,6 +124,8 @@ async def _refusal(route: Route, visit: access.Visit, request: Request) -> str |
     if route.roles == access.PUBLIC:
         return None
     back_to = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+    if actor is None and visit.second_step:
+        return access.second_step_path(visit.second_step, back_to)  # the password alone opens nothing
     if actor is None:
         return access.login_path(back_to)
     if actor.role not in route.roles and route.others_go_home:
@@ -132,6 +137,16 @@ async def _refusal(route: Route, visit: access.Visit, request: Request) -> str |
     if visit.terms_pending and route.terms_gate:
         return '/terms'  # the admin requires terms of use: accepted once, at first sign-in
     return None
+
+
+def enrol_notice(actor: Actor | None, enrol_by: datetime) -> None:
+    """The grace period's notice: a second step is required and not set up yet (nothing is blocked until then)."""
+    settings_path = '/settings' if actor is not None and actor.role == 'contact' else '/staff/settings'
+    with ui.row().classes('w-full items-center gap-2 p-3 rounded bg-amber-1 text-grey-10').mark('enrol-notice'):
+        ui.icon('lock_clock')
+        ui.label(f'The clinic requires a second step at sign-in. Set it up by {enrol_by:%d %b %Y}; after that '
+                 'date you will have to set it up before anything else opens.').classes('grow')
+        ui.link('Set up two-step sign-in', f'{settings_path}#two-step').mark('enrol-link')
 
 
 def file_route(path: str, *, roles: frozenset[str], inline: tuple[str, ...] = ('application/pdf', 'image/png',

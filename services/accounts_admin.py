@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from models import Account, AccountContact, Contact, UserSession
 from models.shapes import Actor
 
-from . import audit, auth, clock, outbox, throttle, validate, verification
+from . import audit, auth, clock, outbox, second_factor, throttle, validate, verification
 from .errors import InvalidInput, NotAvailable
 from .settings import get_settings
 from .settings_admin import require_admin
@@ -30,6 +30,8 @@ class AccountRow:
     role: str
     active: bool
     last_sign_in_at: datetime | None
+    second_factors: tuple[str, ...] = ()  # 'passkey', 'totp' (services.second_factor.enrolled_factors)
+    second_factor_forced: bool = False  # must set one up at the next sign-in
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,11 @@ class AccountDetail:
 
 
 def list_accounts(session: Session, *, actor: Actor, kind: str, search: str = '', offset: int = 0,
-                  limit: int = 25) -> tuple[list[AccountRow], int]:
+                  limit: int = 25, two_step: str = '') -> tuple[list[AccountRow], int]:
     """One page of staff/admin accounts (kind='staff') or contact accounts (kind='contact'), and the total.
 
-    The search matches username, email, display name and, for contacts, a linked contact's name or organization.
+    The search matches username, email, display name and, for contacts, a linked contact's name or organization;
+    `two_step` 'enrolled' / 'not_enrolled' keeps those with / without a second factor.
     """
     require_admin(actor)
     roles = STAFF_ROLES if kind == 'staff' else ('contact',)
@@ -75,9 +78,13 @@ def list_accounts(session: Session, *, actor: Actor, kind: str, search: str = ''
                                     sa.func.lower(Contact.email).like(like))))
             matches.append(Account.id.in_(linked))
         condition = sa.and_(condition, sa.or_(*matches))
+    if two_step in ('enrolled', 'not_enrolled'):
+        enrolled = second_factor.enrolled_condition()
+        condition = sa.and_(condition, enrolled if two_step == 'enrolled' else sa.not_(enrolled))
     total = session.exec(select(sa.func.count()).select_from(Account).where(condition)).one()
     rows = session.exec(select(Account).where(condition).order_by(Account.username).offset(offset).limit(limit)).all()
-    return [_row(a) for a in rows], total
+    factors = second_factor.enrolled_accounts(session, [a.id for a in rows])
+    return [_row(a, factors[a.id]) for a in rows], total
 
 
 def account_detail(session: Session, *, actor: Actor, account_id: int) -> AccountDetail:
@@ -91,7 +98,8 @@ def account_detail(session: Session, *, actor: Actor, account_id: int) -> Accoun
     sessions = session.exec(select(sa.func.count()).select_from(UserSession)
                             .where(UserSession.account_id == account.id)).one()
     return AccountDetail(
-        account=_row(account), email=account.email, created_at=account.created_at,
+        account=_row(account, second_factor.enrolled_factors(session, account.id)), email=account.email,
+        created_at=account.created_at,
         locked_until=throttle.locked_until(session, 'sign_in', account.username), open_sessions=sessions,
         contacts=[LinkedContact(c.id, c.display_name, c.email, c.organization or '') for c in contacts])
 
@@ -204,6 +212,7 @@ def _get(session: Session, account_id: int, *, lock: bool = False) -> Account:
     return account
 
 
-def _row(account: Account) -> AccountRow:
+def _row(account: Account, factors: set[str] | None = None) -> AccountRow:
     return AccountRow(id=account.id, username=account.username, display_name=account.display_name,
-                      role=account.role, active=account.is_active, last_sign_in_at=account.last_sign_in_at)
+                      role=account.role, active=account.is_active, last_sign_in_at=account.last_sign_in_at,
+                      second_factors=tuple(sorted(factors or ())), second_factor_forced=account.second_factor_forced)

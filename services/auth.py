@@ -79,6 +79,7 @@ class SignedIn:
 
     token: str
     actor: Actor
+    second_step: str | None = None  # 'verify' / 'enrol': a pending session (services/second_factor.py)
 
 
 def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn | None:
@@ -119,12 +120,16 @@ def sign_in(*, username: str, password: str, ip_address: str | None) -> SignedIn
             account.password_hash = new_hash
         account.last_sign_in_at = clock.now()
         session.add(account)
-        throttle.reset(session, 'sign_in', name)
-        token = create_session(session, account_id=account.id, ip_address=ip_address)
+        from . import second_factor
+        step = second_factor.second_step_due(session, account, settings)
+        if step is None:  # a pending session keeps the failures: the second step counts toward the same lockout
+            throttle.reset(session, 'sign_in', name)
+        token = create_session(session, account_id=account.id, ip_address=ip_address, second_step=step)
         actor = account_actor(session, account, ip_address)
-        audit.record(session, action='sign_in', actor=actor, object_type='account', object_id=account.id)
+        audit.record(session, action='sign_in', actor=actor, object_type='account', object_id=account.id,
+                     detail={'second_step': step} if step else None)
         metrics.SIGN_INS.labels(result='success').inc()
-        return SignedIn(token=token, actor=actor)
+        return SignedIn(token=token, actor=actor, second_step=step)
 
 
 def _sign_in_lock(session: Session, name: str, address: str) -> datetime | None:
@@ -136,12 +141,16 @@ def _sign_in_lock(session: Session, name: str, address: str) -> datetime | None:
 
 # ----------------------------------------------------------------------------- sessions
 
-def create_session(session: Session, *, account_id: int, ip_address: str | None) -> str:
-    """Open a new session row; return the token the browser keeps (always a fresh one)."""
+def create_session(session: Session, *, account_id: int, ip_address: str | None,
+                   second_step: str | None = None) -> str:
+    """Open a new session row; return the token the browser keeps (always a fresh one).
+
+    A session is full unless `second_step` says a second step is still due ('verify' or 'enrol').
+    """
     token = secrets.token_urlsafe(32)
     now = clock.now()
     session.add(UserSession(token_hash=token_hash(token), account_id=account_id, created_at=now,
-                            last_seen_at=now, ip_address=ip_address))
+                            last_seen_at=now, ip_address=ip_address, second_step=second_step))
     session.flush()
     return token
 
@@ -176,6 +185,8 @@ def _resolve_session(session: Session, token: str, ip_address: str | None) -> Ac
             audit.record(session, action='session_expired', actor=account_actor(session, account, ip_address),
                          detail={'reason': 'idle' if idle else 'absolute' if old else 'disabled'})
         return None
+    if row.second_step is not None:
+        return None  # the second step is still due: not signed in (services.second_factor.pending reads it)
     if (now - row.last_seen_at).total_seconds() > _TOUCH_SECONDS:
         row.last_seen_at = now
         session.add(row)
@@ -197,7 +208,10 @@ def end_session(token: str | None, *, ip_address: str | None = None) -> None:
 
 
 def end_all_sessions(session: Session, *, account_id: int) -> int:
-    """Delete every session of an account (password change, disable); return how many."""
+    """Delete every session of an account (password change, disable) and forget its trusted browsers; return
+    how many sessions."""
+    from .second_factor import forget_trusted_browsers
+    forget_trusted_browsers(session, account_id=account_id)
     result = session.execute(sa.delete(UserSession).where(UserSession.account_id == account_id))
     return result.rowcount or 0
 

@@ -165,7 +165,8 @@ def sign_in_and_link(*, username: str, password: str, code: str, ip_address: str
         return idempotency.REPLAYED
     with db.transaction() as session:
         account = session.get(Account, signed_in.actor.account_id)
-        return auth.SignedIn(token=signed_in.token, actor=auth.account_actor(session, account, ip_address))
+        return auth.SignedIn(token=signed_in.token, actor=auth.account_actor(session, account, ip_address),
+                             second_step=signed_in.second_step)  # a pending session: the pages send it on
 
 
 def _link(session: Session, *, account: Account, row: ActivationCode, actor: Actor) -> None:

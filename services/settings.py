@@ -63,6 +63,13 @@ class PortalSettings(BaseModel):
     password_min_length: int = Field(12, ge=8, le=128)
     signin_max_failures: int = Field(5, ge=1, le=100)
     upload_max_mb: int = Field(10, ge=1, le=100)
+    # Two-step sign-in (services/second_factor.py)
+    second_factor_staff: bool = True  # required for staff and admins
+    second_factor_contacts: Literal['off', 'optional', 'required'] = 'optional'
+    second_factor_grace_days: int = Field(14, ge=0, le=365)  # to enrol, from the first sign-in it is required at
+    second_factor_totp: bool = True  # authenticator apps allowed
+    second_factor_passkey: bool = True  # passkeys allowed
+    second_factor_trust_browser: bool = False  # "trust this browser for 30 days" offered at the second step
     # Audit log: how often the chain's head is anchored outside the database (see services/audit_anchor.py)
     audit_anchor_every_events: int = Field(100, ge=1, le=100_000)
     audit_anchor_every_minutes: int = Field(15, ge=1, le=24 * 60)

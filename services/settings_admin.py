@@ -25,6 +25,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     'security': ('activation_code_days', 'session_idle_minutes', 'session_absolute_hours', 'password_min_length',
                  'signin_max_failures', 'upload_max_mb', 'audit_anchor_every_events', 'audit_anchor_every_minutes'),
     'audit': ('audit_anchor_email',),
+    'two_step': ('second_factor_staff', 'second_factor_contacts', 'second_factor_grace_days', 'second_factor_totp',
+                 'second_factor_passkey', 'second_factor_trust_browser'),
     'notifications': ('review_window_minutes', 'unread_reminder_after_days', 'unread_reminder_every_days',
                       'unread_reminder_max', 'code_expiry_reminder_days', 'staff_digest_minutes'),
     'sharing': ('share_replies_default', 'share_acknowledgement_default', 'share_expiry_default_days',
@@ -62,6 +64,10 @@ LABELS: dict[str, str] = {
     'staff_alert_unread': 'A share they sent is still unread', 'staff_alert_bounced': 'The invitation email bounced',
     'smtp_host': 'SMTP host', 'smtp_port': 'SMTP port', 'smtp_tls': 'SMTP security', 'smtp_user': 'SMTP user',
     'smtp_password': 'SMTP password', 'mail_from': 'Sender address',
+    'second_factor_staff': 'Required for staff and administrators', 'second_factor_contacts': 'Contacts',
+    'second_factor_grace_days': 'Days to set it up after it becomes required',
+    'second_factor_totp': 'Allow authenticator apps (6-digit codes)', 'second_factor_passkey': 'Allow passkeys',
+    'second_factor_trust_browser': 'Offer "trust this browser for 30 days"',
 }
 _COLOR = re.compile(r'^#[0-9a-fA-F]{6}$')
 
@@ -104,6 +110,8 @@ def clean_values(values: dict[str, Any]) -> dict[str, Any]:
             problems.append(str(error))
     if not problems and cleaned.get('terms_required') and not cleaned.get('terms_text', 'x'):
         problems.append('Terms of use text is required when terms of use are required.')
+    if not problems and cleaned.get('second_factor_totp') is False and cleaned.get('second_factor_passkey') is False:
+        problems.append('Allow at least one kind of second step (authenticator apps or passkeys).')
     if problems:
         raise InvalidInput(' '.join(problems))
     return cleaned

@@ -19,10 +19,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from sqlmodel import select
 
-from models import Registration, Reply, Share
+from models import Registration, Reply, Share, TotpFactor
 from pages import register_all
 from pages.portal import ROUTES
-from services import registration, settings
+from services import registration, secretbox, settings
 from tests import factories
 from tests.browser import click, wait_for
 
@@ -108,6 +108,22 @@ def _open_menu(driver, ids) -> None:
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-menu'))
 
 
+def _password_only(name: str, press: str | None = None) -> Callable[..., None]:
+    """Sign in with the password alone as `name`@clinic.test: the second step (or its set-up) opens."""
+    def reach(driver, ids) -> None:
+        driver.delete_all_cookies()
+        driver.get(driver.current_url.split('/login')[0] + '/login')
+        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
+        driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys(f'{name}@clinic.test')
+        driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
+        click(driver, '//button[normalize-space()="Sign in"]')
+        wait_for(driver, lambda d: '/login/second-step' in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
+        if press:
+            click(driver, f'//button[normalize-space()="{press}"]')
+            wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'img[src^="data:image/svg+xml"]'))
+    return reach
+
+
 STATES = [
     State('/login', 'sign-in', 'signed-out', lambda i: '/login'),
     State('/login', 'sign-in failed', 'signed-out', lambda i: '/login', _sign_in_fails),
@@ -160,6 +176,10 @@ STATES = [
     State('/admin/templates', 'email templates', 'admin', lambda i: '/admin/templates'),
     State('/admin/questionnaire', 'questionnaire', 'admin', lambda i: '/admin/questionnaire'),
     State('/admin/api', 'API clients and webhooks', 'admin', lambda i: '/admin/api'),
+    # two-step sign-in: the password of a person with an authenticator app, of one who must set one up first
+    State('/login/second-step', 'second step', 'signed-out', lambda i: '/login', _password_only('twostep')),
+    State('/login/second-step/setup', 'set up two-step sign-in', 'signed-out', lambda i: '/login',
+          _password_only('mustenrol', press='Set up an authenticator app')),
 ]
 
 
@@ -179,6 +199,10 @@ def _seed(session) -> dict:
     settings.invalidate_cache()
     staff = factories.account(session, role='staff', email=EMAIL['staff'], name='Nurse Joy')
     factories.account(session, role='admin', email=EMAIL['admin'], name='Boss Admin')
+    two_step = factories.account(session, role='staff', email='twostep@clinic.test', name='Two Step')
+    session.add(TotpFactor(account_id=two_step.id, secret_sealed=secretbox.encrypt('JBSWY3DPEHPK3PXP'),
+                           confirmed=True))
+    factories.account(session, role='staff', email='mustenrol@clinic.test', name='Must Enrol').second_factor_forced = True
     contact = factories.contact(session, email=EMAIL['contact'], first='Casey', last='Adjuster')
     account = factories.contact_account(session, contact)
     chart = factories.chart(session, first='Pat', last='Lee')

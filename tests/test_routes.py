@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from nicegui import app
 from nicegui.testing import User
@@ -14,17 +15,22 @@ from sqlmodel import select
 from starlette.routing import Route as StarletteRoute
 
 import api
-from models import Account, AuditEvent
+from models import Account, AuditEvent, TotpFactor
 from pages import access
 from pages.portal import ROUTES, Route
-from services import db
+from services import db, secretbox
+from tests import factories
 from tests.admin_portal import HOME, landed_on, sign_in_as
+from tests.portal import seed, sign_in
 
-ROLES = ('signed-out', 'contact', 'staff', 'admin', 'disabled')
+# 'pending': the password was right, the second step is due; 'enrolling': a second factor must be set up first
+ROLES = ('signed-out', 'contact', 'staff', 'admin', 'disabled', 'pending', 'enrolling')
 EMAIL = {'contact': 'doc@outside.test', 'staff': 'nurse@clinic.test', 'admin': 'boss@clinic.test',
-         'disabled': 'gone@clinic.test'}
+         'disabled': 'gone@clinic.test', 'pending': 'twostep@clinic.test', 'enrolling': 'mustenrol@clinic.test'}
+SECOND_STEP = {'pending': '/login/second-step', 'enrolling': '/login/second-step/setup'}
 # allowed pages that move on by design when opened with a made-up id or while signed in
-MOVES_ON = {'/login', '/registration/start', '/setup', '/activate', '/forgot-password', '/registration/{token}'}
+MOVES_ON = {'/login', '/registration/start', '/setup', '/activate', '/forgot-password', '/registration/{token}',
+            '/login/second-step', '/login/second-step/setup'}
 NICEGUI_OWN = ('/_nicegui',)
 
 
@@ -34,9 +40,11 @@ def concrete(path: str) -> str:
 
 def expected_landing(route: Route, role: str) -> str | None:
     """Where `role` lands on opening the page: its own path when allowed, else the sign-in page or its home."""
-    actor_role = None if role in ('signed-out', 'disabled') else role
+    actor_role = None if role in ('signed-out', 'disabled', 'pending', 'enrolling') else role
     if route.roles == access.PUBLIC or (actor_role is not None and actor_role in route.roles):
         return concrete(route.path)
+    if role in SECOND_STEP:  # a password alone opens nothing: every page goes to the second step
+        return SECOND_STEP[role]
     if actor_role is None:
         return '/login'
     return HOME[actor_role]
@@ -45,6 +53,9 @@ def expected_landing(route: Route, role: str) -> str | None:
 async def become(user: User, role: str) -> None:
     if role == 'signed-out':
         return
+    if role in SECOND_STEP:
+        await _sign_in_pending(user, role)
+        return
     await sign_in_as(user, 'staff' if role == 'disabled' else role, EMAIL[role])
     if role == 'disabled':
         def disable(session) -> None:
@@ -52,6 +63,21 @@ async def become(user: User, role: str) -> None:
             account.is_active = False
             session.add(account)
         db.run(disable)
+
+
+async def _sign_in_pending(user: User, role: str) -> None:
+    """An admin whose password was right and whose second step is due (or who must set one up first)."""
+    def make(session) -> None:
+        account = factories.account(session, role='admin', email=EMAIL[role])
+        if role == 'pending':
+            session.add(TotpFactor(account_id=account.id, secret_sealed=secretbox.encrypt(pyotp.random_base32()),
+                                   confirmed=True))
+        else:
+            account.second_factor_forced = True
+            session.add(account)
+    seed(make)
+    await sign_in(user, EMAIL[role])
+    assert await landed_on(user, SECOND_STEP[role]), user.back_history
 
 
 def served_paths(routes) -> set[str]:
@@ -104,7 +130,7 @@ async def test_every_file_route_admits_exactly_its_roles(user: User, role: str) 
     for route in sorted((r for r in ROUTES.values() if r.kind == 'file'), key=lambda r: r.path):
         response = await user.http_client.get(concrete(route.path), follow_redirects=False)
         allowed = route.roles == access.PUBLIC or role in route.roles
-        expected = {404} if allowed else {401} if role in ('signed-out', 'disabled') else {403}
+        expected = {404} if allowed else {401} if role in ('signed-out', 'disabled', *SECOND_STEP) else {403}
         if response.status_code not in expected:
             problems.append(f'{route.path}: {role} got {response.status_code}, expected {expected}')
         if response.headers.get('cache-control') != 'no-store' and route.roles != access.PUBLIC:

@@ -8,7 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from models.shapes import Actor
-from services import accounts_admin
+from services import accounts_admin, second_factor
 
 from .. import access, actions
 from ..frame import heading
@@ -17,7 +17,8 @@ from ..tables import PagedTable, col
 
 PAGE_SIZE = 25
 COLUMNS = [col('username', 'Username'), col('name', 'Name', key=True), col('role', 'Role'), col('status', 'Status', key=True),
-           col('last', 'Last sign-in')]
+           col('last', 'Last sign-in'), col('two_step', 'Two-step sign-in')]
+TWO_STEP_FILTER = {'': 'Everyone', 'enrolled': 'Two-step set up', 'not_enrolled': 'Two-step not set up'}
 
 
 @portal_page('/admin/accounts', roles=access.ADMIN, title='Accounts')
@@ -60,6 +61,8 @@ class AccountList:
         self.kind = kind
         self.search = ui.input('Search (name, email' + (', contact or organization)' if kind == 'contact' else ')')) \
             .props('clearable debounce=400').classes('w-full max-w-md').mark(f'search-{kind}')
+        self.two_step = ui.select(TWO_STEP_FILTER, value='', label='Two-step sign-in').classes('w-64') \
+            .mark(f'two-step-filter-{kind}')
         self.pager: PagedTable | None = None
 
     @classmethod
@@ -73,11 +76,13 @@ class AccountList:
         self.detail = ui.column().classes('w-full')
         self.panel: AccountPanel | None = None
         self.search.on_value_change(lambda: self.pager.load(1))
+        self.two_step.on_value_change(lambda: self.pager.load(1))
         return self
 
     async def fetch(self, actor: Actor, offset: int, limit: int) -> tuple[list[dict], int]:
         rows, total = await access.call(accounts_admin.list_accounts, actor=actor, kind=self.kind,
-                                        search=self.search.value or '', offset=offset, limit=limit)
+                                        search=self.search.value or '', offset=offset, limit=limit,
+                                        two_step=self.two_step.value or '')
         return [_row(r) for r in rows], total
 
     async def reload(self) -> None:
@@ -115,6 +120,8 @@ class AccountPanel:
                     'reset-password': ui.button('Send password reset').props('outline'),
                     'change-role': ui.button('Make admin').props('outline'),
                     'unlock': ui.button('Unlock sign-in').props('outline'),
+                    'reset-two-step': ui.button('Reset two-step sign-in').props('outline'),
+                    'force-two-step': ui.button('Require two-step at next sign-in').props('outline'),
                 }
             self.message = actions.Message('account-message')
         for mark, button in self.buttons.items():
@@ -132,6 +139,10 @@ class AccountPanel:
         self.buttons['reset-password'].set_visibility(self.kind != 'contact')
         self.buttons['change-role'].set_visibility(self.kind != 'contact')
         self.buttons['change-role'].text = f'Make {_other_role(account)}'
+        self.buttons['reset-two-step'].set_visibility(bool(account.second_factors))
+        self.buttons['force-two-step'].text = ('No longer require two-step at next sign-in'
+                                               if account.second_factor_forced else
+                                               'Require two-step at next sign-in')
 
     async def change(self, mark: str, act: actions.Act) -> None:
         assert self.info is not None
@@ -154,6 +165,8 @@ _CHANGES: dict[str, Callable[[accounts_admin.AccountRow], tuple[Callable[..., An
     'reset-password': lambda account: (accounts_admin.reset_password, {}),
     'change-role': lambda account: (accounts_admin.change_role, {'role': _other_role(account)}),
     'unlock': lambda account: (accounts_admin.unlock, {}),
+    'reset-two-step': lambda account: (second_factor.admin_reset, {}),
+    'force-two-step': lambda account: (second_factor.admin_force, {'forced': not account.second_factor_forced}),
 }
 
 
@@ -163,6 +176,9 @@ def _facts(info: accounts_admin.AccountDetail, kind: str) -> None:
         .mark('detail-username')
     ui.label(f'Role: {account.role} · {"active" if account.active else "disabled"} · '
              f'{info.open_sessions} open session(s) · created {info.created_at:%Y-%m-%d}').classes('text-sm')
+    ui.label(f'Two-step sign-in: {_two_step(account)}'
+             + (' · must set it up at the next sign-in' if account.second_factor_forced else '')) \
+        .classes('text-sm').mark('detail-two-step')
     if info.locked_until:
         ui.label(f'Sign-in locked until {info.locked_until:%Y-%m-%d %H:%M} UTC after failed attempts.') \
             .classes('text-warning').mark('locked')
@@ -177,4 +193,11 @@ def _facts(info: accounts_admin.AccountDetail, kind: str) -> None:
 def _row(row: accounts_admin.AccountRow) -> dict:
     return {'id': row.id, 'username': row.username, 'name': row.display_name, 'role': row.role,
             'status': 'active' if row.active else 'disabled',
-            'last': row.last_sign_in_at.strftime('%Y-%m-%d %H:%M') if row.last_sign_in_at else ''}
+            'last': row.last_sign_in_at.strftime('%Y-%m-%d %H:%M') if row.last_sign_in_at else '',
+            'two_step': _two_step(row)}
+
+
+def _two_step(row: accounts_admin.AccountRow) -> str:
+    if not row.second_factors:
+        return 'not set up'
+    return ', '.join(second_factor.FACTOR_LABELS.get(f, f) for f in row.second_factors)

@@ -47,6 +47,7 @@ async def settings_page(page: Page) -> None:
     features_section(current)
     branding_section(current)
     security_section(current)
+    two_step_section(current)
     sharing_section(current)
     email_section(current)
 
@@ -196,6 +197,28 @@ def security_section(s: PortalSettings) -> None:
             .classes('text-sm text-grey-8')
         _save_row('audit', {'audit_anchor_email': ui.switch(LABELS['audit_anchor_email'],
                                                             value=s.audit_anchor_email).mark('audit-anchor-email')})
+
+
+CONTACT_TWO_STEP = {'off': 'Off (not offered)', 'optional': 'Optional (each contact chooses)',
+                    'required': 'Required'}
+
+
+def two_step_section(s: PortalSettings) -> None:
+    with _card('Two-step sign-in'):
+        ui.label('After the password, a code from an authenticator app or a passkey. While the grace period runs, '
+                 'a person who must set it up sees a notice on every page; after it (or when you require it for '
+                 'one account on the Accounts page) nothing opens until it is set up.').classes('text-sm text-grey-8')
+        fields: dict[str, ui.element] = {
+            'second_factor_staff': ui.switch(LABELS['second_factor_staff'], value=s.second_factor_staff),
+            'second_factor_contacts': ui.select(CONTACT_TWO_STEP, value=s.second_factor_contacts,
+                                                label=LABELS['second_factor_contacts']),
+            'second_factor_grace_days': _number(s, 'second_factor_grace_days'),
+            'second_factor_totp': ui.switch(LABELS['second_factor_totp'], value=s.second_factor_totp),
+            'second_factor_passkey': ui.switch(LABELS['second_factor_passkey'], value=s.second_factor_passkey),
+            'second_factor_trust_browser': ui.switch(LABELS['second_factor_trust_browser'],
+                                                     value=s.second_factor_trust_browser),
+        }
+        _save_row('two_step', fields)
 
 
 def sharing_section(s: PortalSettings) -> None:

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import contact_accounts, passwords
+from services import contact_accounts, passwords, second_factor
 
 from .. import access, actions
 from ..account_widgets import PASSWORD_CHANGED, password_fields
 from ..frame import heading
 from ..portal import Page, portal_page
+from ..second_factor_widgets import two_step_section
 
 
 @portal_page('/settings', roles=access.CONTACT, title='Settings')
 async def settings_page(page: Page) -> None:
     """Three sections, each saved on its own."""
     prefs = await access.call(contact_accounts.preferences, actor=page.signed_in)
+    two_step = await access.call(second_factor.status, actor=page.signed_in)
     heading('Settings').classes('text-2xl font-bold')
     _add_code_section()
     _password_section(page, prefs.username)
+    two_step_section(two_step, path='/settings')
     _notifications_section(prefs.notify_mode)
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services import contact_accounts, passwords, staff_alerts
+from services import contact_accounts, passwords, second_factor, staff_alerts
 
 from .. import access, actions
 from ..account_widgets import PASSWORD_CHANGED, password_fields
 from ..portal import Page, portal_page
+from ..second_factor_widgets import two_step_section
 
 
 @portal_page('/staff/settings', roles=access.STAFF, title='My settings')
@@ -17,8 +18,10 @@ async def staff_settings_page(page: Page) -> None:
     ui.label('My settings').classes('text-2xl font-bold').mark('staff-settings')
     ui.label(f'Times in the clinic workspace are shown in {page.settings.time_zone} (the portal\'s time zone, '
              'set by the administrator).').classes('text-sm text-grey-8').mark('time-zone')
+    two_step = await access.call(second_factor.status, actor=page.signed_in)
     _alerts_section(choices)
     _password_section(page, page.signed_in.username or '')
+    two_step_section(two_step, path='/staff/settings')
 
 
 def _alerts_section(choices: staff_alerts.AlertChoices) -> None:

@@ -19,8 +19,8 @@ from sqlmodel import select
 from models import AuditEvent, Registration, RegistrationFile, Reply, ReplyAttachment, Setting
 from models.shapes import Actor
 from services import (accounts_admin, api_clients, api_reads, audit_query, branding, charts, contact_accounts, contacts, db, documents,
-                      email_admin, messages, outbox, questionnaire, registration_review, settings_admin, sharing,
-                      staff_alerts, webhooks, worklist)
+                      email_admin, messages, outbox, questionnaire, registration_review, second_factor, settings_admin,
+                      sharing, staff_alerts, webhooks, worklist)
 from services.errors import Forbidden, NotAvailable
 from tests import factories
 
@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 Call = Callable[[Any, Actor, dict[str, int]], Any]
 
 ADMIN_ONLY: dict[str, Call] = {
+    'second_factor.admin_reset': lambda s, a, w: second_factor.admin_reset(s, actor=a, account_id=w['staff']),
+    'second_factor.admin_force': lambda s, a, w: second_factor.admin_force(s, actor=a, account_id=w['staff'],
+                                                                           forced=True),
     'api_clients.create_client': lambda s, a, w: api_clients.create_client(s, actor=a, name='X', scopes=['charts:write']),
     'api_clients.rotate_secret': lambda s, a, w: api_clients.rotate_secret(s, actor=a, client_id=1),
     'api_clients.revoke_client': lambda s, a, w: api_clients.revoke_client(s, actor=a, client_id=1),
@@ -166,6 +169,11 @@ SIGNED_IN_ONLY: dict[str, Call] = {
     'contact_accounts.preferences': lambda s, a, w: contact_accounts.preferences(s, actor=a),
     'contact_accounts.set_notify_mode': lambda s, a, w: contact_accounts.set_notify_mode(s, actor=a, mode='daily'),
     'contact_accounts.accept_terms': lambda s, a, w: contact_accounts.accept_terms(s, actor=a),
+    'second_factor.status': lambda s, a, w: second_factor.status(s, actor=a),
+    'second_factor.start_totp': lambda s, a, w: second_factor.start_totp(s, actor=a),
+    'second_factor.confirm_totp': lambda s, a, w: second_factor.confirm_totp(s, actor=a, code='123456'),
+    'second_factor.remove_totp': lambda s, a, w: second_factor.remove_totp(s, actor=a),
+    'second_factor.regenerate_recovery_codes': lambda s, a, w: second_factor.regenerate_recovery_codes(s, actor=a),
 }
 
 # public service functions that take a session but no actor, and why that is right
@@ -216,6 +224,16 @@ NO_ACTOR = {
     'settings.get_value': 'internal', 'settings.set_value': 'internal',
     'verification.issue': 'internal step of the code services', 'verification.verified_recently': 'internal',
     'throttle.locked_until': 'internal', 'throttle.register_failure': 'internal', 'throttle.reset': 'internal',
+    'second_factor.enrolled_factors': 'about the account id the caller resolved (sign-in, its own session)',
+    'second_factor.usable_factors': 'internal step of sign-in and the checked services',
+    'second_factor.second_step_due': 'internal step of sign-in (after the right password)',
+    'second_factor.pending': 'the session token is the credential',
+    'second_factor.complete_second_step': 'the pending session token is the credential (its factor was checked)',
+    'second_factor.begin_enrolment': 'the pending session token is the credential',
+    'second_factor.finish_enrolment': 'the pending session token and the first code are the credentials',
+    'second_factor.forget_trusted_browsers': 'internal step of ending every session and of the admin reset',
+    'second_factor.recovery_codes_left': 'internal step of the checked services',
+    'second_factor.enrolled_accounts': 'internal step of accounts_admin.list_accounts (checked)',
 }
 
 
