@@ -48,6 +48,7 @@ class PasskeyCeremony(SQLModel, table=True):
     session_hash: str | None = Field(default=None, max_length=64)  # enrolment: the session that began it
     account_id: int | None = Field(default=None, foreign_key='account.id', index=True)
     name: str = Field(default='', max_length=NAME_LENGTH)  # enrolment: the new passkey's name
+    user_handle: str | None = Field(default=None, max_length=100)  # enrolment: the account's WebAuthn user id
     challenge: str = Field(max_length=100)  # base64url
     created_at: datetime = utc_now_field()
     expires_at: datetime = utc_now_field(index=True)

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column('session_hash', sa.String(length=64), nullable=True),
         sa.Column('account_id', sa.Integer(), nullable=True),
         sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('user_handle', sa.String(length=100), nullable=True),
         sa.Column('challenge', sa.String(length=100), nullable=False),
         sa.Column('created_at', models.base.UTCDateTime(), nullable=False),
         sa.Column('expires_at', models.base.UTCDateTime(), nullable=False),
