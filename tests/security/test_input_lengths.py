@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from models import AuditEvent, Throttle
 from services import (accounts_admin, activation, api_clients, api_reads, audit_query, auth, branding, charts, contact_accounts, contacts, db,
-                      documents, email_admin, messages, outbox, questionnaire, registration, registration_review,
+                      documents, email_admin, messages, outbox, passkeys, questionnaire, registration, registration_review,
                       replies, settings as portal_settings, settings_admin, sharing, staff_alerts, verification,
                       webhooks, worklist)
 from services.contact_accounts import NewAccount
@@ -95,6 +95,29 @@ def _definition(**field: str) -> dict:
     definition = questionnaire.default_definition()
     definition['sections'][0]['fields'][0].update(field)
     return definition
+
+
+def _passkey_session(w: dict[str, Any]) -> str:
+    return db.run(auth.create_session, account_id=w['contact'].account_id, ip_address=None)
+
+
+def _passkey(w: dict[str, Any]) -> int:
+    from models import Passkey
+    if 'passkey' not in w:
+        w['passkey'] = db.run(lambda session: _flushed(session, Passkey(
+            account_id=w['contact'].account_id, credential_id='AAAA', public_key=b'k', user_handle='h', name='Key')))
+    return w['passkey']
+
+
+def _flushed(session, row) -> int:
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _passkey_ceremony_answer(credential: Any, text: str) -> Any:
+    db.run(passkeys.begin_authentication, binding='tab')
+    return passkeys.verify_response(binding='tab', session_token=text, credential=credential, ip_address=text)
 
 
 W = dict[str, Any]
@@ -282,6 +305,19 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                           modes={'reply_any': t}, unread_days=3, digest_minutes=60),
     'staff_alerts.save_choices.unread_days': lambda w, t: _with(staff_alerts.save_choices, actor=w['staff'],
                                                                 modes={}, unread_days=t, digest_minutes=60),
+    'passkeys.begin_registration.name': lambda w, t: _with(passkeys.begin_registration, actor=w['contact'], name=t,
+                                                           binding='tab', session_token=_passkey_session(w)),
+    'passkeys.begin_registration.binding': lambda w, t: _with(passkeys.begin_registration, actor=w['contact'],
+                                                              name='Key', binding=t, session_token=t),
+    'passkeys.rename_passkey.name': lambda w, t: _with(passkeys.rename_passkey, actor=w['contact'],
+                                                       passkey_id=_passkey(w), name=t),
+    'passkeys.begin_authentication.binding': lambda w, t: _with(passkeys.begin_authentication, binding=t),
+    'passkeys.options_for.binding': lambda w, t: _with(passkeys.options_for, binding=t, session_token=t),
+    'passkeys.verify_response.binding': lambda w, t: passkeys.verify_response(binding=t, session_token=t,
+                                                                              credential=t, ip_address=t),
+    'passkeys.verify_response.credential': lambda w, t: _passkey_ceremony_answer({'id': t, 'response': t}, t),
+    'passkeys.complete_sign_in.binding': lambda w, t: passkeys.complete_sign_in(binding=t, ip_address=t),
+    'passkeys.complete_second_step.binding': lambda w, t: passkeys.complete_second_step(binding=t, account_id=1),
 }
 
 # text parameters of services that only ever get what the program made (never what a person typed)
@@ -319,6 +355,7 @@ INTERNAL = {
     'api_clients.address_allowed', 'api_clients.client_actor', 'api_clients.record_call', 'webhooks.check_url',
     'webhooks.check_events', 'webhooks.sign',  # reached through create_client / authenticate / create_webhook
     'passwords.hashing', 'passwords.is_hashing',  # take a service function, not text
+    'passkeys.relying_party', 'passkeys.binding_hash',  # the settings; the page's connection id
     # called only with a checked #rrggbb colour (save_section's colour check, and the page before it)
     'settings_admin.contrast_ratio', 'settings_admin.color_contrast_problem',
 }
