@@ -19,7 +19,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from sqlmodel import select
 
-from models import Registration, Reply, Share
+from models import Passkey, Registration, Reply, Share
 from pages import register_all
 from pages.portal import ROUTES
 from services import registration, settings
@@ -126,6 +126,7 @@ STATES = [
     State('/message/{share_id}', 'document viewer with reply form', 'contact', lambda i: f'/message/{i["share_id"]}'),
     State('/message/{share_id}', 'empty reply refused', 'contact', lambda i: f'/message/{i["share_id"]}', _empty_reply),
     State('/settings', 'settings', 'contact', lambda i: '/settings'),
+    State('/passkeys', 'passkeys', 'contact', lambda i: '/passkeys'),
     State('/terms', 'terms of use', 'contact', lambda i: '/terms'),
     State('/registration/start', 'registration start', 'contact', lambda i: '/registration/start'),
     State('/staff', 'clinic workspace', 'staff', lambda i: '/staff'),
@@ -180,6 +181,8 @@ def _seed(session) -> dict:
     factories.account(session, role='admin', email=EMAIL['admin'], name='Boss Admin')
     contact = factories.contact(session, email=EMAIL['contact'], first='Casey', last='Adjuster')
     account = factories.contact_account(session, contact)
+    session.add(Passkey(account_id=account.id, credential_id='Y3JlZA', public_key=b'k', user_handle='aA',
+                        name='Work laptop'))
     chart = factories.chart(session, first='Pat', last='Lee')
     body = '<h2>Restrictions</h2><ul><li>No lifting over 10 kg</li><li>No ladders</li></ul><ol><li>Review</li></ol>'
     shared = factories.share(session, contact_row=contact, sender=staff, chart_row=chart, body_html=body)
