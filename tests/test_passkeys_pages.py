@@ -2,12 +2,15 @@
 next to the control; the sign-in page offers a passkey; the JSON endpoints answer only the portal's own script."""
 from __future__ import annotations
 
+from nicegui import context, ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from models import AuditEvent, Passkey, PasskeyCeremony
-from services import db, passkeys
+from models import Account, AuditEvent, Passkey, PasskeyCeremony
+from pages import access, actions, passkey_widgets
+from services import auth, db, passkeys
 from tests import factories
+from tests.soft_authenticator import SoftAuthenticator
 from tests.admin_portal import click, see
 from tests.portal import seed, sign_in
 
@@ -87,3 +90,56 @@ async def test_the_endpoints_answer_only_the_portals_script(user: User) -> None:
     verify = await client.post('/passkeys/verify', json={'client': 'tab', 'credential': {}}, headers=good)
     assert verify.status_code == 200 and verify.json() == {'ok': False, 'code': 'expired'}
     assert (await client.get('/passkeys/options')).status_code == 405
+
+
+def _enrolled(email: str) -> tuple[int, SoftAuthenticator]:
+    """An account with a passkey of a software authenticator (enrolled through the services)."""
+    key = SoftAuthenticator()
+    account_id, token = seed(lambda session: _account_and_session(session, email))
+    actor = db.run(lambda session: auth.account_actor(session, session.get(Account, account_id)))
+    db.run(passkeys.begin_registration, actor=actor, name='Key', binding='enrol', session_token=token)
+    options = db.run(passkeys.options_for, binding='enrol', session_token=token)
+    origin = passkeys.relying_party().origin
+    assert passkeys.verify_response(binding='enrol', session_token=token, credential=key.create(options, origin),
+                                    ip_address=None).ok
+    return account_id, key
+
+
+def _account_and_session(session, email: str) -> tuple[int, str]:
+    account = factories.account(session, role='staff', email=email)
+    return account.id, auth.create_session(session, account_id=account.id, ip_address=None)
+
+
+async def test_the_second_step_button_calls_back_only_for_that_persons_passkey(user: User, monkeypatch) -> None:
+    """The widget the second-step page uses: the browser's half is played by a software authenticator."""
+    doc_id, doc_key = _enrolled('doc@clinic.test')
+    _nurse_id, nurse_key = _enrolled('nurse@clinic.test')
+    holder = {'key': nurse_key}
+    passed: list[int] = []
+
+    async def browser_half() -> str:
+        binding = context.client.id
+        options = db.run(passkeys.options_for, binding=binding, session_token=None)
+        answer = holder['key'].get(options, passkeys.relying_party().origin,
+                                   credential_id=next(iter(holder['key'].keys)))
+        return 'ok' if passkeys.verify_response(binding=binding, session_token=None, credential=answer,
+                                                ip_address=None).ok else 'failed'
+    monkeypatch.setattr(passkey_widgets, '_authenticate_in_browser', browser_half)
+
+    @ui.page('/second-step-widget')
+    def second_step_page() -> None:
+        actions.bind_page(access.PUBLIC)
+
+        async def finish(act: actions.Act) -> None:
+            passed.append(doc_id)
+            act.done('Second step passed.')
+        passkey_widgets.passkey_button(doc_id, finish)
+
+    await user.open('/second-step-widget')
+    await click(user, 'passkey-second-step')
+    await see(user, passkeys.FAILED)  # the nurse's passkey is no second step for the doctor
+    assert passed == []
+    holder['key'] = doc_key
+    await click(user, 'passkey-second-step')
+    await see(user, 'Second step passed.')
+    assert passed == [doc_id]
