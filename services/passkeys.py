@@ -58,6 +58,7 @@ BINDING_MAX = 200
 PURPOSES = ('register', 'second_step', 'passwordless')
 FAILED = 'The passkey was not accepted. Try again, or sign in another way.'
 TRANSPORTS = {t.value for t in AuthenticatorTransport}
+DEFAULT_PORTS = {'http': 80, 'https': 443}
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ def relying_party(settings: Any = None) -> RelyingParty:
     """The relying party from SMP_BASE_URL (else the stored base URL, else the local address)."""
     settings = settings or get_settings()
     parts = urlsplit(settings.public_url)
-    return RelyingParty(id=parts.hostname or 'localhost', origin=f'{parts.scheme}://{parts.netloc}',
+    host = parts.hostname or 'localhost'  # lower-case, as browsers write an origin
+    port = parts.port if parts.port not in (None, DEFAULT_PORTS.get(parts.scheme)) else None
+    return RelyingParty(id=host, origin=f'{parts.scheme}://{host}' + (f':{port}' if port else ''),
                         name=settings.portal_name)
 
 

@@ -60,7 +60,11 @@ def test_relying_party_comes_from_the_base_url(database, monkeypatch) -> None:
     config.reload_config()
     settings.invalidate_cache()
     rp = passkeys.relying_party()
-    assert (rp.id, rp.origin) == ('portal.clinic.org', 'https://Portal.Clinic.org:8443')
+    assert (rp.id, rp.origin) == ('portal.clinic.org', 'https://portal.clinic.org:8443')  # as a browser writes it
+    monkeypatch.setenv('SMP_BASE_URL', 'https://portal.clinic.org:443')
+    config.reload_config()
+    settings.invalidate_cache()
+    assert passkeys.relying_party().origin == 'https://portal.clinic.org'
 
 
 def test_enrolment_stores_a_named_passkey_and_excludes_it_next_time(database) -> None:
