@@ -160,17 +160,31 @@ def _passkey_row(row: passkeys.PasskeyInfo, zone: ZoneInfo, message: actions.Mes
                 listing.refresh()
                 act.done('Passkey renamed.')
 
-            async def remove(act: actions.Act, passkey_id: int = row.id) -> None:
-                removed = await act.call(passkeys.remove_passkey, passkey_id=passkey_id)
-                listing.refresh()
-                act.done(f'Passkey "{removed}" removed.')
-
             rename_button = actions.button('Rename', rename, message=message, enter=[new_name]).props('flat') \
                 .mark('rename-passkey')
             rename_button.props['aria-label'] = f'Rename {row.name}'
-            remove_button = actions.button('Remove', remove, icon='delete', message=message) \
-                .props('flat color=negative').mark('remove-passkey')
+            remove_button = ui.button('Remove', icon='delete').props('flat color=negative').mark('remove-passkey')
             remove_button.props['aria-label'] = f'Remove {row.name}'
+    remove_button.on_click(_confirm_removal(row, message, listing).open)
+
+
+def _confirm_removal(row: passkeys.PasskeyInfo, message: actions.Message, listing: Any) -> ui.dialog:
+    """'Remove this passkey?': removing one is a click away from locking yourself out of it."""
+    with ui.dialog() as dialog, ui.card().classes('max-w-md gap-3').mark('remove-passkey-dialog'):
+        ui.label(f'Remove the passkey "{row.name}"? You can no longer sign in with it; the device may still list it '
+                 'until you delete it there too.')
+
+        async def remove(act: actions.Act, passkey_id: int = row.id) -> None:
+            removed = await act.call(passkeys.remove_passkey, passkey_id=passkey_id)
+            dialog.close()
+            listing.refresh()
+            act.done(f'Passkey "{removed}" removed.')
+
+        with ui.row().classes('gap-2'):
+            actions.button('Remove passkey', remove, message=message).props('color=negative') \
+                .mark('confirm-remove-passkey')
+            ui.button('Keep it', on_click=dialog.close).props('flat')
+    return dialog
 
 
 def _zone(name: str) -> ZoneInfo:

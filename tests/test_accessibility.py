@@ -127,6 +127,7 @@ STATES = [
     State('/message/{share_id}', 'empty reply refused', 'contact', lambda i: f'/message/{i["share_id"]}', _empty_reply),
     State('/settings', 'settings', 'contact', lambda i: '/settings'),
     State('/passkeys', 'passkeys', 'contact', lambda i: '/passkeys'),
+    State('/passkeys', 'passkeys: remove dialog', 'contact', lambda i: '/passkeys', _press('Remove')),
     State('/terms', 'terms of use', 'contact', lambda i: '/terms'),
     State('/registration/start', 'registration start', 'contact', lambda i: '/registration/start'),
     State('/staff', 'clinic workspace', 'staff', lambda i: '/staff'),

@@ -146,6 +146,7 @@ def test_enrol_sign_out_sign_in_with_the_passkey_rename_and_remove_it(portal, au
     wait_for(driver, lambda d: _visible(d, 'Passkey renamed.') and d.find_elements(
         By.XPATH, '//*[normalize-space()="Home desktop"]'))
     click(driver, '//button[@aria-label="Remove Home desktop"]')
+    click(driver, '//*[@role="dialog"]//button[contains(normalize-space(), "Remove passkey")]')
     wait_for(driver, lambda d: _visible(d, 'Passkey "Home desktop" removed.') and _visible(d, 'You have no passkeys yet.'))
     assert db.run(lambda session: session.exec(select(Passkey)).all()) == []
 

@@ -46,6 +46,8 @@ async def test_list_rename_and_remove_a_passkey(user: User) -> None:
     await see(user, 'Home desktop', marker='passkey-row-name')
     assert _names() == ['Home desktop']
     await click(user, 'remove-passkey')
+    await see(user, 'Remove the passkey "Home desktop"?')
+    await click(user, 'confirm-remove-passkey')
     await see(user, 'Passkey "Home desktop" removed.')
     await see(user, 'You have no passkeys yet.')
     assert _names() == []
