@@ -12,6 +12,11 @@ import os
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from selenium.common.exceptions import (
+    ElementNotInteractableException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.virtual_authenticator import (
@@ -108,6 +113,17 @@ def _enrol(driver, url: str, name: str) -> None:
     wait_for(driver, lambda d: _visible(d, f'Passkey "{name}" added.'))
 
 
+def _click_in_dialog(driver, text: str) -> None:
+    """Click a dialog's button once its opening animation lets it take clicks."""
+    def attempt(d) -> bool:
+        try:
+            d.find_element(By.XPATH, f'//*[@role="dialog"]//button[contains(normalize-space(), "{text}")]').click()
+            return True
+        except (ElementNotInteractableException, StaleElementReferenceException, NoSuchElementException):
+            return False
+    wait_for(driver, attempt)
+
+
 def _passkey_sign_in(driver, url: str) -> None:
     driver.get(url + '/login')
     click(driver, '//button[contains(normalize-space(), "Sign in with a passkey")][not(@disabled)]')
@@ -146,7 +162,7 @@ def test_enrol_sign_out_sign_in_with_the_passkey_rename_and_remove_it(portal, au
     wait_for(driver, lambda d: _visible(d, 'Passkey renamed.') and d.find_elements(
         By.XPATH, '//*[normalize-space()="Home desktop"]'))
     click(driver, '//button[@aria-label="Remove Home desktop"]')
-    click(driver, '//*[@role="dialog"]//button[contains(normalize-space(), "Remove passkey")]')
+    _click_in_dialog(driver, 'Remove passkey')
     wait_for(driver, lambda d: _visible(d, 'Passkey "Home desktop" removed.') and _visible(d, 'You have no passkeys yet.'))
     assert db.run(lambda session: session.exec(select(Passkey)).all()) == []
 
