@@ -6,6 +6,7 @@ from .api import ApiClient, ApiIdempotentResult, Webhook, WebhookDelivery
 from .audit import AuditAnchor, AuditEvent
 from .clinic import RECEIVED_DOCUMENT, Chart, Contact, Document, Share, StoredFile
 from .outbox import EmailTemplate, OutboxEmail, OutboxState
+from .passkeys import Passkey, PasskeyCeremony
 from .receipts import ActionReceipt
 from .registration import Registration, RegistrationFile, RegistrationToken
 from .replies import Reply, ReplyAttachment
@@ -18,4 +19,5 @@ __all__ = [
     'RecoveryCode', 'Registration', 'RegistrationFile', 'TotpFactor', 'TrustedBrowser',
     'RegistrationToken', 'Reply', 'ReplyAttachment', 'Setting', 'Share', 'StaffAlertLog', 'StaffAlertPref', 'StoredFile', 'Throttle',
     'UserSession', 'VerificationCode', 'Webhook', 'WebhookDelivery',
+    'Passkey', 'PasskeyCeremony',
 ]

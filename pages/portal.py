@@ -39,6 +39,7 @@ class Route:
     kind: str  # 'page' | 'file' | 'http'
     terms_gate: bool = True
     others_go_home: bool = False
+    methods: tuple[str, ...] = ('GET',)  # plain HTTP endpoints only
     endpoint: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
     def register(self) -> None:
@@ -46,13 +47,17 @@ class Route:
         if self.kind == 'page':
             ui.page(self.path, response_timeout=PAGE_BUILD_SECONDS)(self.endpoint)
         else:
-            app.get(self.path, include_in_schema=False)(self.endpoint)
+            app.api_route(self.path, methods=list(self.methods), include_in_schema=False)(self.endpoint)
 
 
-def public_endpoint(path: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Register a plain public HTTP handler `fn(request, **query) -> Response` (no page, no session needed)."""
-    def decorator(fn: Callable[..., Response]) -> Callable[..., Response]:
-        _declare(path, access.PUBLIC, 'http', fn)
+def public_endpoint(path: str, *, methods: tuple[str, ...] = ('GET',)) \
+        -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a plain public HTTP handler `fn(request, **query) -> Response` (no page, no session needed).
+
+    `methods=('POST',)` for a JSON endpoint the portal's own scripts call; such a handler checks who calls itself.
+    """
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _declare(path, access.PUBLIC, 'http', fn, methods=methods)
         return fn
     return decorator
 
@@ -187,7 +192,7 @@ def _check_roles(path: str, roles: frozenset[str]) -> None:
         raise TypeError(f'{path}: declare who may open it: roles=PUBLIC, CONTACT, STAFF, ADMIN or SIGNED_IN')
 
 
-def _declare(path: str, roles: frozenset[str], kind: str, endpoint: Callable[..., Any], **options: bool) -> Route:
+def _declare(path: str, roles: frozenset[str], kind: str, endpoint: Callable[..., Any], **options: Any) -> Route:
     _check_roles(path, roles)
     previous = ROUTES.get(path)
     if previous is not None and previous.endpoint.__module__ != endpoint.__module__:

@@ -47,10 +47,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_portal(data_dir: Path, environ: dict[str, str]) -> PortalServer:
-    """Start main.py on a free loopback port with `data_dir`; return once it answers."""
+def start_portal(data_dir: Path, environ: dict[str, str], *, host_name: str = '127.0.0.1') -> PortalServer:
+    """Start main.py on a free loopback port with `data_dir`; return once it answers.
+
+    `host_name='localhost'` makes SMP_BASE_URL (and `url`) http://localhost:PORT, a name WebAuthn accepts as a
+    relying party (an IP address is not one); the server still listens on 127.0.0.1 only.
+    """
     port = _free_port()
-    url = f'http://127.0.0.1:{port}'
+    url = f'http://{host_name}:{port}'
     # the scheduler runs in the server so emails are delivered as in production
     # settings seeded by the test process must reach the server at once (no 5 s cache)
     env = dict(environ, SMP_PORT=str(port), SMP_BASE_URL=url, SMP_DATA_DIR=str(data_dir),
@@ -66,7 +70,7 @@ def start_portal(data_dir: Path, environ: dict[str, str]) -> PortalServer:
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(url + '/login', timeout=2)
+            urllib.request.urlopen(f'http://127.0.0.1:{port}/login', timeout=2)
             break
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:

@@ -19,7 +19,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from sqlmodel import select
 
-from models import Registration, Reply, Share, TotpFactor
+from models import Passkey, Registration, Reply, Share, TotpFactor
 from pages import register_all
 from pages.portal import ROUTES
 from services import registration, secretbox, settings
@@ -143,6 +143,8 @@ STATES = [
     State('/message/{share_id}', 'empty reply refused', 'contact', lambda i: f'/message/{i["share_id"]}', _empty_reply),
     State('/message/{share_id}/print', 'print view', 'contact', lambda i: f'/message/{i["share_id"]}/print'),
     State('/settings', 'settings', 'contact', lambda i: '/settings'),
+    State('/passkeys', 'passkeys', 'contact', lambda i: '/passkeys'),
+    State('/passkeys', 'passkeys: remove dialog', 'contact', lambda i: '/passkeys', _press('Remove')),
     State('/terms', 'terms of use', 'contact', lambda i: '/terms'),
     State('/registration/start', 'registration start', 'contact', lambda i: '/registration/start'),
     State('/staff', 'clinic workspace', 'staff', lambda i: '/staff'),
@@ -205,6 +207,8 @@ def _seed(session) -> dict:
     factories.account(session, role='staff', email='mustenrol@clinic.test', name='Must Enrol').second_factor_forced = True
     contact = factories.contact(session, email=EMAIL['contact'], first='Casey', last='Adjuster')
     account = factories.contact_account(session, contact)
+    session.add(Passkey(account_id=account.id, credential_id='Y3JlZA', public_key=b'k', user_handle='aA',
+                        name='Work laptop'))
     chart = factories.chart(session, first='Pat', last='Lee')
     body = '<h2>Restrictions</h2><ul><li>No lifting over 10 kg</li><li>No ladders</li></ul><ol><li>Review</li></ol>'
     shared = factories.share(session, contact_row=contact, sender=staff, chart_row=chart, body_html=body)

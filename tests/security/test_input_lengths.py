@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from models import AuditEvent, Throttle
 from services import (accounts_admin, activation, api_clients, api_reads, audit_query, auth, branding, charts, contact_accounts, contacts, db,
-                      documents, email_admin, messages, outbox, questionnaire, registration, registration_review,
+                      documents, email_admin, messages, outbox, passkeys, questionnaire, registration, registration_review,
                       replies, second_factor, settings as portal_settings, settings_admin, sharing, staff_alerts,
                       verification, webhooks, worklist)
 from services.contact_accounts import NewAccount
@@ -95,6 +95,29 @@ def _definition(**field: str) -> dict:
     definition = questionnaire.default_definition()
     definition['sections'][0]['fields'][0].update(field)
     return definition
+
+
+def _passkey_session(w: dict[str, Any]) -> str:
+    return db.run(auth.create_session, account_id=w['contact'].account_id, ip_address=None)
+
+
+def _passkey(w: dict[str, Any]) -> int:
+    from models import Passkey
+    if 'passkey' not in w:
+        w['passkey'] = db.run(lambda session: _flushed(session, Passkey(
+            account_id=w['contact'].account_id, credential_id='AAAA', public_key=b'k', user_handle='h', name='Key')))
+    return w['passkey']
+
+
+def _flushed(session, row) -> int:
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _passkey_ceremony_answer(credential: Any, text: str) -> Any:
+    db.run(passkeys.begin_authentication, binding='tab')
+    return passkeys.verify_response(binding='tab', session_token=text, credential=credential, ip_address=text)
 
 
 W = dict[str, Any]
@@ -299,6 +322,19 @@ CASES: dict[str, Callable[[W, str], Any]] = {
                                                               ip_address=t),
     'second_factor.confirm_totp.code': lambda w, t: (_with(second_factor.start_totp, actor=w['staff']),
                                                      _with(second_factor.confirm_totp, actor=w['staff'], code=t)),
+    'passkeys.begin_registration.name': lambda w, t: _with(passkeys.begin_registration, actor=w['contact'], name=t,
+                                                           binding='tab', session_token=_passkey_session(w)),
+    'passkeys.begin_registration.binding': lambda w, t: _with(passkeys.begin_registration, actor=w['contact'],
+                                                              name='Key', binding=t, session_token=t),
+    'passkeys.rename_passkey.name': lambda w, t: _with(passkeys.rename_passkey, actor=w['contact'],
+                                                       passkey_id=_passkey(w), name=t),
+    'passkeys.begin_authentication.binding': lambda w, t: _with(passkeys.begin_authentication, binding=t),
+    'passkeys.options_for.binding': lambda w, t: _with(passkeys.options_for, binding=t, session_token=t),
+    'passkeys.verify_response.binding': lambda w, t: passkeys.verify_response(binding=t, session_token=t,
+                                                                              credential=t, ip_address=t),
+    'passkeys.verify_response.credential': lambda w, t: _passkey_ceremony_answer({'id': t, 'response': t}, t),
+    'passkeys.complete_sign_in.binding': lambda w, t: passkeys.complete_sign_in(binding=t, ip_address=t),
+    'passkeys.complete_second_step.binding': lambda w, t: passkeys.complete_second_step(binding=t, account_id=1),
 }
 
 
@@ -358,6 +394,7 @@ INTERNAL = {
     'webhooks.check_destination', 'webhooks.resolve', 'webhooks.address_class',  # (after check_url's length check)
     'api_clients.count_call',  # keys the API builds from a client id or an address (throttle.storable_key)
     'passwords.hashing', 'passwords.is_hashing',  # take a service function, not text
+    'passkeys.relying_party', 'passkeys.binding_hash',  # the settings; the page's connection id
     # called only with a checked #rrggbb colour (save_section's colour check, and the page before it)
     'settings_admin.contrast_ratio', 'settings_admin.color_contrast_problem',
     'second_factor.offered',  # a role from the account row

@@ -19,7 +19,7 @@ from sqlmodel import select
 from models import AuditEvent, Registration, RegistrationFile, Reply, ReplyAttachment, Setting
 from models.shapes import Actor
 from services import (accounts_admin, api_clients, api_reads, audit_query, branding, charts, contact_accounts, contacts, db, documents,
-                      email_admin, messages, outbox, questionnaire, registration_review, second_factor, settings_admin,
+                      email_admin, messages, outbox, passkeys, questionnaire, registration_review, second_factor, settings_admin,
                       sharing, staff_alerts, webhooks, worklist)
 from services.errors import Forbidden, NotAvailable
 from tests import factories
@@ -82,6 +82,7 @@ ADMIN_ONLY: dict[str, Call] = {
     'outbox.get_email': lambda s, a, w: outbox.get_email(s, actor=a, email_id=w['email']),
     'outbox.retry_all_failed': lambda s, a, w: outbox.retry_all_failed(s, actor=a),
     'outbox.pause_banner': lambda s, a, w: outbox.pause_banner(s, actor=a),
+    'passkeys.remove_all': lambda s, a, w: passkeys.remove_all(s, actor=a, account_id=w['admin']),
 }
 
 STAFF_ONLY: dict[str, Call] = {
@@ -174,6 +175,12 @@ SIGNED_IN_ONLY: dict[str, Call] = {
     'second_factor.confirm_totp': lambda s, a, w: second_factor.confirm_totp(s, actor=a, code='123456'),
     'second_factor.remove_totp': lambda s, a, w: second_factor.remove_totp(s, actor=a),
     'second_factor.regenerate_recovery_codes': lambda s, a, w: second_factor.regenerate_recovery_codes(s, actor=a),
+    'passkeys.list_passkeys': lambda s, a, w: passkeys.list_passkeys(s, actor=a),
+    'passkeys.rename_passkey': lambda s, a, w: passkeys.rename_passkey(s, actor=a, passkey_id=1, name='Mine'),
+    'passkeys.may_remove_passkey': lambda s, a, w: passkeys.may_remove_passkey(s, actor=a, passkey_id=1),
+    'passkeys.remove_passkey': lambda s, a, w: passkeys.remove_passkey(s, actor=a, passkey_id=1),
+    'passkeys.begin_registration': lambda s, a, w: passkeys.begin_registration(s, actor=a, name='Mine', binding='t',
+                                                                               session_token='t'),
 }
 
 # public service functions that take a session but no actor, and why that is right
@@ -223,6 +230,9 @@ NO_ACTOR = {
     'settings.get_settings': 'public settings', 'settings.save_settings': 'internal step of the admin services',
     'settings.get_value': 'internal', 'settings.set_value': 'internal',
     'verification.issue': 'internal step of the code services', 'verification.verified_recently': 'internal',
+    'passkeys.count_for': 'about an account the caller resolved (the second-factor check)',
+    'passkeys.begin_authentication': 'a sign-in has no actor yet; only a passkey of the account completes it',
+    'passkeys.options_for': 'the browser tab\'s ceremony (and for an enrolment the session token) is the credential',
     'throttle.locked_until': 'internal', 'throttle.register_failure': 'internal', 'throttle.reset': 'internal',
     'second_factor.enrolled_factors': 'about the account id the caller resolved (sign-in, its own session)',
     'second_factor.usable_factors': 'internal step of sign-in and the checked services',
