@@ -1,7 +1,7 @@
 """passkeys (WebAuthn credentials) and their short-lived enrolment and sign-in ceremonies
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import models.base
 
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
