@@ -46,7 +46,7 @@ from models import Account, Passkey, PasskeyCeremony, UserSession
 from models.passkeys import CREDENTIAL_ID_LENGTH, NAME_LENGTH
 from models.shapes import Actor
 
-from . import audit, auth, clock, db, metrics, throttle, validate
+from . import audit, auth, clock, db, metrics, second_factor, throttle, validate
 from .errors import Forbidden, InvalidInput, NotAvailable
 from .settings import get_settings
 
@@ -57,6 +57,7 @@ MAX_RESPONSE_CHARS = 64 * 1024  # an authenticator's answer is a few kB
 BINDING_MAX = 200
 PURPOSES = ('register', 'second_step', 'passwordless')
 FAILED = 'The passkey was not accepted. Try again, or sign in another way.'
+NOT_ALLOWED = 'The clinic does not use passkeys. Sign in with your password.'
 TRANSPORTS = {t.value for t in AuthenticatorTransport}
 DEFAULT_PORTS = {'http': 80, 'https': 443}
 
@@ -132,13 +133,13 @@ def rename_passkey(session: Session, *, actor: Actor, passkey_id: int, name: str
 
 
 def may_remove_passkey(session: Session, *, actor: Actor, passkey_id: int) -> str | None:
-    """None when the person may remove this passkey, else the sentence that says why not.
-
-    Today removal is always allowed; the second-factor policy ("refused when it is the last factor and one is
-    required") belongs here, so the page and `remove_passkey` ask one place.
-    """
-    _own_passkey(session, actor, passkey_id)
-    return None
+    """None when the person may remove this passkey, else the sentence that says why not (it is their last second
+    factor and the clinic requires one)."""
+    row = _own_passkey(session, actor, passkey_id)
+    others = session.exec(select(sa.func.count()).select_from(Passkey).where(
+        Passkey.account_id == row.account_id, Passkey.id != row.id)).one()
+    account = session.get(Account, row.account_id)
+    return second_factor.last_factor_refusal(session, account, 'passkey', others_of_kind=others)
 
 
 def remove_passkey(session: Session, *, actor: Actor, passkey_id: int) -> str:
@@ -200,6 +201,7 @@ def begin_registration(session: Session, *, actor: Actor, name: str, binding: st
         raise Forbidden('Sign in again to add a passkey.')
     if count_for(session, account_id) >= MAX_PER_ACCOUNT:
         raise InvalidInput(f'You have {MAX_PER_ACCOUNT} passkeys. Remove one you no longer use first.')
+    _require_allowed(session)
     handle = session.exec(select(Passkey.user_handle).where(Passkey.account_id == account_id)).first()
     _new_ceremony(session, 'register', binding, account_id=account_id, name=name,
                   session_hash=auth.token_hash(session_token),
@@ -211,8 +213,14 @@ def begin_authentication(session: Session, *, binding: str, account_id: int | No
     account's sign-in (its passkeys only); without, a passwordless sign-in with any passkey the browser offers."""
     if account_id is not None and session.get(Account, account_id) is None:
         raise NotAvailable()
+    _require_allowed(session)
     _new_ceremony(session, 'second_step' if account_id is not None else 'passwordless', binding,
                   account_id=account_id)
+
+
+def _require_allowed(session: Session) -> None:
+    if not get_settings(session).second_factor_passkey:
+        raise InvalidInput(NOT_ALLOWED)
 
 
 def _new_ceremony(session: Session, purpose: str, binding: str, **fields: Any) -> None:

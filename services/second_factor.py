@@ -20,7 +20,7 @@ import segno
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import Account, RecoveryCode, TotpFactor, TrustedBrowser, UserSession
+from models import Account, Passkey, RecoveryCode, TotpFactor, TrustedBrowser, UserSession
 from models.shapes import Actor
 
 from . import audit, clock, db, outbox, secretbox, throttle
@@ -53,19 +53,22 @@ _ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789'  # no 0/o, 1/l/i: read off a sheet
 def enrolled_factors(session: Session, account_id: int) -> set[str]:
     """The second factors a person has set up: a subset of FACTORS ('totp', 'passkey').
 
-    The one place that answers "is this person enrolled?" (the passkey helper adds 'passkey' here).
+    The one place that answers "is this person enrolled?".
     """
     found: set[str] = set()
     if session.exec(select(TotpFactor.id).where(TotpFactor.account_id == account_id,
                                                 TotpFactor.confirmed.is_(True))).first() is not None:
         found.add('totp')
+    if session.exec(select(Passkey.id).where(Passkey.account_id == account_id)).first() is not None:
+        found.add('passkey')
     return found
 
 
 def enrolled_condition() -> Any:
     """SQL condition on `Account.id`: the person has a second factor (the admin's filter; the same factors as
-    `enrolled_factors`, so the passkey helper adds passkeys here too)."""
-    return Account.id.in_(select(TotpFactor.account_id).where(TotpFactor.confirmed.is_(True)))
+    `enrolled_factors`)."""
+    return sa.or_(Account.id.in_(select(TotpFactor.account_id).where(TotpFactor.confirmed.is_(True))),
+                  Account.id.in_(select(Passkey.account_id)))
 
 
 def allowed_factors(settings: PortalSettings) -> set[str]:
@@ -131,6 +134,7 @@ class Pending:
 
     actor: Actor
     step: str
+    factors: frozenset[str] = frozenset()  # the second factors this person has and may use
 
 
 def _pending_row(session: Session, token: str | None) -> tuple[UserSession, Account] | None:
@@ -155,7 +159,8 @@ def pending(session: Session, *, token: str | None, ip_address: str | None = Non
     if found is None:
         return None
     row, account = found
-    return Pending(account_actor(session, account, ip_address), row.second_step or VERIFY)
+    factors = frozenset(usable_factors(session, account.id, get_settings(session)))
+    return Pending(account_actor(session, account, ip_address), row.second_step or VERIFY, factors)
 
 
 def complete_second_step(token: str, *, method: str, ip_address: str | None, session: Session | None = None) -> str:
@@ -382,15 +387,22 @@ def _confirm(session: Session, account: Account, actor: Actor, code: str) -> lis
     return ensure_recovery_codes(session, account_id=account.id, actor=actor)
 
 
+def last_factor_refusal(session: Session, account: Account, factor: str, *, others_of_kind: int = 0) -> str | None:
+    """LAST_FACTOR when removing one `factor` (with `others_of_kind` more of the same kind left) would leave a person
+    whom the policy requires to have a second factor without any usable one; else None."""
+    settings = get_settings(session)
+    left = usable_factors(session, account.id, settings) - ({factor} if not others_of_kind else set())
+    return LAST_FACTOR if not left and required(settings, account) else None
+
+
 def remove_totp(session: Session, *, actor: Actor) -> None:
     """Remove the authenticator app; refused when it is the person's last factor and one is required."""
     account = _account(session, actor)
-    settings = get_settings(session)
     if 'totp' not in enrolled_factors(session, account.id):
         raise InvalidInput('There is no authenticator app to remove.')
-    left = usable_factors(session, account.id, settings) - {'totp'}
-    if not left and required(settings, account):
-        raise InvalidInput(LAST_FACTOR)
+    refusal = last_factor_refusal(session, account, 'totp')
+    if refusal:
+        raise InvalidInput(refusal)
     session.execute(sa.delete(TotpFactor).where(TotpFactor.account_id == account.id))
     if not enrolled_factors(session, account.id):
         session.execute(sa.delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
@@ -545,6 +557,7 @@ def admin_reset(session: Session, *, actor: Actor, account_id: int) -> None:
     account = _admin_target(session, actor, account_id)
     session.execute(sa.delete(TotpFactor).where(TotpFactor.account_id == account.id))
     session.execute(sa.delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+    session.execute(sa.delete(Passkey).where(Passkey.account_id == account.id))
     forget_trusted_browsers(session, account_id=account.id)
     settings = get_settings(session)
     outbox.enqueue(session, kind='second_factor_reset', to=account.email, account_id=account.id, context={

@@ -226,3 +226,32 @@ fetch('/passkeys/verify', {method: 'POST', headers: {'Content-Type': 'applicatio
     assert status == {'ok': False, 'code': 'expired'}
     assert '/login' in driver.current_url
     assert len([d for d in _sign_ins('robin@outside.test') if 'passkey' in d]) == 1
+
+
+def test_a_password_sign_in_asks_for_the_passkey_as_second_step_and_the_last_one_stays_while_required(
+        portal, authenticator) -> None:
+    driver, url = authenticator, portal.url
+    account_id = _person('quinn@clinic.test', role='staff')
+    _sign_in(driver, url, 'quinn@clinic.test')  # staff in their grace period: no second step yet
+    _enrol(driver, url, 'Desk key')
+
+    driver.delete_all_cookies()
+    driver.get(url + '/login')
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys('quinn@clinic.test')
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
+    click(driver, '//button[normalize-space()="Sign in"]')
+    wait_for(driver, lambda d: '/login/second-step' in d.current_url)
+    driver.get(url + '/staff')  # the password alone opens nothing else
+    wait_for(driver, lambda d: '/login/second-step' in d.current_url)
+    click(driver, '//button[contains(normalize-space(), "Use a passkey")][not(@disabled)]')
+    wait_for(driver, lambda d: '/login' not in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
+    passed = db.run(lambda session: [e.detail_json for e in session.exec(select(AuditEvent).where(
+        AuditEvent.action == 'second_step_passed', AuditEvent.actor == 'quinn@clinic.test')).all()])
+    assert passed == ['{"method": "passkey"}']
+
+    # staff must keep a second step: the only passkey cannot be removed
+    driver.get(url + '/passkeys')
+    click(driver, '//button[@aria-label="Remove Desk key"]')
+    _click_in_dialog(driver, 'Remove passkey')
+    wait_for(driver, lambda d: _visible(d, 'The clinic requires a second step at sign-in'))
+    assert db.run(lambda session: len(session.exec(select(Passkey).where(Passkey.account_id == account_id)).all())) == 1

@@ -40,7 +40,8 @@ async def login_page(page: Page, next: str | None = None) -> None:  # noqa: A002
 
         actions.button('Sign in', sign_in, message=error, enter=[fields.username, fields.password]) \
             .classes('w-full').props('size=lg').mark('sign-in')
-        sign_in_button(next).classes('w-full')  # passwordless: a passkey is both factors
+        if page.settings.second_factor_passkey:
+            sign_in_button(next).classes('w-full')  # passwordless: a passkey is both factors
         with ui.row().classes('w-full justify-between text-sm'):
             ui.link('Forgot password?', '/forgot-password')
             ui.link('I have an activation code', '/activate')

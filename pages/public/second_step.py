@@ -19,6 +19,7 @@ from services.config import get_config
 from .. import access, actions
 from ..frame import heading
 from ..portal import Page, portal_page, public_endpoint
+from ..passkey_widgets import passkey_button
 from ..second_factor_widgets import code_input, passkey_slot, show_recovery_codes, show_totp_setup
 
 
@@ -60,7 +61,7 @@ async def _pending(page: Page, next_: str | None, step: str) -> second_factor.Pe
 
 @portal_page('/login/second-step', roles=access.PUBLIC, title='Two-step sign-in')
 async def second_step_page(page: Page, next: str | None = None) -> None:  # noqa: A002  (query parameter name)
-    """A passkey (when the passkey part is wired in), else the authenticator code, else a recovery code."""
+    """A passkey (for someone who has one), else the authenticator code, else a recovery code."""
     pending = await _pending(page, next, second_factor.VERIFY)
     if pending is None:
         return
@@ -69,7 +70,15 @@ async def second_step_page(page: Page, next: str | None = None) -> None:  # noqa
     trusted = request.cookies.get(second_factor.TRUST_COOKIE) if request is not None else None
     with ui.card().classes('w-full max-w-md mx-auto p-6 gap-3').mark('second-step'):
         heading('Two-step sign-in').classes('text-2xl font-bold')
-        passkey_slot()  # the "Use a passkey" button goes here, first
+        if pending.actor.account_id is not None and 'passkey' in pending.factors:
+            with passkey_slot():
+                async def passkey_passed(act: actions.Act) -> None:
+                    token = await act.run(second_factor.complete_second_step, token=access.session_token() or '',
+                                          method='passkey', ip_address=access.client_ip())
+                    act.done(navigate=finish_path(token, then))
+
+                passkey_button(pending.actor.account_id, passkey_passed).classes('w-full').props('size=lg')
+                ui.label('Or:').classes('text-grey-8 text-sm')
         code_box = ui.column().classes('w-full gap-3').mark('code-box')
         recovery_box = ui.column().classes('w-full gap-3').mark('recovery-box')
         recovery_box.set_visibility(False)
