@@ -20,9 +20,11 @@ from services.errors import PortalError
 from services.files import FileContent
 from services.settings import PortalSettings
 
-from . import access, actions
+from . import access, actions, nicegui_speedups
 from .frame import frame
 from .private_files import file_response, no_store
+
+nicegui_speedups.install()  # cheaper per-element work in NiceGUI (issue 15)
 
 # NiceGUI cancels a page whose builder takes longer than its response timeout (3 s by default);
 # our builders wait for the database off the event loop, so give a loaded server more room.
