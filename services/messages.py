@@ -213,18 +213,19 @@ def has_replies(session: Session, *, actor: Actor) -> bool:
     return found is not None
 
 
-COUNT_EXACT_UP_TO = 5000  # beyond this many rows PostgreSQL's planner estimate stands in for an exact count
+COUNT_EXACT_UP_TO = 1000  # beyond this many rows the count is an estimate (PostgreSQL) or "more than this" (SQLite)
 
 
 def _count(session: Session, where: list[Any]) -> tuple[int, bool]:
-    """How many rows match: exact up to COUNT_EXACT_UP_TO, then (PostgreSQL) the planner's estimate."""
+    """How many rows match: exact up to COUNT_EXACT_UP_TO; beyond it PostgreSQL's planner estimate, and on SQLite
+    (which has no estimate) COUNT_EXACT_UP_TO + 1, so the count's cost stops growing with the list."""
     bind = session.get_bind()
-    if bind.dialect.name != 'postgresql':  # SQLite has no planner estimate: count exactly (one index scan)
-        return session.exec(select(sa.func.count()).select_from(Share).where(*where)).one(), False
     capped = select(Share.id).where(*where).limit(COUNT_EXACT_UP_TO + 1).subquery()
     total = session.exec(select(sa.func.count()).select_from(capped)).one()
     if total <= COUNT_EXACT_UP_TO:
         return total, False
+    if bind.dialect.name != 'postgresql':
+        return total, True
     compiled = select(Share.id).where(*where).compile(dialect=bind.dialect,
                                                       compile_kwargs={'render_postcompile': True})
     plan = session.connection().exec_driver_sql('EXPLAIN (FORMAT JSON) ' + compiled.string, compiled.params).scalar()

@@ -36,7 +36,10 @@ REPLY_COLUMNS = COLUMNS + [_column('replies', 'REPLIES'), _column('last_reply', 
 
 # phones (< 600 px) get the table's grid mode (the `item` card below); a leading colon makes a JS expression
 TABLE_PROPS = ('flat bordered wrap-cells binary-state-sort :rows-per-page-options="[10,25,50,100]" '
-               ':grid="window.matchMedia(\'(max-width: 599px)\').matches" no-data-label="No messages here."')
+               ':grid="window.matchMedia(\'(max-width: 599px)\').matches" no-data-label="No messages here." '
+               # beyond messages.COUNT_EXACT_UP_TO rows the count is an estimate (or that bound + 1 on SQLite)
+               ':pagination-label="(first, last, total) => `${first}-${last} of ${total > 1000 ? \'more than 1,000\' '
+               ': total}`"')
 # Vue templates: row values are interpolated by Vue ({{ }} escapes), never pasted into the template text
 MESSAGE_CELL = r'''
 <q-td :props="props">
