@@ -102,7 +102,6 @@ async def contact_home(page: Page) -> None:
     search = ui.input('Search messages', placeholder='Title, regarding, by or type') \
         .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
     search.props('prepend-icon=search')
-    empty = ui.column().classes('w-full')
     top = MessageList(settings, 'messages', search)
     # one read for the whole screen, as the actor the page was opened by (page.actor: no second session check)
     screen = await access.call(messages.main_screen, actor=actor, messages=top.request())
@@ -131,8 +130,7 @@ async def contact_home(page: Page) -> None:
     client = context.client
     client.on_connect(lambda: client.run_javascript(WATCH_LAYOUT))
     if screen.messages.total == 0 and replies is None:
-        with empty:
-            _empty_state(settings)
+        _empty_state(settings).move(target_index=search.parent_slot.children.index(search) + 1)
 
 
 class MessageList:
@@ -222,18 +220,21 @@ def local_time(value: datetime, settings: PortalSettings) -> str:
     return value.astimezone(zone).strftime('%Y-%m-%d %H:%M')
 
 
-def _empty_state(settings: PortalSettings) -> None:
-    with ui.card().classes('w-full items-center text-center p-6 gap-2').mark('empty-state'):
+def _empty_state(settings: PortalSettings) -> ui.card:
+    with ui.card().classes('w-full items-center text-center p-6 gap-2').mark('empty-state') as card:
         ui.icon('mark_email_unread', size='xl', color='primary')
         heading('No messages yet', 2).classes('text-lg font-bold')
         ui.label(f'{settings.portal_name} is where the clinic sends you documents securely, such as work status '
                  'reports and notes about the people you work with. When a new document is shared with you, '
                  'you get an email and it appears here.').classes('text-grey-8 max-w-xl')
+    return card
 
 
 def _bottom_buttons(settings: PortalSettings) -> None:
     """NEW REGISTRATION in the lower left (when enabled), LOGOUT at the bottom of the lists."""
-    with ui.row().classes('w-full items-center justify-between mt-4 gap-2'):
+    # NEW REGISTRATION left, LOGOUT right; LOGOUT alone stays right (justify-end: no filler element)
+    with ui.row().classes('w-full items-center mt-4 gap-2') \
+            .classes('justify-between' if settings.registration_enabled else 'justify-end'):
         if settings.registration_enabled:
             with ui.dialog() as dialog, ui.card().classes('max-w-md').mark('registration-dialog'):
                 heading('New registration', 2).classes('text-lg font-bold')
@@ -243,6 +244,4 @@ def _bottom_buttons(settings: PortalSettings) -> None:
                     actions.button('Sign out and register', start_registration).mark('registration-confirm')
             ui.button('NEW REGISTRATION', icon='person_add', on_click=dialog.open).props('outline') \
                 .mark('new-registration')
-        else:
-            ui.element('div')
         ui.button('LOGOUT', icon='logout', on_click=access.sign_out).mark('logout')
