@@ -178,7 +178,7 @@ def list_messages(session: Session, *, actor: Actor, which: ListName = 'messages
     backwards = last or (before is not None and after is None)
     forward = descending != backwards  # True: the sql order is descending
     order = [column.desc() if forward else column.asc(), Share.id.desc() if forward else Share.id.asc()]
-    query = select(Share).where(*where)
+    query = select(*_LIST_COLUMNS).where(*where)  # plain rows of the listed columns: no ORM objects to build
     key = after if after is not None else before if not last else None
     if key is not None:
         query = query.where(_beyond(column, key, descending=forward))
@@ -242,7 +242,7 @@ def _beyond(column: Any, key: Cursor, *, descending: bool) -> Any:
     return sa.or_(column < value if descending else column > value, sa.and_(column == value, after_id))
 
 
-def _key(share: Share, column: Any) -> Cursor:
+def _key(share: Any, column: Any) -> Cursor:
     return getattr(share, column.key), share.id
 
 
@@ -280,7 +280,14 @@ def _has_fts(session: Session) -> bool:
 _FTS_KNOWN: dict[str, bool] = {}
 
 
-def _row(share: Share, replies_on: bool) -> MessageRow:
+# what a list row shows, its sort keys and its marks (every SORT_COLUMNS column is here)
+_LIST_COLUMNS = (Share.id, Share.title, Share.service_date, Share.regarding, Share.by_name, Share.doc_type,
+                 Share.first_read_at, Share.acknowledgement_required, Share.acknowledged_at, Share.replies_allowed,
+                 Share.reply_count, Share.last_reply_at)
+
+
+def _row(share: Any, replies_on: bool) -> MessageRow:
+    """A list row from a Share or a row of _LIST_COLUMNS."""
     return MessageRow(
         share_id=share.id, title=share.title, service_date=share.service_date, regarding=share.regarding,
         by_name=share.by_name, doc_type=share.doc_type, unread=share.first_read_at is None or needs_acknowledgement(share),
@@ -289,7 +296,7 @@ def _row(share: Share, replies_on: bool) -> MessageRow:
     )
 
 
-def needs_acknowledgement(share: Share) -> bool:
+def needs_acknowledgement(share: Any) -> bool:
     """True while the clinic waits for the contact's 'I have reviewed this document'."""
     return share.acknowledgement_required and share.acknowledged_at is None
 
