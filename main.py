@@ -40,6 +40,7 @@ from nicegui import app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
+from pages import nicegui_speedups  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
 from services import health, logging_setup  # noqa: E402
@@ -172,6 +173,7 @@ def serve() -> None:
     if not app.is_started:  # (the test runner re-runs this file in a started app)
         app.on_startup(logging_setup.adopt_web_server_loggers)  # one format for the web server's lines too
         app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
+        app.on_startup(nicegui_speedups.freeze_startup_objects)  # the collector skips startup objects
     if config.scheduler:
         app.on_startup(start_scheduler)
         app.on_shutdown(stop_scheduler)

@@ -100,8 +100,16 @@ class Share(SQLModel, table=True):
 
     __tablename__ = 'share'
     __table_args__ = (
-        sa.Index('ix_share_contact_active', 'contact_id', 'rescinded_at', 'last_reply_at'),
+        # the open rows of a contact, counted from the index alone (migration 0012)
+        sa.Index('ix_share_contact_open', 'contact_id', 'rescinded_at', 'last_reply_at', 'expires_at'),
         sa.Index('ix_share_contact_service_date', 'contact_id', 'service_date'),
+        # one per sortable list column: a page of a sorted list is read in index order (migration 0012)
+        sa.Index('ix_share_contact_title', 'contact_id', 'title', 'id'),
+        sa.Index('ix_share_contact_regarding', 'contact_id', 'regarding', 'id'),
+        sa.Index('ix_share_contact_by_name', 'contact_id', 'by_name', 'id'),
+        sa.Index('ix_share_contact_doc_type', 'contact_id', 'doc_type', 'id'),
+        sa.Index('ix_share_contact_reply_count', 'contact_id', 'reply_count', 'id'),
+        sa.Index('ix_share_contact_last_reply_at', 'contact_id', 'last_reply_at', 'id'),
     )
 
     id: int | None = Field(default=None, primary_key=True)

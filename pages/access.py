@@ -31,6 +31,10 @@ SIGNED_IN = CONTACT | STAFF
 ROLES = ('contact', 'staff', 'admin')
 
 
+# a page's first read, done with the session check: (roles that see the page, terms gate, read(session, actor=))
+Prefetch = tuple[frozenset[str], bool, Callable[..., Any]]
+
+
 @dataclass(frozen=True)
 class Visit:
     """What one page open or action needs to know, read in one trip off the event loop."""
@@ -41,6 +45,7 @@ class Visit:
     unworked: int = 0  # staff: replies waiting in the SMP worklist (the header's badge)
     second_step: str | None = None  # a pending session (not signed in): 'verify' or 'enrol' is due
     enrol_by: datetime | None = None  # signed in, must set up a second factor by then (the grace period)
+    data: Any = None  # the page's own first read (`portal_page(prefetch=...)`), when the visitor may see the page
 
 
 def allows(roles: frozenset[str], actor: Actor | None) -> bool:
@@ -54,16 +59,17 @@ def client_ip() -> str | None:
     return request.client.host if request is not None and request.client else None
 
 
-async def visit(request: Request | None = None) -> Visit:
+async def visit(request: Request | None = None, prefetch: Prefetch | None = None) -> Visit:
     """The signed-in account (or None), the settings and the terms state, in one thread hop.
 
     The session token comes from the portal's HttpOnly cookie of the HTTP request (for websocket events, the
-    request that loaded the page).
+    request that loaded the page). `prefetch` (roles, terms gate, read) adds the page's own first read to the same
+    transaction when the account may see the page: `read(session, actor=actor)` becomes `Visit.data`.
     """
     request = request or _page_request()
     token = request.cookies.get(SESSION_COOKIE) if request is not None else None
     ip = request.client.host if request is not None and request.client else None
-    result = await run.io_bound(_read_visit, token, ip)
+    result = await run.io_bound(_read_visit, token, ip, prefetch)
     if result is None:  # NiceGUI answers None when the app is stopping
         raise asyncio.CancelledError()
     return result
@@ -82,8 +88,8 @@ def _page_request() -> Request | None:
         return None
 
 
-def _read_visit(token: str | None, ip_address: str | None) -> Visit:
-    """The session, settings, terms state and staff badge in one transaction (one database round trip)."""
+def _read_visit(token: str | None, ip_address: str | None, prefetch: Prefetch | None = None) -> Visit:
+    """The session, settings, terms state and staff badge (and the page's first read) in one transaction."""
     with db.transaction() as session:
         actor = auth.resolve_session(token, ip_address=ip_address, session=session) if token else None
         settings = get_settings(session)
@@ -92,7 +98,12 @@ def _read_visit(token: str | None, ip_address: str | None) -> Visit:
         unworked = worklist.unworked_count(session, actor=actor) if actor is not None and actor.is_staff else 0
         step = second_factor.pending(session, token=token) if token and actor is None else None
         enrol_by = second_factor.enrol_notice(session, actor, settings) if actor is not None else None
-    return Visit(actor, settings, bool(pending), unworked, step.step if step else None, enrol_by)
+        data = None
+        if prefetch is not None and actor is not None:
+            roles, terms_gate, read = prefetch
+            if actor.role in roles and not (pending and terms_gate):
+                data = read(session, actor=actor)
+    return Visit(actor, settings, bool(pending), unworked, step.step if step else None, enrol_by, data)
 
 
 async def refuse(actor: Actor | None, route: str, reason: str, ip_address: str | None = None) -> None:

@@ -52,7 +52,6 @@ def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> I
     ui.colors(primary=settings.primary_color, **THEME)
     ui.add_css(PORTAL_CSS)
     ui.add_body_html(PORTAL_SCRIPT)
-    ui.query('body').classes('bg-grey-1')
     header(settings, actor, unworked)
     with ui.column().classes('w-full max-w-5xl mx-auto p-3 sm:p-6 gap-4') as content:
         content.props['id'] = 'main'

@@ -21,9 +21,11 @@ from services.errors import PortalError
 from services.files import FileContent
 from services.settings import PortalSettings
 
-from . import access, actions
+from . import access, actions, nicegui_speedups
 from .frame import frame
 from .private_files import file_response, no_store
+
+nicegui_speedups.install()  # cheaper per-element work in NiceGUI (issue 15)
 
 # NiceGUI cancels a page whose builder takes longer than its response timeout (3 s by default);
 # our builders wait for the database off the event loop, so give a loaded server more room.
@@ -74,6 +76,7 @@ class Page:
     route: Route
     path: str
     cross_site: bool = False  # opened by a link on another site (the browser's Sec-Fetch-Site says so)
+    data: Any = None  # what `portal_page(prefetch=...)` read with the session check
 
     @property
     def signed_in(self) -> Actor:
@@ -92,24 +95,28 @@ class Page:
 
 
 def portal_page(path: str, *, roles: frozenset[str], title: str = '', terms_gate: bool = True,
-                others_go_home: bool = False) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Any]]:
+                others_go_home: bool = False, prefetch: Callable[..., Any] | None = None,
+                ) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Any]]:
     """Register `builder(page, **route_params)` at `path` for `roles` (access.PUBLIC for anyone).
 
     `terms_gate=False` lets a contact who has not yet accepted the terms of use open the page;
-    `others_go_home=True` sends other signed-in roles to their own start page without a refusal (the '/' link).
+    `others_go_home=True` sends other signed-in roles to their own start page without a refusal (the '/' link);
+    `prefetch=read` runs the service read `read(session, actor=actor)` in the session check's transaction (one
+    thread hop for the whole open) when the visitor may see the page; the builder finds it in `page.data`.
     """
     _check_roles(path, roles)
 
     def decorator(builder: Callable[..., Awaitable[None]]) -> Callable[..., Any]:
         async def open_page(request: Request, **params: Any) -> None:
-            visit = await access.visit(request)
+            visit = await access.visit(request, (route.roles, route.terms_gate, prefetch) if prefetch else None)
             target = await _refusal(route, visit, request)
             if target is not None:
                 ui.navigate.to(target)
                 return
             actions.bind_page(route.roles)
             page = Page(visit.actor, visit.settings, route, request.url.path,
-                        cross_site=request.headers.get('sec-fetch-site') in ('cross-site', 'same-site'))
+                        cross_site=request.headers.get('sec-fetch-site') in ('cross-site', 'same-site'),
+                        data=visit.data)
             page.title(title)
             with metrics.page_build(route.path), frame(visit.actor, visit.settings, visit.unworked):
                 actions.show_flash()

@@ -89,6 +89,26 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
 
 
+M_MMAP_THRESHOLD = -3  # mallopt(3) parameter number (glibc malloc.h)
+
+
+def _map_large_blocks() -> None:
+    """Have glibc give every block of 4 MiB or more its own mapping, returned to the system when freed.
+
+    By default glibc raises its mmap threshold to the size of the largest block freed (up to 32 MiB), so after
+    the first password check argon2's 19 MiB blocks come from the password threads' arenas and stay there.
+    A fixed threshold keeps them out of the arenas: the memory after a burst of sign-ins returns to the system.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+        libc.mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
+_map_large_blocks()
+
+
 def _then_release_memory(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
     """Run `fn`, then hand the ~19 MiB argon2 just freed back to the system (malloc_trim(3)): glibc otherwise
     keeps it in this thread's arena for good."""

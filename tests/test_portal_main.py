@@ -121,3 +121,22 @@ async def test_staff_still_go_to_their_start_page(user: User) -> None:
     await sign_in(user, 'nurse@clinic.test')
     await user.open('/')
     await user.should_see(marker='staff-home')
+
+
+async def test_opening_the_main_screen_takes_one_thread_hop_and_few_elements(user: User, monkeypatch) -> None:
+    """Issue 15: the session check and both lists in one trip off the event loop; no element built in vain."""
+    from nicegui import run
+    casey = seed(portal_data.person, email='casey@outside.test', shares=3)
+    await portal_data.sign_in_contact(user, casey.email)
+    hops = []
+    io_bound = run.io_bound
+
+    async def counted(*args, **kwargs):
+        hops.append(getattr(args[0], '__name__', args[0]))
+        return await io_bound(*args, **kwargs)
+
+    monkeypatch.setattr(run, 'io_bound', counted)
+    await user.open('/')
+    await user.should_see(marker='messages')
+    assert hops == ['_read_visit']
+    assert len(user.client.elements) <= 32, len(user.client.elements)  # 27 when written (frame included)

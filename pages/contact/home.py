@@ -36,7 +36,10 @@ REPLY_COLUMNS = COLUMNS + [_column('replies', 'REPLIES'), _column('last_reply', 
 
 # phones (< 600 px) get the table's grid mode (the `item` card below); a leading colon makes a JS expression
 TABLE_PROPS = ('flat bordered wrap-cells binary-state-sort :rows-per-page-options="[10,25,50,100]" '
-               ':grid="window.matchMedia(\'(max-width: 599px)\').matches" no-data-label="No messages here."')
+               ':grid="window.matchMedia(\'(max-width: 599px)\').matches" no-data-label="No messages here." '
+               # beyond messages.COUNT_EXACT_UP_TO rows the count is an estimate (or that bound + 1 on SQLite)
+               ':pagination-label="(first, last, total) => `${first}-${last} of ${total > 1000 ? \'more than 1,000\' '
+               ': total}`"')
 # Vue templates: row values are interpolated by Vue ({{ }} escapes), never pasted into the template text
 MESSAGE_CELL = r'''
 <q-td :props="props">
@@ -91,7 +94,12 @@ WATCH_LAYOUT = ("if (!window.smpLayoutWatched) { window.smpLayoutWatched = true;
                 "query.addEventListener('change', tell); tell(); }")
 
 
-@portal_page('/', roles=access.CONTACT, title='Messages', others_go_home=True)
+def _first_screen(session: Any, *, actor: Any) -> messages.MainScreen:
+    """The main screen's first read, done with the session check (one thread hop for the whole open)."""
+    return messages.main_screen(session, actor=actor, messages=messages.PageRequest(limit=PAGE_SIZE))
+
+
+@portal_page('/', roles=access.CONTACT, title='Messages', others_go_home=True, prefetch=_first_screen)
 async def contact_home(page: Page) -> None:
     """The message lists of every contact the account holds; staff and admins go to their own start pages."""
     actor, settings = page.signed_in, page.settings
@@ -99,10 +107,10 @@ async def contact_home(page: Page) -> None:
     search = ui.input('Search messages', placeholder='Title, regarding, by or type') \
         .props('outlined dense clearable debounce=400').classes('w-full sm:w-96').mark('search')
     search.props('prepend-icon=search')
-    empty = ui.column().classes('w-full')
     top = MessageList(settings, 'messages', search)
-    # one read for the whole screen, as the actor the page was opened by (page.actor: no second session check)
-    screen = await access.call(messages.main_screen, actor=actor, messages=top.request())
+    # one read for the whole screen, with the session check (portal_page's prefetch), as the actor who opened it
+    screen: messages.MainScreen = page.data if page.data is not None else \
+        await access.call(messages.main_screen, actor=actor, messages=top.request())
     replies = MessageList(settings, 'replies', search) if screen.replies is not None else None
     _bottom_buttons(settings)
     lists = [top] + ([replies] if replies else [])
@@ -128,8 +136,7 @@ async def contact_home(page: Page) -> None:
     client = context.client
     client.on_connect(lambda: client.run_javascript(WATCH_LAYOUT))
     if screen.messages.total == 0 and replies is None:
-        with empty:
-            _empty_state(settings)
+        _empty_state(settings).move(target_index=search.parent_slot.children.index(search) + 1)
 
 
 class MessageList:
@@ -219,18 +226,21 @@ def local_time(value: datetime, settings: PortalSettings) -> str:
     return value.astimezone(zone).strftime('%Y-%m-%d %H:%M')
 
 
-def _empty_state(settings: PortalSettings) -> None:
-    with ui.card().classes('w-full items-center text-center p-6 gap-2').mark('empty-state'):
+def _empty_state(settings: PortalSettings) -> ui.card:
+    with ui.card().classes('w-full items-center text-center p-6 gap-2').mark('empty-state') as card:
         ui.icon('mark_email_unread', size='xl', color='primary')
         heading('No messages yet', 2).classes('text-lg font-bold')
         ui.label(f'{settings.portal_name} is where the clinic sends you documents securely, such as work status '
                  'reports and notes about the people you work with. When a new document is shared with you, '
                  'you get an email and it appears here.').classes('text-grey-8 max-w-xl')
+    return card
 
 
 def _bottom_buttons(settings: PortalSettings) -> None:
     """NEW REGISTRATION in the lower left (when enabled), LOGOUT at the bottom of the lists."""
-    with ui.row().classes('w-full items-center justify-between mt-4 gap-2'):
+    # NEW REGISTRATION left, LOGOUT right; LOGOUT alone stays right (justify-end: no filler element)
+    with ui.row().classes('w-full items-center mt-4 gap-2') \
+            .classes('justify-between' if settings.registration_enabled else 'justify-end'):
         if settings.registration_enabled:
             with ui.dialog() as dialog, ui.card().classes('max-w-md').mark('registration-dialog'):
                 heading('New registration', 2).classes('text-lg font-bold')
@@ -240,6 +250,4 @@ def _bottom_buttons(settings: PortalSettings) -> None:
                     actions.button('Sign out and register', start_registration).mark('registration-confirm')
             ui.button('NEW REGISTRATION', icon='person_add', on_click=dialog.open).props('outline') \
                 .mark('new-registration')
-        else:
-            ui.element('div')
         ui.button('LOGOUT', icon='logout', on_click=access.sign_out).mark('logout')
