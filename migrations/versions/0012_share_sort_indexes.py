@@ -6,13 +6,13 @@ instead of sorting all of them. The count's index gains expires_at, so counting 
 alone (ix_share_contact_open replaces ix_share_contact_active, of which it is an extension).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 from alembic import op
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
