@@ -89,6 +89,20 @@ class Page:
         only once the person's browser runs it."""
         await context.client.connected()
 
+    async def show_when_seen(self, show: Callable[[Actor], Awaitable[None]], into: ui.element) -> None:
+        """Run `show(actor)`, which changes something (marks read, audits a view), only once the person's browser
+        runs the page; a page opened from a link on another site first asks for a click (shown in `into`)."""
+        if self.cross_site:
+            async def on_click(act: actions.Act) -> None:
+                await show(act.actor)
+
+            with into:
+                ui.label('You followed a link to a secure message.').classes('text-lg')
+                actions.button('Show the message', on_click, icon='description').mark('show-message')
+            return
+        await self.connected()
+        await show(self.signed_in)
+
     def title(self, text: str) -> None:
         """Name the browser tab (e.g. after the document's name)."""
         ui.page_title(f'{text} · {self.settings.portal_name}' if text else self.settings.portal_name)

@@ -63,16 +63,7 @@ async def message_page(page: Page, share_id: str, reply: str | None = None) -> N
             if view.can_reply:
                 ReplyForm(view.share_id, page.settings, focus=reply == '1')
 
-    if page.cross_site:
-        async def open_document(act: actions.Act) -> None:
-            await show(act.actor)
-
-        with content:
-            ui.label('You followed a link to a secure message.').classes('text-lg')
-            actions.button('Show the message', open_document, icon='description').mark('show-message')
-        return
-    await page.connected()
-    await show(page.signed_in)
+    await page.show_when_seen(show, content)
 
 
 def _header(view: messages.MessageView) -> None:

@@ -8,7 +8,7 @@ from models.shapes import Actor
 from services import messages
 from services.errors import NotAvailable
 
-from .. import access, actions, printing
+from .. import access, printing
 from ..frame import not_available
 from ..portal import Page, portal_page
 from .home import local_time
@@ -45,13 +45,4 @@ async def print_message_page(page: Page, share_id: str) -> None:
                                                body=r.body, attachments=len(r.attachments)) for r in view.replies]),
                 back=back)
 
-    if page.cross_site:
-        async def open_printout(act: actions.Act) -> None:
-            await show(act.actor)
-
-        with content:
-            ui.label('You followed a link to a secure message.').classes('text-lg')
-            actions.button('Show the message', open_printout, icon='description').mark('show-message')
-        return
-    await page.connected()
-    await show(page.signed_in)
+    await page.show_when_seen(show, content)
