@@ -64,19 +64,25 @@ def other_site():
     server.shutdown()
 
 
-def test_a_plain_get_of_the_viewer_changes_nothing(portal_server, browser) -> None:
+VIEWS = pytest.mark.parametrize('suffix', ['', '/print'], ids=['viewer', 'print view'])
+
+
+@VIEWS
+def test_a_plain_get_of_the_viewer_changes_nothing(portal_server, browser, suffix: str) -> None:
     casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=1)
     _sign_in(browser, portal_server.url, casey.email)
     cookie = '; '.join(f'{c["name"]}={c["value"]}' for c in browser.get_cookies())
-    request = urllib.request.Request(f'{portal_server.url}/message/{casey.share_ids[0]}', headers={'Cookie': cookie})
+    request = urllib.request.Request(f'{portal_server.url}/message/{casey.share_ids[0]}{suffix}',
+                                     headers={'Cookie': cookie})
     assert urllib.request.urlopen(request, timeout=10).status == 200
     assert _viewed(casey.share_ids[0]) == (False, 0)
 
 
-def test_a_link_from_another_site_asks_before_opening(portal_server, browser, other_site) -> None:
+@VIEWS
+def test_a_link_from_another_site_asks_before_opening(portal_server, browser, other_site, suffix: str) -> None:
     casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=1)
     _sign_in(browser, portal_server.url, casey.email)
-    browser.get(other_site(f'{portal_server.url}/message/{casey.share_ids[0]}'))
+    browser.get(other_site(f'{portal_server.url}/message/{casey.share_ids[0]}{suffix}'))
     browser.find_element(By.ID, 'go').click()
     show = '//button[contains(., "Show the message")]'
     wait_for(browser, lambda d: d.execute_script('return window.did_handshake === true') and
