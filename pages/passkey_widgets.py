@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import context, ui
 
+from models.shapes import Actor
 from services import passkeys
 
 from . import access, actions
@@ -61,9 +62,11 @@ def _explain(act: actions.Act, outcome: str) -> None:
     act.fail(RESULTS.get(outcome, OTHER))
 
 
-async def enrol(act: actions.Act, name: str) -> None:
-    """Enrol a passkey named `name` for the person signed in on this page (inside an action); fails with the reason."""
-    await act.call(passkeys.begin_registration, name=name, binding=_binding(), session_token=access.session_token())
+async def enrol(act: actions.Act, name: str, actor: Actor | None = None) -> None:
+    """Enrol a passkey named `name` for the person signed in on this page (inside an action), or for `actor` whose
+    session must set up a second factor first; fails with the reason."""
+    await act.call(passkeys.begin_registration, name=name, binding=_binding(), session_token=access.session_token(),
+                   actor=actor or act.actor)
     outcome = await _register_in_browser()
     if outcome != 'ok':
         _explain(act, outcome)

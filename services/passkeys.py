@@ -278,8 +278,12 @@ def options_for(session: Session, *, binding: str, session_token: str | None) ->
 
 
 def _enrolling_account(session: Session, ceremony: PasskeyCeremony, session_token: str | None) -> Account:
-    """The account of an enrolment, when the request comes with the session that began it (still valid)."""
+    """The account of an enrolment, when the request comes with the session that began it (still valid): a full
+    session, or one whose password was right and that must set up a second factor before anything opens."""
     actor = auth.resolve_session(session_token, session=session) if session_token else None
+    if actor is None and session_token:
+        pending = second_factor.pending(session, token=session_token)
+        actor = pending.actor if pending is not None and pending.step == second_factor.ENROL else None
     if actor is None or actor.account_id != ceremony.account_id or \
             not secrets.compare_digest(ceremony.session_hash or '', auth.token_hash(session_token or '')):
         raise Forbidden('Sign in again to add a passkey.')

@@ -444,6 +444,21 @@ def finish_enrolment(session: Session, *, token: str | None, code: str, ip_addre
     return Enrolled(codes, new_token, {'admin': '/admin', 'staff': '/staff'}.get(account.role, '/'))
 
 
+def finish_passkey_enrolment(session: Session, *, token: str | None, ip_address: str | None) -> Enrolled:
+    """A session that had to enrol added a passkey (verified by services/passkeys): the step is done, the session
+    becomes full under a new token, and the first recovery codes are issued."""
+    from .auth import account_actor
+    found = _pending_row(session, token)
+    if found is None or found[0].second_step != ENROL:
+        raise InvalidInput(STEP_ENDED)
+    account = found[1]
+    if 'passkey' not in enrolled_factors(session, account.id):
+        raise InvalidInput('Add a passkey first.')
+    codes = ensure_recovery_codes(session, account_id=account.id, actor=account_actor(session, account, ip_address))
+    new_token = complete_second_step(token or '', method='passkey', ip_address=ip_address, session=session)
+    return Enrolled(codes, new_token, {'admin': '/admin', 'staff': '/staff'}.get(account.role, '/'))
+
+
 # ----------------------------------------------------------------------------- recovery codes
 
 def _recovery_hash(account_id: int, code: str) -> str:

@@ -8,6 +8,7 @@ SMP_BASE_URL=http://localhost:PORT (listening on 127.0.0.1 only) and the browser
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -255,3 +256,32 @@ def test_a_password_sign_in_asks_for_the_passkey_as_second_step_and_the_last_one
     _click_in_dialog(driver, 'Remove passkey')
     wait_for(driver, lambda d: _visible(d, 'The clinic requires a second step at sign-in'))
     assert db.run(lambda session: len(session.exec(select(Passkey).where(Passkey.account_id == account_id)).all())) == 1
+
+
+def test_a_person_who_must_enrol_can_add_a_passkey_on_the_set_up_page(portal, authenticator) -> None:
+    driver, url = authenticator, portal.url
+
+    def forced(session) -> int:
+        account = factories.account(session, role='staff', email='sam@clinic.test')
+        account.second_factor_forced = True  # "Require two-step at next sign-in"
+        return account.id
+    account_id = db.run(forced)
+    driver.delete_all_cookies()
+    driver.get(url + '/login')
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys('sam@clinic.test')
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
+    click(driver, '//button[normalize-space()="Sign in"]')
+    wait_for(driver, lambda d: '/login/second-step/setup' in d.current_url)
+    click(driver, '//button[contains(normalize-space(), "Add a passkey")][not(@disabled)]')
+    wait_for(driver, lambda d: _visible(d, 'Two-step sign-in is on.'))
+    shown = re.findall(r'\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}\b', driver.find_element(By.TAG_NAME, 'main').text)
+    assert len(set(shown)) == 10  # the first recovery codes, shown once
+    click(driver, '//button[normalize-space()="Continue"]')
+    wait_for(driver, lambda d: '/login' not in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
+    assert '/staff' in driver.current_url
+    with db.transaction() as session:
+        assert [p.name for p in session.exec(select(Passkey).where(Passkey.account_id == account_id)).all()] == \
+            ['My passkey']
+    passed = db.run(lambda session: [e.detail_json for e in session.exec(select(AuditEvent).where(
+        AuditEvent.action == 'second_step_passed', AuditEvent.actor == 'sam@clinic.test')).all()])
+    assert passed == ['{"method": "passkey"}']

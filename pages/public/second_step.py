@@ -19,7 +19,7 @@ from services.config import get_config
 from .. import access, actions
 from ..frame import heading
 from ..portal import Page, portal_page, public_endpoint
-from ..passkey_widgets import passkey_button
+from ..passkey_widgets import enrol, passkey_button, use_script
 from ..second_factor_widgets import code_input, passkey_slot, show_recovery_codes, show_totp_setup
 
 
@@ -148,13 +148,12 @@ async def enrol_page(page: Page, next: str | None = None) -> None:  # noqa: A002
         heading('Set up two-step sign-in').classes('text-2xl font-bold')
         ui.label('The clinic requires a second step at sign-in: after your password, a code from an app on your '
                  'phone (or a passkey). Set it up now to continue.').classes('text-grey-9')
-        passkey_slot()  # "Add a passkey" goes here, first
+        slot = passkey_slot()
         area = ui.column().classes('w-full gap-3')
         message = actions.Message('enrol-message')
 
-        async def confirm(act: actions.Act, code: str) -> None:
-            done = await act.call(second_factor.finish_enrolment, token=access.session_token(), code=code,
-                                  ip_address=access.client_ip())
+        def finished(done: second_factor.Enrolled) -> None:
+            slot.set_visibility(False)
             area.clear()
             with area:
                 ui.label('Two-step sign-in is on.').classes('text-positive font-bold').mark('enrol-done')
@@ -165,6 +164,25 @@ async def enrol_page(page: Page, next: str | None = None) -> None:  # noqa: A002
                     act.done(navigate=access.start_session(done.token, then))  # the ticket is issued now
 
                 actions.button('Continue', go_on).mark('enrol-continue')
+
+        if page.settings.second_factor_passkey:
+            use_script()
+            with slot:
+                name = ui.input('Passkey name', value='My passkey').props('outlined maxlength=100') \
+                    .classes('w-full').mark('enrol-passkey-name')
+
+                async def add_passkey(act: actions.Act) -> None:
+                    await enrol(act, name.value or '', actor=pending.actor)
+                    finished(await act.call(second_factor.finish_passkey_enrolment, token=access.session_token(),
+                                            ip_address=access.client_ip()))
+
+                actions.button('Add a passkey', add_passkey, icon='key', message=actions.Message('passkey-error')) \
+                    .classes('w-full').props('size=lg').mark('enrol-passkey')
+                ui.label('Or:').classes('text-grey-8 text-sm')
+
+        async def confirm(act: actions.Act, code: str) -> None:
+            finished(await act.call(second_factor.finish_enrolment, token=access.session_token(), code=code,
+                                    ip_address=access.client_ip()))
 
         async def start(act: actions.Act) -> None:
             setup = await act.call(second_factor.begin_enrolment, token=access.session_token())

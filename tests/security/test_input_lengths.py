@@ -318,6 +318,8 @@ CASES: dict[str, Callable[[W, str], Any]] = {
     'second_factor.complete_second_step.token': lambda w, t: second_factor.complete_second_step(
         t, method=t, ip_address=t),
     'second_factor.begin_enrolment.token': lambda w, t: _with(second_factor.begin_enrolment, token=t),
+    'second_factor.finish_passkey_enrolment.token': lambda w, t: _with(second_factor.finish_passkey_enrolment,
+                                                                       token=t, ip_address=t),
     'second_factor.finish_enrolment.code': lambda w, t: _with(second_factor.finish_enrolment, token=t, code=t,
                                                               ip_address=t),
     'second_factor.confirm_totp.code': lambda w, t: (_with(second_factor.start_totp, actor=w['staff']),
@@ -378,7 +380,8 @@ INTERNAL = {
     'passwords.accept_new_password', 'passwords.strength', 'questionnaire.check_definition',
     'questionnaire.key_from_label', 'questionnaire.section', 'questionnaire.check_section',
     'questionnaire.check_answer', 'questionnaire.display', 'registration.token_hash', 'registration.remove_file',
-    'replies.check_text', 'sanitize.clean_html', 'scheduler.register', 'secretbox.encrypt', 'secretbox.decrypt',
+    'replies.check_text', 'sanitize.clean_html', 'sanitize.clean_document', 'messages.needs_acknowledgement',
+    'second_factor.last_factor_refusal', 'scheduler.register', 'secretbox.encrypt', 'secretbox.decrypt',
     'settings.save_settings', 'settings.get_value', 'settings.set_value', 'settings_admin.clean_values',
     'settings_admin.bounds', 'settings_admin.is_color', 'settings_admin.footer_links_text', 'sharing.send_documents',
     'throttle.storable_key', 'throttle.address_key', 'throttle.locked_until', 'throttle.register_failure',

@@ -241,6 +241,9 @@ NO_ACTOR = {
     'second_factor.complete_second_step': 'the pending session token is the credential (its factor was checked)',
     'second_factor.begin_enrolment': 'the pending session token is the credential',
     'second_factor.finish_enrolment': 'the pending session token and the first code are the credentials',
+    'second_factor.finish_passkey_enrolment': 'the pending session token is the credential (services/passkeys '
+                                              'verified the new passkey)',
+    'second_factor.last_factor_refusal': 'a rule read by the services that remove a factor (they check the actor)',
     'second_factor.forget_trusted_browsers': 'internal step of ending every session and of the admin reset',
     'second_factor.recovery_codes_left': 'internal step of the checked services',
     'second_factor.enrolled_accounts': 'internal step of accounts_admin.list_accounts (checked)',
