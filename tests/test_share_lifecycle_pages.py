@@ -39,7 +39,15 @@ def _table(user: User, marker: str):
 
 
 async def _rows(user: User, marker: str, count: int) -> list[dict]:
-    return await until(lambda: len(_table(user, marker).rows) >= count and _table(user, marker).rows)
+    """The table's rows once it shows `count` of them (the table itself may still be on its way after a send)."""
+    def shown() -> list[dict] | bool:
+        try:
+            rows = _table(user, marker).rows
+        except AssertionError:  # not built yet
+            return False
+        return len(rows) >= count and rows
+    assert await until(shown), f'{marker}: fewer than {count} rows'
+    return _table(user, marker).rows
 
 
 def _world(session, *, shares: int = 0):
