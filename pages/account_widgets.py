@@ -48,14 +48,25 @@ class StrengthMeter:
         self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('strength-bar')
         self.bar.props['aria-label'] = 'Password strength'
         self.label = ui.label().classes('text-sm').mark('strength')
+        self.score, self.hint = 0, ''
+        self.scoring = False  # one zxcvbn run at a time: keystrokes typed meanwhile are scored once, together
         password.on_value_change(self.update)
-        confirm.on_value_change(self.update)
+        confirm.on_value_change(lambda: self.update_now(self.score, self.hint))  # the match rule only
         self.update_now()
 
     async def update(self) -> None:
-        score, hint = await run.io_bound(passwords.strength, self.password.value or '',
-                                         [self.username(), self.settings.portal_name])
-        self.update_now(score, hint)
+        if self.scoring:
+            return
+        self.scoring = True
+        try:
+            scored = None
+            while scored != (self.password.value or ''):
+                scored = self.password.value or ''
+                self.score, self.hint = await run.io_bound(passwords.strength, scored,
+                                                           [self.username(), self.settings.portal_name])
+        finally:
+            self.scoring = False
+        self.update_now(self.score, self.hint)
 
     def update_now(self, score: int = 0, hint: str = '') -> None:
         value = self.password.value or ''
