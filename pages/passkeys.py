@@ -19,18 +19,11 @@ from services import db, passkeys
 from services.errors import Forbidden, NotAvailable, PortalError
 
 from . import access, actions
-from .frame import ASSETS, heading
+from .frame import heading
 from .passkey_widgets import enrol, use_script
 from .portal import Page, portal_page, public_endpoint
 
-SCRIPT = (ASSETS / 'passkeys.js').read_text(encoding='utf-8')
 BODY_MAX = passkeys.MAX_RESPONSE_CHARS + 1024
-
-
-@public_endpoint('/assets/passkeys.js')
-def passkeys_script(request: Request) -> Response:
-    """The browser's half of the passkey ceremonies (a file of the portal, the same for everyone)."""
-    return Response(SCRIPT, media_type='text/javascript; charset=utf-8')
 
 
 def _refused(code: str, status: int) -> JSONResponse:
