@@ -55,13 +55,10 @@ def enrolled_factors(session: Session, account_id: int) -> set[str]:
 
     The one place that answers "is this person enrolled?".
     """
-    found: set[str] = set()
-    if session.exec(select(TotpFactor.id).where(TotpFactor.account_id == account_id,
-                                                TotpFactor.confirmed.is_(True))).first() is not None:
-        found.add('totp')
-    if session.exec(select(Passkey.id).where(Passkey.account_id == account_id)).first() is not None:
-        found.add('passkey')
-    return found
+    totp, passkey = session.execute(select(  # one round trip: every staff page open asks (the grace notice)
+        sa.exists().where(TotpFactor.account_id == account_id, TotpFactor.confirmed.is_(True)),
+        sa.exists().where(Passkey.account_id == account_id))).one()
+    return {name for name, has in (('totp', totp), ('passkey', passkey)) if has}
 
 
 def enrolled_condition() -> Any:
