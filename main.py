@@ -36,14 +36,14 @@ if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: ke
     _data = Path(os.environ.get('SMP_DATA_DIR', './data'))
     os.environ.setdefault('NICEGUI_STORAGE_PATH', str((_data / 'nicegui-storage').resolve()))
 
-from nicegui import app, ui  # noqa: E402
+from nicegui import app, background_tasks, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
-from pages import nicegui_speedups  # noqa: E402
+from pages.page_turns import AnonymousPageTurns  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
-from services import health, logging_setup  # noqa: E402
+from services import collector, health, logging_setup  # noqa: E402
 from alembic.util.exc import CommandError  # noqa: E402
 from services.errors import PortalError  # noqa: E402
 from services.validate import email as valid_email  # noqa: E402
@@ -169,11 +169,14 @@ def serve() -> None:
     api.register(app)  # the EHR API under /api/v1 (FastAPI routes, outside the page registry)
     app.add_middleware(UploadLimit)
     app.add_middleware(SecurityHeaders, https=config.cookie_https_only)
+    app.add_middleware(AnonymousPageTurns)  # a burst of sign-in pages waits behind itself (pages/page_turns.py)
     app.add_middleware(logging_setup.RequestContext)  # outermost: a request id on every line, requests counted
     if not app.is_started:  # (the test runner re-runs this file in a started app)
         app.on_startup(logging_setup.adopt_web_server_loggers)  # one format for the web server's lines too
         app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
-        app.on_startup(nicegui_speedups.freeze_startup_objects)  # the collector skips startup objects
+        collector.tune()  # fewer, later pauses of the event loop for garbage collection (services/collector.py)
+        app.on_startup(collector.freeze_startup_objects)  # the collector skips startup objects
+        app.on_startup(lambda: background_tasks.create(collector.collect_when_quiet(), name='collect when quiet'))
     if config.scheduler:
         app.on_startup(start_scheduler)
         app.on_shutdown(stop_scheduler)

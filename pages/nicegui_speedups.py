@@ -10,12 +10,11 @@ the server's CPU per open (py-spy, `--gil`). Here:
 - `Props.parse` remembers the parsed form of each props string (the strings are literals in the pages' code, a
   bounded set); each caller gets its own copy, so a caller that changes the result changes nothing shared.
 `install()` runs once, when `pages.portal` is imported; tests/test_nicegui_speedups.py compares both with
-NiceGUI's originals. Also here: `freeze_startup_objects()`, the garbage collector's share of a page open.
+NiceGUI's originals.
 """
 from __future__ import annotations
 
 import copy
-import gc
 import functools
 import types
 from collections.abc import Callable
@@ -65,12 +64,3 @@ def install() -> None:
     """Put the two in NiceGUI's place (idempotent)."""
     helpers.expects_arguments = expects_arguments  # NiceGUI calls it as helpers.expects_arguments(...)
     Props.parse = staticmethod(props_parse)  # type: ignore[method-assign, assignment]
-
-
-def freeze_startup_objects() -> None:
-    """Move everything alive once the server has started (modules, tables, compiled queries, routes) out of the
-    garbage collector's sight (`gc.freeze`): each collection then scans only what pages created since, instead of
-    the whole process. Nothing is kept alive that would otherwise be freed: these objects live as long as the
-    process. `main.py serve` calls it at startup."""
-    gc.collect()
-    gc.freeze()
