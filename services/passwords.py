@@ -5,6 +5,7 @@ password through `offload` (`hashing(fn)` marks such a service for the action he
 thread per core and a bounded queue, so a burst of sign-ins never occupies the threads that open pages for
 everyone else, and the memory argon2 leaves in each thread's allocator arena stays bounded by the core count.
 Beyond the queue's bound the answer is a clear "busy, try again" (`PortalBusy`) instead of a growing wait.
+The argon2 computation itself runs in a second set of threads, one per core at the lowest priority.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from . import collector
 from .config import get_config
 from .errors import InvalidInput, PortalError
 
@@ -39,7 +41,6 @@ T = TypeVar('T')
 THREADS = max(1, os.cpu_count() or 1)
 QUEUE_BOUND = 64  # waiting password checks beyond the running ones (~3 s of work on 2 cores), then "busy"
 BUSY = 'The portal is busy, try again in a moment.'
-_hash_slots = threading.BoundedSemaphore(THREADS)
 
 
 class PortalBusy(PortalError):
@@ -54,8 +55,7 @@ class _HashingPool:
 
     def __init__(self, threads: int, queue: int) -> None:
         self.threads = threads
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix='argon2',
-                                            initializer=_yield_to_pages)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix='password')
         self._admitted = threading.BoundedSemaphore(threads + queue)
 
     def submit(self, fn: Callable[..., T], /, **kwargs: Any) -> Future[T]:
@@ -71,22 +71,15 @@ class _HashingPool:
 
 
 def _yield_to_pages() -> None:
-    """Run this password thread at a lower priority (Linux: setpriority(2) on a thread id affects that thread
-    only), so a burst of sign-ins uses the cores the event loop leaves idle instead of delaying page opens."""
+    """Run this argon2 thread at the lowest priority (Linux: setpriority(2) on a thread id affects that thread
+    only), so a burst of sign-ins uses the cores the event loop leaves idle instead of delaying page opens
+    (nice 19 weighs 15 against the loop's 1024: still progress on a busy machine, never ahead of a page).
+    Only the argon2 computation runs here, with Python's lock released: a thread this low must not hold the
+    lock the event loop needs (the service around it, with its database work, runs in the password pool)."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):
         pass
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim(3), or None elsewhere."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        return libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
 
 
 M_MMAP_THRESHOLD = -3  # mallopt(3) parameter number (glibc malloc.h)
@@ -115,12 +108,16 @@ def _then_release_memory(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
     try:
         return fn(**kwargs)
     finally:
-        trim = _malloc_trim()
-        if trim is not None:
-            trim(0)
+        collector.release_freed_memory()
 
 
 POOL = _HashingPool(THREADS, QUEUE_BOUND)
+_ARGON2 = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix='argon2', initializer=_yield_to_pages)
+
+
+def _argon2(fn: Callable[..., T], *args: Any) -> T:
+    """Run one argon2 computation in a lowest-priority thread (at most one per core, whoever calls) and wait."""
+    return _ARGON2.submit(fn, *args).result()
 
 
 async def offload(fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -166,8 +163,7 @@ def hash_password(password: str) -> str:
         raise InvalidInput(f'A password can have at most {MAX_PASSWORD_LENGTH} characters.')
     if not _encodable(password):
         raise InvalidInput(BAD_CHARACTER)
-    with _hash_slots:
-        return hasher().hash(password)
+    return _argon2(hasher().hash, password)
 
 
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
@@ -181,15 +177,14 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
     config = get_config()
     ph = hasher()
     target = password_hash or _dummy_hash(config.argon2_memory_kib, config.argon2_time_cost)
-    with _hash_slots:
-        try:
-            ph.verify(target, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False, None
-        if password_hash is None:
-            return False, None
-        if ph.check_needs_rehash(password_hash):
-            return True, ph.hash(password)
+    try:
+        _argon2(ph.verify, target, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False, None
+    if password_hash is None:
+        return False, None
+    if ph.check_needs_rehash(password_hash):
+        return True, _argon2(ph.hash, password)
     return True, None
 
 
