@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
@@ -11,18 +10,17 @@ from nicegui.elements.mixins.text_element import TextElement
 from models.shapes import Actor
 from services.settings import PortalSettings
 
-from . import access
+from . import access, static_assets
 
 STAFF_LINKS = [('Charts', '/staff'), ('Contacts', '/staff/contacts'), ('SMP worklist', '/staff/worklist'),
                ('Registrations', '/staff/registrations'), ('My settings', '/staff/settings')]
 # the portal theme: Quasar's brand colours replaced by ones that meet 4.5:1 as text on white (and 3:1 as UI parts)
 THEME = {'secondary': '#1d6f67', 'accent': '#7b1fa2', 'positive': '#1e7b34', 'negative': '#b3261e',
          'info': '#0b6a8a', 'warning': '#8a5300'}
-ASSETS = Path(__file__).resolve().parent.parent / 'assets'
-PORTAL_CSS = (ASSETS / 'portal.css').read_text()
-# names and keyboard access for the parts Quasar draws itself: assets/portal.js, served at /assets/portal.js
-# (pages/public/assets.py); a constant tag, loaded from this origin (the CSP's script-src 'self')
-PORTAL_SCRIPT = '<script src="/assets/portal.js"></script>'
+# the portal's style, and names and keyboard access for the parts Quasar draws itself (assets/portal.css and
+# assets/portal.js, served by pages/public/assets.py): constant tags, loaded from this origin and kept by the browser
+PORTAL_STYLESHEET = static_assets.tag('portal.css')
+PORTAL_SCRIPT = static_assets.tag('portal.js')
 # after a part of the page changed: the page's h1 gets the focus (on load assets/portal.js does it)
 FOCUS_HEADING_JS = """
 setTimeout(() => { const h = document.querySelector('main h1');
@@ -50,7 +48,7 @@ ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'),
 def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> Iterator[ui.column]:
     """Build the page header and footer around the content of the `with` block (portal_page calls this)."""
     ui.colors(primary=settings.primary_color, **THEME)
-    ui.add_css(PORTAL_CSS)
+    ui.add_head_html(PORTAL_STYLESHEET)
     ui.add_body_html(PORTAL_SCRIPT)
     header(settings, actor, unworked)
     with ui.column().classes('w-full max-w-5xl mx-auto p-3 sm:p-6 gap-4') as content:

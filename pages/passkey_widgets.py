@@ -19,7 +19,7 @@ from nicegui import context, ui
 from models.shapes import Actor
 from services import passkeys
 
-from . import access, actions
+from . import access, actions, static_assets
 
 CEREMONY_SECONDS = 200.0  # how long the page waits for the person and the authenticator (the browser's timeout is 180 s)
 RESULTS = {
@@ -35,7 +35,7 @@ OTHER = 'The passkey could not be used. Try again, or sign in another way.'
 
 def use_script() -> None:
     """Load assets/passkeys.js into this page (once per page: the script guards itself)."""
-    ui.add_head_html('<script src="/assets/passkeys.js"></script>')
+    ui.add_head_html(static_assets.tag('passkeys.js'))
 
 
 def _binding() -> str:
