@@ -8,9 +8,10 @@ every live page: 300-500 ms with 200 contacts connected (measured by benchmarks/
 a page open. Here:
 - `freeze_startup_objects()`: what is alive once the server has started (modules, tables, compiled queries, routes)
   lives as long as the process; `gc.freeze` takes it out of every collection's scan;
-- `tune()`: a young generation of 3,000 objects instead of 700, so most of a page open's temporary objects die
+- `tune()`: a young generation of 2,000 objects instead of 700, so most of a page open's temporary objects die
   before a collection looks at them and far fewer are promoted; full collections become rare (tried with the
-  benchmark: 1,500 still paused often, 5,000 and 10,000 paused as rarely but left more memory after a burst);
+  benchmark: at 1,500 they still paused pages often; 3,000 to 10,000 paused as rarely but left 8-20 MiB more
+  memory after a burst of sign-ins, as garbage waits longer between full collections);
 - `collect_when_quiet()`: the full collection the thresholds now postpone runs when the event loop has been
   quiet for a second, with no pause anyone waits for, and hands what glibc can give back to the system. Under
   constant load CPython's own rule (a full collection once the objects promoted since the last one reach a
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable
 from functools import lru_cache
 
-YOUNG_THRESHOLD = 3_000
+YOUNG_THRESHOLD = 2_000
 QUIET_CHECK_SECONDS = 1.0
 QUIET_LOOP_SHARE = 0.05  # the loop thread busy for less than 5% of the last check interval counts as quiet
 
