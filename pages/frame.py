@@ -105,13 +105,13 @@ def header(settings: PortalSettings, actor: Actor | None, unworked: int = 0) -> 
                 logo.props['alt'] = settings.logo_alt  # data, never parsed as props
             else:
                 ui.icon('local_hospital', size='md', color='primary').mark('logo').props['aria-hidden'] = 'true'
-            with ui.column().classes('gap-0'):
-                ui.label(settings.portal_name).classes('text-lg font-bold leading-tight').mark('portal-name')
-                if settings.header_text:
+            name = ui.label(settings.portal_name).classes('text-lg font-bold leading-tight').mark('portal-name')
+            if settings.header_text:  # (each element is work on every page open: the column only when needed)
+                with ui.column().classes('gap-0') as names:
+                    name.move(names)
                     ui.label(settings.header_text).classes('text-xs text-grey-7')
-        ui.space()
         if actor is not None:
-            with ui.element('nav').classes('flex items-center gap-3 no-wrap') as nav:
+            with ui.element('nav').classes('flex items-center gap-3 no-wrap ml-auto') as nav:
                 nav.props['aria-label'] = 'Portal'
                 navigation(actor, unworked)
 
