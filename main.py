@@ -40,6 +40,7 @@ from nicegui import app, background_tasks, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
+from pages import asgi_middlewares  # noqa: E402
 from pages.page_turns import AnonymousPageTurns  # noqa: E402
 from pages.upload_limit import UploadLimit  # noqa: E402
 from services import audit, auth, backup, config as config_module, db, jobs, logsafe, passwords, scheduler, settings  # noqa: E402,E501
@@ -186,6 +187,7 @@ def serve() -> None:
     if token:
         print(f'\nNo administrator yet. Open this one-time link to create one:\n  {base}/setup?token={token}\n', flush=True)
     app.config.quasar_config.setdefault('lang', {})['noHtmlAttrs'] = True  # the page's lang stays SMP_LANGUAGE
+    asgi_middlewares.install()  # NiceGUI's two always-on middlewares without BaseHTTPMiddleware's extra task
     ui.run(host=config.host, port=config.port, title='Secure Message Portal', reload=False, show=False,
            language=config.language,  # type: ignore[arg-type]  (any BCP 47 tag; Quasar falls back to en-US)
            storage_secret=config_module.persistent_secret('storage_secret'),
