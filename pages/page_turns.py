@@ -1,5 +1,5 @@
-"""Pages opened without a session cookie (sign-in, forgot password, activation and registration links) are built at
-most two at a time, so a burst of them (everyone signing in at nine, or a bot) queues behind itself instead of in
+"""Pages opened without a session cookie (sign-in, forgot password, activation and registration links) are built one
+at a time, so a burst of them (everyone signing in at nine, or a bot) queues behind itself instead of in
 front of signed-in people's pages on the one event loop (issue 15: "sign-ins that never stall others").
 
 An ASGI middleware, so the wait comes before NiceGUI creates the page's client: the turn is held from there
@@ -18,7 +18,7 @@ from typing import Any
 from .access import SESSION_COOKIE
 from .portal import ROUTES
 
-AT_ONCE = 2
+AT_ONCE = 1  # tried 2: another contact's p99 during 20 sign-ins was 30-50 ms higher; 1 still builds ~90 a second
 _COOKIE = f'{SESSION_COOKIE}='.encode()
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
