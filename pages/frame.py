@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import ui
+from nicegui import app, ui
 from nicegui.elements.mixins.text_element import TextElement
 
 from models.shapes import Actor
@@ -47,7 +47,9 @@ ADMIN_LINKS = [('Settings', '/admin/settings'), ('Accounts', '/admin/accounts'),
 @contextmanager
 def frame(actor: Actor | None, settings: PortalSettings, unworked: int = 0) -> Iterator[ui.column]:
     """Build the page header and footer around the content of the `with` block (portal_page calls this)."""
-    ui.colors(primary=settings.primary_color, **THEME)
+    # the theme is one for every page: NiceGUI's application-wide colours, read as each page is rendered (a
+    # ui.colors element per page was the most expensive element of a page open)
+    app.colors(primary=settings.primary_color, **THEME)
     ui.add_head_html(PORTAL_STYLESHEET)
     ui.add_body_html(PORTAL_SCRIPT)
     header(settings, actor, unworked)

@@ -183,6 +183,8 @@ async def test_branding_texts_reach_the_frame_and_bad_links_are_refused(user: Us
     await see(user, 'Occupational Health')
     await see(user, 'Valley Clinic, Main Street 1')
     await see(user, 'Privacy')
+    page = await user.http_client.get('/login')  # every page is rendered with the portal's colours
+    assert '"primary":"#aa3300"' in page.text and '"secondary":"#1d6f67"' in page.text
 
 
 async def test_settings_page_is_for_admins_only(user: User) -> None:
