@@ -8,7 +8,7 @@ such echo disagrees.)
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from nicegui import ui
@@ -37,6 +37,13 @@ def col(name: str, label: str, *, number: bool = False, key: bool = False, **ext
         column['classes'] = f'{column.get("classes", "")} {PHONE_HIDDEN}'.strip()
         column['headerClasses'] = f'{column.get("headerClasses", "")} {PHONE_HIDDEN}'.strip()
     return column
+
+
+def shown_rows(rows: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """Rows for `table.rows` that the page only ever replaces, never edits in place: as a tuple of plain dicts,
+    NiceGUI keeps them as they are instead of copying each row into an observed dict (a page of 25 rows was
+    hundreds of Python objects per open, and as many for the garbage collector to scan while the page is open)."""
+    return tuple(rows)
 
 
 def key_columns(columns: list[dict]) -> list[str]:
@@ -113,7 +120,7 @@ class PagedTable:
             await self.load(last)
             return
         self.total, self.shown_page = total, page
-        self.table.rows = rows
+        self.table.rows = shown_rows(rows)
         self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': total,
                                  'rowsPerPage': self.page_size}
 

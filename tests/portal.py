@@ -57,5 +57,5 @@ async def table_rows(user: User, marker: str, *, at_least: int = 1, timeout: flo
     while True:
         table = user.find(marker=marker).elements.pop()
         if len(table.rows) >= at_least or asyncio.get_running_loop().time() > deadline:
-            return table.rows
+            return list(table.rows)
         await asyncio.sleep(0.05)

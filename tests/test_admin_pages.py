@@ -20,7 +20,7 @@ ADMIN = 'boss@clinic.test'
 
 def table_rows(user: User, marker: str) -> list[dict]:
     (table,) = [e for e in user.find(marker=marker).elements if isinstance(e, ui.table)]
-    return table.rows
+    return list(table.rows)
 
 
 async def open_accounts(user: User) -> None:

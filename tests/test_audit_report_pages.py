@@ -26,7 +26,7 @@ def a_shared_and_opened_document(session) -> dict:
 
 
 def rows_of(user: User) -> list[dict]:
-    return user.find(marker='access-table').elements.pop().rows
+    return list(user.find(marker='access-table').elements.pop().rows)
 
 
 async def test_staff_see_who_opened_a_document_and_from_where(user: User) -> None:

@@ -22,7 +22,7 @@ def _staff(session):
 
 
 def _rows(user: User, marker: str) -> list[dict]:
-    return next(iter(user.find(marker=marker).elements)).rows
+    return list(next(iter(user.find(marker=marker).elements)).rows)
 
 
 async def see(user: User, target=None, **kwargs) -> None:

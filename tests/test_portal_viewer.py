@@ -66,7 +66,7 @@ async def test_paging_sorting_and_search_with_1000_shares(user: User) -> None:
     assert sorted(r['message'] for r in table.rows) == [f'Bulk {n:05d}' for n in range(500, 510)]
     user.find(marker='search').clear().type('no such message')
     await _until(lambda: table.pagination['rowsNumber'] == 0)
-    assert table.rows == []
+    assert list(table.rows) == []
 
 
 # ----------------------------------------------------------------------------- isolation
@@ -142,7 +142,7 @@ async def test_rescinded_share_shows_not_available_and_is_audited(user: User) ->
         event = session.exec(select(AuditEvent).where(AuditEvent.action == 'share_access_denied')).one()
     assert event.object_id == str(casey.share_ids[0]) and json.loads(event.detail_json)['reason'] == 'rescinded'
     await user.open('/')
-    assert _element(user, 'messages').rows == []
+    assert list(_element(user, 'messages').rows) == []
 
 
 async def test_viewer_shows_header_body_pdf_frame_and_reply_summary(user: User) -> None:

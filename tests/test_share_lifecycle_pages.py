@@ -47,7 +47,7 @@ async def _rows(user: User, marker: str, count: int) -> list[dict]:
             return False
         return len(rows) >= count and rows
     assert await until(shown), f'{marker}: fewer than {count} rows'
-    return _table(user, marker).rows
+    return list(_table(user, marker).rows)
 
 
 def _world(session, *, shares: int = 0):

@@ -19,6 +19,7 @@ from .. import access, actions
 from ..frame import heading
 from ..public.registration import start_registration
 from ..portal import Page, portal_page
+from ..tables import shown_rows
 
 PAGE_SIZE = 25
 
@@ -206,7 +207,7 @@ class MessageList:
     def show(self, result: messages.MessagePage, page: int) -> None:
         """Show one page of rows."""
         self.total, self.page, self.first, self.last = result.total, page, result.first, result.last
-        self.table.rows = [_row(r, self.settings) for r in result.rows]
+        self.table.rows = shown_rows(_row(r, self.settings) for r in result.rows)
         self.table.pagination = {**self.table.pagination, 'page': page, 'rowsNumber': result.total}
 
 
