@@ -6,6 +6,7 @@ at the bottom of the lists and, when registration is enabled, NEW REGISTRATION i
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -154,7 +155,9 @@ class MessageList:
         self.first: messages.Cursor | None = None
         self.last: messages.Cursor | None = None
         self.phone_cards = False
-        with ui.column().classes('w-full gap-1').mark(f'{which}-section') as self.section:
+        # the Replies list is a section with its own heading; the top list sits right under the page's h1
+        # (no wrapping element: each one is work on every open of the main screen)
+        with ui.column().classes('w-full gap-1').mark('replies-section') if which == 'replies' else nullcontext():
             if which == 'replies':
                 heading('Replies', 2).classes('text-xl font-bold mt-4').mark('replies-title')
             self.table = ui.table(
