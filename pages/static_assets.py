@@ -28,7 +28,9 @@ def url(name: str) -> str:
 
 
 def tag(name: str) -> str:
-    """The constant tag that loads assets/<name> (a stylesheet link or a script)."""
+    """The constant tag that loads assets/<name> (a stylesheet link or a script); only for the files in NAMES."""
+    if name not in NAMES:
+        raise ValueError(f'not one of the portal\'s own files: {name!r}')
     if name.endswith('.css'):
         return f'<link rel="stylesheet" href="{url(name)}">'
     return f'<script src="{url(name)}"></script>'

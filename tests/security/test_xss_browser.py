@@ -164,9 +164,13 @@ PARSED = {'props', 'run_javascript', 'add_head_html', 'add_body_html'}
 
 
 def _constant(node: ast.AST | None) -> bool:
-    """A string the code itself wrote: a literal, or a pick from a dict of literals (`{...}.get(key, 'x')`)."""
+    """A string the code itself wrote: a literal, a pick from a dict of literals (`{...}.get(key, 'x')`), or the
+    tag of one of the portal's own files named by a literal (`static_assets.tag('portal.js')`: the name and the
+    file's hash)."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
+    if isinstance(node, ast.Call) and ast.unparse(node.func) == 'static_assets.tag':
+        return len(node.args) == 1 and not node.keywords and _constant(node.args[0])
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == 'get' \
             and isinstance(node.func.value, ast.Dict) and len(node.args) == 2:
         return all(_constant(v) for v in node.func.value.values) and _constant(node.args[1])
