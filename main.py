@@ -36,7 +36,7 @@ if 'nicegui' not in sys.modules:  # NiceGUI reads its storage path at import: ke
     _data = Path(os.environ.get('SMP_DATA_DIR', './data'))
     os.environ.setdefault('NICEGUI_STORAGE_PATH', str((_data / 'nicegui-storage').resolve()))
 
-from nicegui import app, background_tasks, ui  # noqa: E402
+from nicegui import app, ui  # noqa: E402
 
 import api  # noqa: E402
 import pages  # noqa: E402
@@ -177,7 +177,6 @@ def serve() -> None:
         app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
         collector.tune()  # fewer, later pauses of the event loop for garbage collection (services/collector.py)
         app.on_startup(collector.freeze_startup_objects)  # the collector skips startup objects
-        app.on_startup(lambda: background_tasks.create(collector.collect_when_quiet(), name='collect when quiet'))
     if config.scheduler:
         app.on_startup(start_scheduler)
         app.on_shutdown(stop_scheduler)

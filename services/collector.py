@@ -11,25 +11,21 @@ a page open. Here:
 - `tune()`: a young generation of 2,000 objects instead of 700, so most of a page open's temporary objects die
   before a collection looks at them and far fewer are promoted; full collections become rare (tried with the
   benchmark: at 1,500 they still paused pages often; 3,000 to 10,000 paused as rarely but left 8-20 MiB more
-  memory after a burst of sign-ins, as garbage waits longer between full collections);
-- `collect_when_quiet()`: the full collection the thresholds now postpone runs when the event loop has been
-  quiet for a second, with no pause anyone waits for, and hands what glibc can give back to the system. Under
-  constant load CPython's own rule (a full collection once the objects promoted since the last one reach a
-  quarter of the old generation) still bounds the memory.
+  memory after a burst of sign-ins, as garbage waits longer between full collections).
+
+Under load CPython's own rule (a full collection once the objects promoted since the last one reach a quarter of the
+old generation) still bounds the memory. (A full collection run whenever the loop had been quiet for a second was
+tried and dropped: it put its pause on the first keystroke after a quiet moment, and RSS did not fall after it.)
 """
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import gc
-import time
 from collections.abc import Callable
 from functools import lru_cache
 
 YOUNG_THRESHOLD = 2_000
-QUIET_CHECK_SECONDS = 1.0
-QUIET_LOOP_SHARE = 0.05  # the loop thread busy for less than 5% of the last check interval counts as quiet
 
 
 def tune() -> None:
@@ -44,26 +40,6 @@ def freeze_startup_objects() -> None:
     the process. `main.py serve` calls it once the server has started."""
     gc.collect()
     gc.freeze()
-
-
-def collection_due() -> bool:
-    """True when objects reached an older generation since the last full collection (otherwise it finds nothing)."""
-    _, middle, old = gc.get_count()
-    return middle > 0 or old > 0
-
-
-async def collect_when_quiet(check_seconds: float = QUIET_CHECK_SECONDS) -> None:
-    """Run forever on the event loop: a full collection whenever the loop was quiet through the last check and one
-    is due. Runs in the loop's own thread, so `time.thread_time` is the loop's CPU time."""
-    busy_before, wall_before = time.thread_time(), time.monotonic()
-    while True:
-        await asyncio.sleep(check_seconds)
-        busy, wall = time.thread_time(), time.monotonic()
-        quiet = busy - busy_before < QUIET_LOOP_SHARE * (wall - wall_before)
-        if quiet and collection_due():
-            gc.collect()
-            release_freed_memory()
-        busy_before, wall_before = time.thread_time(), time.monotonic()
 
 
 @lru_cache(maxsize=1)

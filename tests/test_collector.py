@@ -1,12 +1,8 @@
 """The garbage collector's settings for the server (services/collector.py): a larger young generation, and the
-postponed full collection run while the event loop is quiet, never while it is busy."""
+objects alive at startup kept out of every collection's scan."""
 from __future__ import annotations
 
-import asyncio
 import gc
-import time
-
-import pytest
 
 from services import collector
 
@@ -20,34 +16,12 @@ def test_the_young_generation_is_larger_and_the_older_ones_keep_their_factors() 
         gc.set_threshold(*before)
 
 
-def test_a_full_collection_is_due_only_once_objects_reached_an_older_generation() -> None:
-    gc.collect()
-    assert not collector.collection_due()
-    gc.collect(0)  # the young generation's survivors move on
-    assert collector.collection_due()
-
-
-async def _collections_while(monkeypatch: pytest.MonkeyPatch, busy: bool) -> list[int]:
-    ran: list[int] = []
-    monkeypatch.setattr(collector.gc, 'collect', lambda *args: ran.append(1) or 0)
-    monkeypatch.setattr(collector, 'collection_due', lambda: True)
-    watcher = asyncio.ensure_future(collector.collect_when_quiet(check_seconds=0.05))
+def test_startup_objects_are_frozen_out_of_the_scan() -> None:
+    frozen_before = gc.get_freeze_count()
+    alive_at_start = [object() for _ in range(10)] + [{'startup': n} for n in range(1000)]
     try:
-        ends = time.monotonic() + 0.5
-        while time.monotonic() < ends:
-            if busy:
-                spin = time.monotonic() + 0.02  # the loop's own thread at work, as when pages are built
-                while time.monotonic() < spin:
-                    pass
-            await asyncio.sleep(0.001 if busy else 0.05)
+        collector.freeze_startup_objects()
+        assert gc.get_freeze_count() >= frozen_before + 1000
+        assert all(not any(o is f for f in gc.get_objects()) for o in alive_at_start[10:20])
     finally:
-        watcher.cancel()
-    return ran
-
-
-async def test_the_full_collection_runs_while_the_loop_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert len(await _collections_while(monkeypatch, busy=False)) >= 3
-
-
-async def test_no_full_collection_runs_while_the_loop_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert await _collections_while(monkeypatch, busy=True) == []
+        gc.unfreeze()
