@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-from collections.abc import Callable
 from functools import lru_cache
 
 YOUNG_THRESHOLD = 2_000
@@ -42,18 +41,28 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+M_MMAP_THRESHOLD = -3  # mallopt(3) parameter number (glibc malloc.h)
+
+
 @lru_cache(maxsize=1)
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim(3), or None elsewhere."""
+def _libc() -> ctypes.CDLL | None:
+    """The C library (glibc's allocator controls), or None where it cannot be loaded."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        return libc.malloc_trim
-    except (OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    except OSError:
         return None
 
 
 def release_freed_memory() -> None:
     """Hand the memory just freed back to the system (glibc's malloc_trim(3)); glibc otherwise keeps it for good."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    libc = _libc()
+    if libc is not None and hasattr(libc, 'malloc_trim'):
+        libc.malloc_trim(0)
+
+
+def map_blocks_from(size: int) -> None:
+    """Have glibc give every block of `size` bytes or more its own mapping, returned to the system when freed
+    (mallopt(3) M_MMAP_THRESHOLD; by default glibc raises the threshold to the largest block freed, up to 32 MiB)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, 'mallopt'):
+        libc.mallopt(M_MMAP_THRESHOLD, size)

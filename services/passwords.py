@@ -10,8 +10,6 @@ The argon2 computation itself runs in a second set of threads, one per core at t
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import functools
 import gzip
 import os
@@ -82,29 +80,14 @@ def _yield_to_pages() -> None:
         pass
 
 
-M_MMAP_THRESHOLD = -3  # mallopt(3) parameter number (glibc malloc.h)
-
-
-def _map_large_blocks() -> None:
-    """Have glibc give every block of 4 MiB or more its own mapping, returned to the system when freed.
-
-    By default glibc raises its mmap threshold to the size of the largest block freed (up to 32 MiB), so after
-    the first password check argon2's 19 MiB blocks come from the password threads' arenas and stay there.
-    A fixed threshold keeps them out of the arenas: the memory after a burst of sign-ins returns to the system.
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        libc.mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024)
-    except (OSError, AttributeError):
-        pass
-
-
-_map_large_blocks()
+# after the first password check argon2's 19 MiB blocks would come from the password threads' arenas and stay there;
+# a fixed threshold keeps them out of the arenas: the memory after a burst of sign-ins returns to the system
+collector.map_blocks_from(4 * 1024 * 1024)
 
 
 def _then_release_memory(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    """Run `fn`, then hand the ~19 MiB argon2 just freed back to the system (malloc_trim(3)): glibc otherwise
-    keeps it in this thread's arena for good."""
+    """Run `fn`, then hand what it and its argon2 computation freed back to the system (malloc_trim(3)): glibc
+    otherwise keeps it in the threads' arenas for good."""
     try:
         return fn(**kwargs)
     finally:
