@@ -137,7 +137,7 @@ def hasher() -> PasswordHasher:
 
 @lru_cache(maxsize=4)
 def _dummy_hash(memory_kib: int, time_cost: int) -> str:
-    return _hasher(memory_kib, time_cost).hash('dummy password for unknown users')
+    return _argon2(_hasher(memory_kib, time_cost).hash, 'dummy password for unknown users')
 
 
 def hash_password(password: str) -> str:
