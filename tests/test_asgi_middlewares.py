@@ -50,3 +50,45 @@ def test_ui_run_adds_the_plain_ones() -> None:
     asgi_middlewares.install()
     assert nicegui.ui_run.RedirectWithPrefixMiddleware is asgi_middlewares.RedirectWithPrefix
     assert nicegui.ui_run.SetCacheControlMiddleware is asgi_middlewares.CacheNiceGuiFiles
+
+
+def _tracking_app(tracking: type, seen: list[tuple[str, bool, bool]]) -> TestClient:
+    from nicegui import storage
+    from starlette.background import BackgroundTask
+    from starlette.middleware.sessions import SessionMiddleware
+
+    def after(request) -> None:  # runs after the answer has started
+        seen.append(('after', request.state.responded, request.session['id'] in core.app.storage._users))
+
+    def page(request) -> PlainTextResponse:
+        tracked = storage.request_contextvar.get()
+        seen.append((tracked.session['id'], tracked.state.responded,
+                     core.app.storage._active_request_sessions[tracked.session['id']] == 1))
+        return PlainTextResponse('page', background=BackgroundTask(after, request))
+
+    app = Starlette(routes=[Route('/page', page)],
+                    middleware=[Middleware(SessionMiddleware, secret_key='test secret'), Middleware(tracking)])
+    return TestClient(app)
+
+
+def test_the_plain_request_tracking_answers_as_nicegui_own(monkeypatch, tmp_path) -> None:
+    from nicegui.storage import RequestTrackingMiddleware, Storage
+    monkeypatch.setattr(Storage, 'path', tmp_path)
+    answers = {}
+    for name, tracking in (('ours', asgi_middlewares.RequestTracking), ('theirs', RequestTrackingMiddleware)):
+        seen: list[tuple[str, bool, bool]] = []
+        with _tracking_app(tracking, seen) as client:
+            first = client.get('/page')
+            client.get('/page')  # the same browser: the session cookie carries the id
+        session_id = seen[0][0]
+        assert seen[1:] == [('after', True, True), (session_id, False, True), ('after', True, True)]
+        assert session_id in core.app.storage._users and 'set-cookie' in first.headers and first.text == 'page'
+        assert session_id not in core.app.storage._active_request_sessions
+        answers[name] = [(responded, counted) for _, responded, counted in seen]
+    assert answers['ours'] == answers['theirs']
+
+
+def test_ui_run_adds_the_plain_request_tracking() -> None:
+    from nicegui import storage
+    asgi_middlewares.install()
+    assert storage.RequestTrackingMiddleware is asgi_middlewares.RequestTracking
