@@ -48,3 +48,60 @@ def test_props_parse_matches_nicegui_and_copies() -> None:
     first = Props.parse('x={"a": [1, 2]}')
     first['x']['a'].append(3)
     assert Props.parse('x={"a": [1, 2]}') == {'x': {'a': [1, 2]}}
+
+
+def test_the_page_escape_matches_nicegui_translate() -> None:
+    import nicegui.client
+    from nicegui import json as nicegui_json
+    table = nicegui.client.HTML_ESCAPE_TABLE
+    hostile = {'title': '</script><script>alert(1)</script>', 'tick': '`${document.cookie}`', 'amp': '&amp;&lt;',
+               'quote': '"\'\\', 'unicode': 'Zoë ✓ \u2028', 'nested': [{'x': '<&>$`'}], 'n': 3}
+    ours = nicegui.client.json.dumps(hostile).translate(table)  # as build_response calls it
+    assert ours == nicegui_json.dumps(hostile).translate(table)
+    assert '<' not in ours and '`' not in ours and '$' not in ours and '&amp;amp;' in ours
+    assert speedups.escape_for_page('a&b<c>d`e$f') == 'a&b<c>d`e$f'.translate(table)
+    assert nicegui.client.json.dumps({'a': 1}).translate({ord('a'): 'b'}) == '{"b":1}'  # other tables: translate
+    assert nicegui.client.json.loads('{"a": 1}') == {'a': 1}
+
+
+def test_a_table_that_replacements_cannot_replay_keeps_translate() -> None:
+    assert speedups._escape_steps({ord('<'): '&lt;', ord('&'): '&amp;'}) == (('&', '&amp;'), ('<', '&lt;'))
+    assert speedups._escape_steps({ord('<'): '>', ord('>'): '&gt;'}) is None
+
+
+def test_a_deleted_page_is_freed_without_waiting_for_a_full_collection() -> None:
+    import gc
+
+    from nicegui import Client, ui
+    from nicegui.page import page
+
+    def closed_page_garbage(remove_elements) -> int:
+        original = Client.remove_elements
+        Client.remove_elements = remove_elements
+        try:
+            client = Client(page('/'), request=None)
+            with client:
+                with ui.header():
+                    ui.link('Skip to main content', '#main').classes('skip-link')
+                    ui.button('Sign out', on_click=lambda: None).props('flat color=primary').mark('sign-out')
+                with ui.column():
+                    ui.input('Search messages').props('outlined dense clearable')
+                    table = ui.table(columns=[{'name': 'a', 'label': 'A', 'field': 'a'}], rows=[{'a': 1}], row_key='a')
+                    table.on('request', lambda event: None)
+            client.delete()
+            del client, table
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            try:
+                gc.collect()
+                return sum(1 for o in gc.garbage if type(o).__name__ in {'Props', 'Classes', 'Style'})
+            finally:
+                gc.set_debug(0)
+                gc.garbage.clear()
+                gc.collect()  # (the saved garbage, now really freed)
+        finally:
+            Client.remove_elements = original
+
+    gc.collect()
+    assert closed_page_garbage(speedups._original_remove_elements) > 0  # NiceGUI's own leaves the cycles
+    assert closed_page_garbage(speedups.remove_elements) == 0
+    assert Client.remove_elements is speedups.remove_elements  # installed by pages.portal
