@@ -130,8 +130,9 @@ def navigation(actor: Actor, unworked: int) -> None:
                 for label, target in links:
                     ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
     if actor.role == 'contact':
+        # the browser's own tooltip (title): a Quasar tooltip is one more element on every page open
         ui.button(icon='settings', on_click=lambda: ui.navigate.to('/settings')) \
-            .props('flat round color=grey-9 aria-label="Settings"').tooltip('Settings')
+            .props('flat round color=grey-9 aria-label="Settings" title="Settings"')
     ui.label(actor.display_name).classes('text-sm text-grey-8 gt-xs')
     ui.button('Sign out', icon='logout', on_click=access.sign_out).props('flat color=primary').mark('sign-out')
 
