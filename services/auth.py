@@ -63,9 +63,10 @@ def set_password(session: Session, *, account: Account, new_hash: str) -> None:
 
 def account_actor(session: Session, account: Account, ip_address: str | None = None) -> Actor:
     """The Actor for an account (with the contacts it holds)."""
-    contact_ids = tuple(session.exec(
-        select(AccountContact.contact_id).where(AccountContact.account_id == account.id).order_by(AccountContact.contact_id)
-    ).all())
+    statement = db.prepared('auth: contacts of an account', lambda: select(AccountContact.contact_id)
+                            .where(AccountContact.account_id == sa.bindparam('account_id'))
+                            .order_by(AccountContact.contact_id))
+    contact_ids = tuple(session.exec(statement, params={'account_id': account.id}).all())
     return Actor(account_id=account.id, username=account.username, role=account.role,
                  display_name=account.display_name or account.username, ip_address=ip_address,
                  contact_ids=contact_ids)
@@ -170,8 +171,10 @@ def resolve_session(token: str | None, *, ip_address: str | None = None,
 
 
 def _resolve_session(session: Session, token: str, ip_address: str | None) -> Actor | None:
-    found = session.exec(select(UserSession, Account).join(Account, Account.id == UserSession.account_id, isouter=True)
-                         .where(UserSession.token_hash == token_hash(token))).first()
+    statement = db.prepared('auth: session and account', lambda: select(UserSession, Account)
+                            .join(Account, Account.id == UserSession.account_id, isouter=True)
+                            .where(UserSession.token_hash == sa.bindparam('token_hash')))
+    found = session.exec(statement, params={'token_hash': token_hash(token)}).first()
     if found is None:
         return None
     row, account = found

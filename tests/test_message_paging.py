@@ -109,3 +109,23 @@ def test_a_large_count_is_capped_and_the_main_screen_reads_both_lists_at_once(
 def test_the_lists_name_a_capped_count_as_such() -> None:
     from pages.contact import home
     assert f'total > {messages.COUNT_EXACT_UP_TO} ?' in home.TABLE_PROPS
+
+
+def test_the_first_page_from_prepared_statements_is_the_first_page_of_the_general_query(casey, monkeypatch) -> None:
+    from datetime import timedelta
+
+    from services import clock
+    with db.transaction() as session:  # some withdrawn, expired, expiring later and replied to, among the 130
+        ids = sorted(session.exec(sa.select(Share.id).where(Share.contact_id.in_(casey.contact_ids))).scalars())
+        now = clock.now()
+        session.execute(sa.update(Share).where(Share.id.in_(ids[0:120:7])).values(rescinded_at=now))
+        session.execute(sa.update(Share).where(Share.id.in_(ids[3:120:11])).values(expires_at=now - timedelta(days=1)))
+        session.execute(sa.update(Share).where(Share.id.in_(ids[5:120:13])).values(expires_at=now + timedelta(days=1)))
+        session.execute(sa.update(Share).where(Share.id.in_(ids[1:130:4])).values(last_reply_at=now, reply_count=1))
+    prepared = {which: _list(casey, which=which, limit=SIZE) for which in ('messages', 'replies')}
+    assert db.run(messages.has_replies, actor=casey)
+    monkeypatch.setattr(messages, '_is_first_page', lambda *args: False)  # the general query for the same request
+    for which, page in prepared.items():
+        general = _list(casey, which=which, limit=SIZE)
+        assert page == general and len(page.rows) == SIZE and page.total == general.total
+    assert prepared['messages'].total + prepared['replies'].total < 130  # the withdrawn and expired are not shown
