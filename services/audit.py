@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from models import AuditEvent, Document, Share
 from models.shapes import Actor
 
-from . import clock
+from . import clock, db
 from .config import get_config, persistent_secret
 
 PG_AUDIT_LOCK = 0x534D50  # advisory lock key serializing chain appends (and anchors) on PostgreSQL
@@ -102,8 +102,8 @@ class ChainHead:
 
 def head(session: Session) -> ChainHead | None:
     """The newest sequenced event (read under the chain lock to be sure nobody appends meanwhile)."""
-    row = session.exec(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at).where(AuditEvent.seq.is_not(None))
-                       .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    row = session.exec(db.prepared('audit: head', lambda: select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at)
+                                   .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1))).first()
     return ChainHead(row[0], row[1], row[2]) if row else None
 
 

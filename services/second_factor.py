@@ -55,9 +55,10 @@ def enrolled_factors(session: Session, account_id: int) -> set[str]:
 
     The one place that answers "is this person enrolled?".
     """
-    totp, passkey = session.execute(select(  # one round trip: every staff page open asks (the grace notice)
-        sa.exists().where(TotpFactor.account_id == account_id, TotpFactor.confirmed.is_(True)),
-        sa.exists().where(Passkey.account_id == account_id))).one()
+    statement = db.prepared('second factor: enrolled', lambda: select(  # one round trip: every staff page open asks
+        sa.exists().where(TotpFactor.account_id == sa.bindparam('account_id'), TotpFactor.confirmed.is_(True)),
+        sa.exists().where(Passkey.account_id == sa.bindparam('account_id'))))
+    totp, passkey = session.execute(statement, {'account_id': account_id}).one()
     return {name for name, has in (('totp', totp), ('passkey', passkey)) if has}
 
 

@@ -11,13 +11,14 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Throttle
 from models.shapes import Actor
 
-from . import clock, metrics
+from . import clock, db, metrics
 
 log = logging.getLogger(__name__)
 
@@ -107,4 +108,6 @@ def wait_text(until: datetime) -> str:
 
 
 def _row(session: Session, scope: str, key: str) -> Throttle | None:
-    return session.exec(select(Throttle).where(Throttle.scope == scope, Throttle.key == storable_key(key))).first()
+    statement = db.prepared('throttle: row', lambda: select(Throttle).where(
+        Throttle.scope == sa.bindparam('scope'), Throttle.key == sa.bindparam('key')))
+    return session.exec(statement, params={'scope': scope, 'key': storable_key(key)}).first()
