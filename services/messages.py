@@ -257,8 +257,9 @@ def _first_page(session: Session, actor: Actor, which: ListName, limit: int) -> 
     params = _prepared_params(actor)
     shares = list(session.exec(db.prepared(f'messages: {which} first page', rows_statement),
                                params={**params, 'limit': limit}).all())
-    total = session.exec(db.prepared(f'messages: {which} count', lambda: _capped_count(
-        _shown(_PREPARED_IDS, _PREPARED_NOW, which), sa.bindparam('cap'))),
+    total = len(shares) if len(shares) < limit else session.exec(  # a first page that is not full is the count
+        db.prepared(f'messages: {which} count', lambda: _capped_count(_shown(_PREPARED_IDS, _PREPARED_NOW, which),
+                                                                        sa.bindparam('cap'))),
         params={**params, 'cap': COUNT_EXACT_UP_TO + 1}).one()
     replies_on = get_settings(session).replies_enabled
     return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total,

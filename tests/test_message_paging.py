@@ -129,3 +129,11 @@ def test_the_first_page_from_prepared_statements_is_the_first_page_of_the_genera
         general = _list(casey, which=which, limit=SIZE)
         assert page == general and len(page.rows) == SIZE and page.total == general.total
     assert prepared['messages'].total + prepared['replies'].total < 130  # the withdrawn and expired are not shown
+
+
+def test_a_first_page_that_is_not_full_is_its_own_count(database) -> None:
+    few = db.run(portal_data.person, email='few@outside.test')
+    db.run(portal_data.bulk_shares, contact_id=few.contact_id, count=3)
+    page = _list(_actor(few.account_id), limit=SIZE)
+    assert len(page.rows) == 3 and page.total == 3 and not page.estimated
+    assert _list(_actor(few.account_id), limit=2).total == 3  # a full page still counts the rest
