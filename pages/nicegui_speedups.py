@@ -32,8 +32,8 @@ from typing import Any
 
 import nicegui.client
 from nicegui import helpers
-from nicegui.client import Client
 from nicegui import json as nicegui_json
+from nicegui.client import Client
 from nicegui.props import Props
 
 _original_expects_arguments = helpers.expects_arguments
