@@ -189,9 +189,14 @@ def list_messages(session: Session, *, actor: Actor, which: ListName = 'messages
     shares = list(session.exec(query.order_by(*order).limit(limit)).all())
     if backwards:
         shares.reverse()
-    total, estimated = _count(session, where)
+    return _message_page(session, shares, column, _count(session, where))
+
+
+def _message_page(session: Session, shares: list[Any], column: Any, total: int) -> MessagePage:
+    """The page of list rows for `shares` (in the list's order), with its count and its keys for paging."""
     replies_on = get_settings(session).replies_enabled
-    return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total, estimated=estimated,
+    return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total,
+                       estimated=total > COUNT_EXACT_UP_TO,
                        first=_key(shares[0], column) if shares else None,
                        last=_key(shares[-1], column) if shares else None)
 
@@ -219,11 +224,11 @@ def has_replies(session: Session, *, actor: Actor) -> bool:
 COUNT_EXACT_UP_TO = 1000  # beyond this many rows the lists say "more than 1,000" instead of counting on
 
 
-def _count(session: Session, where: list[Any]) -> tuple[int, bool]:
-    """How many rows match: exact up to COUNT_EXACT_UP_TO, else COUNT_EXACT_UP_TO + 1 marked estimated (the
-    lists show "more than 1,000"), so the count's cost stops growing with the list, on SQLite and PostgreSQL."""
-    total = session.exec(_capped_count(where, COUNT_EXACT_UP_TO + 1)).one()
-    return total, total > COUNT_EXACT_UP_TO
+def _count(session: Session, where: list[Any]) -> int:
+    """How many rows match: exact up to COUNT_EXACT_UP_TO, else COUNT_EXACT_UP_TO + 1 (the page is marked
+    estimated and the lists show "more than 1,000"), so the count's cost stops growing with the list, on SQLite and
+    PostgreSQL."""
+    return session.exec(_capped_count(where, COUNT_EXACT_UP_TO + 1)).one()
 
 
 def _capped_count(where: list[Any], cap: Any) -> Any:
@@ -263,11 +268,7 @@ def _first_page(session: Session, actor: Actor, which: ListName, limit: int) -> 
         db.prepared(f'messages: {which} count', lambda: _capped_count(_shown(_PREPARED_IDS, _PREPARED_NOW, which),
                                                                         sa.bindparam('cap'))),
         params={**params, 'cap': COUNT_EXACT_UP_TO + 1}).one()
-    replies_on = get_settings(session).replies_enabled
-    return MessagePage(rows=[_row(share, replies_on) for share in shares], total=total,
-                       estimated=total > COUNT_EXACT_UP_TO,
-                       first=_key(shares[0], column) if shares else None,
-                       last=_key(shares[-1], column) if shares else None)
+    return _message_page(session, shares, column, total)
 
 
 def _beyond(column: Any, key: Cursor, *, descending: bool) -> Any:
