@@ -102,8 +102,8 @@ class ChainHead:
 
 def head(session: Session) -> ChainHead | None:
     """The newest sequenced event (read under the chain lock to be sure nobody appends meanwhile)."""
-    row = session.exec(db.prepared('audit: head', lambda: select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at)
-                                   .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1))).first()
+    row = db.rows(session, db.prepared('audit: head', lambda: select(AuditEvent.seq, AuditEvent.hash, AuditEvent.at)
+                  .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1)), {}).first()
     return ChainHead(row[0], row[1], row[2]) if row else None
 
 

@@ -66,7 +66,7 @@ def account_actor(session: Session, account: Account, ip_address: str | None = N
     statement = db.prepared('auth: contacts of an account', lambda: select(AccountContact.contact_id)
                             .where(AccountContact.account_id == sa.bindparam('account_id'))
                             .order_by(AccountContact.contact_id))
-    contact_ids = tuple(session.exec(statement, params={'account_id': account.id}).all())
+    contact_ids = tuple(db.rows(session, statement, {'account_id': account.id}).scalars())
     return Actor(account_id=account.id, username=account.username, role=account.role,
                  display_name=account.display_name or account.username, ip_address=ip_address,
                  contact_ids=contact_ids)
@@ -178,6 +178,9 @@ def _resolve_session(session: Session, token: str, ip_address: str | None) -> Ac
     if found is None:
         return None
     row, account = found
+    # the identity map holds objects weakly: kept for the transaction, the page's later reads of this account
+    # (terms, second factor) find it there instead of reading it again
+    session.info['signed_in_account'] = account
     settings = get_settings(session)
     now = clock.now()
     idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)

@@ -218,7 +218,7 @@ def has_replies(session: Session, *, actor: Actor) -> bool:
         return False
     statement = db.prepared('messages: has replies', lambda: select(Share.id).limit(1)
                             .where(*_shown(_PREPARED_IDS, _PREPARED_NOW, 'replies')))
-    return session.exec(statement, params=_prepared_params(actor)).first() is not None
+    return db.rows(session, statement, _prepared_params(actor)).first() is not None
 
 
 COUNT_EXACT_UP_TO = 1000  # beyond this many rows the lists say "more than 1,000" instead of counting on
@@ -262,12 +262,12 @@ def _first_page(session: Session, actor: Actor, which: ListName, limit: int) -> 
                 .order_by(column.desc(), Share.id.desc()).limit(sa.bindparam('limit')))
 
     params = _prepared_params(actor)
-    shares = list(session.exec(db.prepared(f'messages: {which} first page', rows_statement),
-                               params={**params, 'limit': limit}).all())
-    total = len(shares) if len(shares) < limit else session.exec(  # a first page that is not full is the count
-        db.prepared(f'messages: {which} count', lambda: _capped_count(_shown(_PREPARED_IDS, _PREPARED_NOW, which),
-                                                                        sa.bindparam('cap'))),
-        params={**params, 'cap': COUNT_EXACT_UP_TO + 1}).one()
+    shares = db.rows(session, db.prepared(f'messages: {which} first page', rows_statement),
+                     {**params, 'limit': limit}).all()
+    total = len(shares) if len(shares) < limit else db.rows(  # a first page that is not full is the count
+        session, db.prepared(f'messages: {which} count', lambda: _capped_count(
+            _shown(_PREPARED_IDS, _PREPARED_NOW, which), sa.bindparam('cap'))),
+        {**params, 'cap': COUNT_EXACT_UP_TO + 1}).scalar_one()
     return _message_page(session, shares, column, total)
 
 

@@ -58,7 +58,7 @@ def enrolled_factors(session: Session, account_id: int) -> set[str]:
     statement = db.prepared('second factor: enrolled', lambda: select(  # one round trip: every staff page open asks
         sa.exists().where(TotpFactor.account_id == sa.bindparam('account_id'), TotpFactor.confirmed.is_(True)),
         sa.exists().where(Passkey.account_id == sa.bindparam('account_id'))))
-    totp, passkey = session.execute(statement, {'account_id': account_id}).one()
+    totp, passkey = db.rows(session, statement, {'account_id': account_id}).one()
     return {name for name, has in (('totp', totp), ('passkey', passkey)) if has}
 
 
