@@ -137,3 +137,17 @@ def test_a_first_page_that_is_not_full_is_its_own_count(database) -> None:
     page = _list(_actor(few.account_id), limit=SIZE)
     assert len(page.rows) == 3 and page.total == 3 and not page.estimated
     assert _list(_actor(few.account_id), limit=2).total == 3  # a full page still counts the rest
+
+
+def test_the_prepared_reads_see_what_their_transaction_changed_and_has_not_flushed(database) -> None:
+    from services import clock
+    few = db.run(portal_data.person, email='pending@outside.test')
+    db.run(portal_data.bulk_shares, contact_id=few.contact_id, count=3)
+    actor = _actor(few.account_id)
+    with db.transaction() as session:
+        share = session.exec(sa.select(Share).where(Share.contact_id == few.contact_id)).scalars().first()
+        share.last_reply_at, share.reply_count = clock.now(), 1
+        session.add(share)  # pending: db.rows flushes it before reading, as the ORM's own reads do
+        assert messages.has_replies(session, actor=actor)
+        first = messages.list_messages(session, actor=actor, limit=SIZE)
+        assert first.total == 2 and share.id not in [r.share_id for r in first.rows]
