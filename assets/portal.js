@@ -18,7 +18,20 @@
     }, 150);
   };
   const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
+  // the phone layout (< 600 px now, or after a resize or a turn) is told to the page once it runs (a global
+  // event: pages/contact/home.py sends its tables' phone-card template only then; pages without a listener ignore
+  // it); here, not sent with each page: a script run on connect was 8 % of the server's work per page open
+  const phone = window.matchMedia('(max-width: 599px)');
+  let phoneWatched = false;
+  const tellPhone = () => { if (phone.matches) emitEvent('smp_phone_layout'); };
+  const watchPhone = () => {
+    if (phoneWatched || typeof mounted_app === 'undefined' || !mounted_app) return;  // (nicegui.js: the page runs)
+    phoneWatched = true;
+    phone.addEventListener('change', tellPhone);
+    tellPhone();
+  };
   const fix = () => {
+    watchPhone();
     focusHeading();
     keepUploaderFocus();
     document.querySelectorAll('.q-loading-bar:not([aria-label])').forEach((el) => el.setAttribute('aria-label', 'Loading'));

@@ -69,3 +69,13 @@ def test_the_main_screen_fits_a_360px_phone(portal_server, browser) -> None:
     wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, '.q-table__grid-content .q-card')) == 3)
     assert browser.execute_script('return document.documentElement.scrollWidth') <= 360
     assert browser.find_element(By.XPATH, '//button[contains(., "LOGOUT")]').is_displayed()
+
+
+def test_a_desktop_window_narrowed_to_a_phone_gets_the_cards(portal_server, browser) -> None:
+    robin = portal_server.seed(portal_data.person, email='robin@outside.test', shares=2)
+    browser.set_window_size(1280, 900)
+    _sign_in(browser, portal_server, robin.email)
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, '.q-table tbody tr')) == 2)
+    assert not browser.find_elements(By.CSS_SELECTOR, '.q-table__grid-content .q-card')  # no phone template yet
+    browser.set_window_size(360, 800)  # assets/portal.js tells the page, which sends the card template
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, '.q-table__grid-content .q-card')) == 2)

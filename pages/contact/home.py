@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nicegui import context, ui
+from nicegui import ui
 
 from services import messages
 from services.settings import PortalSettings
@@ -89,12 +89,9 @@ ITEM_CARD = r'''
 '''
 
 
-# the phone-card template is sent only to a browser that shows the phone layout (now or after a resize)
+# the phone-card template is sent only to a browser that shows the phone layout (now or after a resize):
+# assets/portal.js emits this global event then
 PHONE_LAYOUT_EVENT = 'smp_phone_layout'
-WATCH_LAYOUT = ("if (!window.smpLayoutWatched) { window.smpLayoutWatched = true; "  # emits PHONE_LAYOUT_EVENT
-                "const query = window.matchMedia('(max-width: 599px)'); "
-                "const tell = () => { if (query.matches) emitEvent('smp_phone_layout'); }; "
-                "query.addEventListener('change', tell); tell(); }")
 
 
 def _first_screen(session: Any, *, actor: Any) -> messages.MainScreen:
@@ -136,8 +133,6 @@ async def contact_home(page: Page) -> None:
 
     search.on_value_change(on_search)
     ui.on(PHONE_LAYOUT_EVENT, phone_layout)
-    client = context.client
-    client.on_connect(lambda: client.run_javascript(WATCH_LAYOUT))
     if screen.messages.total == 0 and replies is None:
         _empty_state(settings).move(target_index=search.parent_slot.children.index(search) + 1)
 
