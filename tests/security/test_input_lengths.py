@@ -368,7 +368,7 @@ INTERNAL = {
     'activation.use_code', 'activation.find_usable', 'audit.record', 'auth.token_hash', 'auth.normalize_username',
     'auth.create_account', 'auth.set_password', 'auth.account_actor', 'auth.create_session', 'branding.check_logo',
     'branding.sanitize_svg', 'config.persistent_secret', 'contacts.get_contacts', 'db.make_engine', 'db.init',
-    'db.alembic_config', 'db.migrate', 'db.prepared', 'demo.demo_pdf', 'email_admin.sample_context',
+    'db.alembic_config', 'db.migrate', 'db.prepared', 'db.rows', 'demo.demo_pdf', 'email_admin.sample_context',
     'email_templates.default_source', 'email_templates.current_source', 'email_templates.render',
     'email_templates.render_source', 'email_templates.check_source', 'files.detect_type', 'files.check_upload',
     'files.safe_file_name', 'files.store', 'files.store_verified', 'idempotency.claim', 'idempotency.run_once',

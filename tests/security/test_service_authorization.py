@@ -193,6 +193,7 @@ NO_ACTOR = {
     'accounts_admin.send_password_reset': 'internal step of the admin services, given an account row they checked',
     'activation.issue_code': 'internal step of sharing/contacts, given a contact row they checked',
     'activation.find_usable': 'the code is the credential', 'activation.mark_used': 'the code is the credential',
+    'db.rows': 'runs a statement the calling service built and checked (its prepared reads)',
     'audit.record': 'writes the audit log for the caller', 'audit.verify_chain': 'command line (check-audit)',
     'audit.lock_chain': 'internal step of appending', 'audit.head': 'internal step of appending and anchoring',
     'audit.document_refs': 'internal step of the services that audit a document',
