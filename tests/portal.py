@@ -59,3 +59,18 @@ async def table_rows(user: User, marker: str, *, at_least: int = 1, timeout: flo
         if len(table.rows) >= at_least or asyncio.get_running_loop().time() > deadline:
             return list(table.rows)
         await asyncio.sleep(0.05)
+
+
+def portal_header(user: User):
+    """The page's header: one element (pages/frame.py PortalHeader) that the browser draws from its props."""
+    return next(iter(user.find(marker='portal-header').elements))
+
+
+def sign_out(user: User) -> None:
+    """Press the header's Sign out. The button is drawn inside the header's Vue component, where the simulated user
+    cannot click; the button sends the header element's 'sign_out' event, and so does this."""
+    header = portal_header(user)
+    assert header.props.get('signed_in') and \
+        any(listener.type == 'sign_out' for listener in header._event_listeners.values()), \
+        'the header shows no Sign out (no one is signed in)'
+    user.find(marker='portal-header').trigger('sign_out')

@@ -5,7 +5,7 @@ from nicegui.testing import User
 
 from services import auth, db
 from tests import factories
-from tests.portal import RETRIES, seed, sign_in
+from tests.portal import RETRIES, seed, sign_in, sign_out
 
 
 async def test_sign_in_lands_on_role_home(user: User) -> None:
@@ -32,7 +32,7 @@ async def test_pages_refuse_anonymous_users(user: User) -> None:
 async def test_sign_out_ends_the_session(user: User) -> None:
     seed(lambda session: factories.account(session, role='staff', email='nurse@clinic.test'))
     await sign_in(user, 'nurse@clinic.test', expect='Clinic workspace')
-    user.find(marker='sign-out').click()
+    sign_out(user)
     await user.should_see(marker='sign-in', retries=RETRIES)
     await user.open('/staff')
     await user.should_see(marker='sign-in', retries=RETRIES)

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from models import Chart, Document, OutboxEmail, Registration, RegistrationFile, Setting
 from services import db, questionnaire, registration, settings
 from tests import factories
-from tests.portal import click, seed, sign_in, table_rows
+from tests.portal import click, seed, sign_in, sign_out, table_rows
 from tests.test_registration_services import GOOD
 
 
@@ -55,7 +55,7 @@ def processed_emails() -> int:
 
 async def open_queue(user: User, registration_id: int) -> None:
     await sign_in(user, 'nurse@clinic.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open(f'/staff/registrations?open={registration_id}')
     await see(user, marker='registration-detail')
 
@@ -65,7 +65,7 @@ async def test_queue_lists_pending_first_and_opens_answers(user: User) -> None:
     newer = seed(submit_registration, email='other@outside.test')
     seed(lambda session: setattr(session.get(Registration, newer), 'status', 'rejected'))
     await sign_in(user, 'nurse@clinic.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open('/staff/registrations')
     await see(user, marker='registration-table')
     assert [(r['id'], r['status'], r['name']) for r in await table_rows(user, 'registration-table', at_least=2)] == \
@@ -78,7 +78,7 @@ async def test_queue_lists_pending_first_and_opens_answers(user: User) -> None:
 async def test_contacts_cannot_open_the_queue(user: User) -> None:
     seed(lambda session: factories.contact_account(session, factories.contact(session, email='casey@outside.test')))
     await sign_in(user, 'casey@outside.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open('/staff/registrations')
     await see(user, 'You do not have access to that page.')
 
@@ -101,7 +101,7 @@ async def test_a_decision_keeps_the_queue_filter(user: User) -> None:
     registration_id = seed(staff_and_registration)
     other = seed(submit_registration, email='other@outside.test')
     await sign_in(user, 'nurse@clinic.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open(f'/staff/registrations?status=pending&open={registration_id}')
     await see(user, marker='accept')
     user.find(marker='accept').click()
@@ -152,7 +152,7 @@ async def test_reject_needs_a_reason(user: User) -> None:
 async def open_editor(user: User) -> None:
     seed(lambda session: factories.account(session, role='admin', email='boss@clinic.test'))
     await sign_in(user, 'boss@clinic.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open('/admin/questionnaire')
     await see(user, marker='save')
 
@@ -187,10 +187,10 @@ async def test_an_added_required_choice_field_is_what_the_next_wizard_asks(user:
     seed(lambda session: factories.contact_account(session, factories.contact(session, email='casey@outside.test')))
     seed(lambda session: settings.set_value(session, 'registration_enabled', True))
     settings.invalidate_cache()
-    user.find(marker='sign-out').click()  # the admin signs out, the contact signs in
+    sign_out(user)  # the admin signs out, the contact signs in
     await see(user, marker='sign-in')
     await sign_in(user, 'casey@outside.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open('/registration/start')
     await click(user, 'registration-confirm')
     await see(user, marker='field-shift')
@@ -239,13 +239,13 @@ async def test_uploaded_files_are_served_to_staff_only(user: User) -> None:
     response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
     assert response.status_code == 401
     await sign_in(user, 'casey@outside.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
     assert response.status_code == 403 and factories.MINIMAL_PDF not in response.content
-    user.find(marker='sign-out').click()
+    sign_out(user)
     await see(user, marker='sign-in')
     await sign_in(user, 'nurse@clinic.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     response = await user.http_client.get(f'/staff/registrations/file/{file_id}')
     assert response.status_code == 200 and response.content == factories.MINIMAL_PDF
     assert response.headers['cache-control'] == 'no-store'

@@ -34,7 +34,7 @@ async def start_wizard(user: User) -> str:
     seed(enable_registration)
     settings.invalidate_cache()
     await sign_in(user, 'casey@outside.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open('/registration/start')  # opening it changes nothing: the contact confirms
     await see(user, marker='registration-confirm')
     assert count(UserSession) == 1
@@ -94,7 +94,7 @@ async def test_start_signs_out_and_opens_the_wizard(user: User) -> None:
 async def test_start_refused_when_registration_is_disabled(user: User) -> None:
     seed(lambda session: factories.contact_account(session, factories.contact(session, email='casey@outside.test')))
     await sign_in(user, 'casey@outside.test')
-    await see(user, marker='sign-out')
+    await see(user, marker='signed-in')
     await user.open('/registration/start')
     await click(user, 'registration-confirm')
     await see(user, 'New registrations are not open at the moment.')

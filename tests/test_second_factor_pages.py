@@ -11,7 +11,7 @@ from pages.access import SESSION_COOKIE
 from services import auth, db, second_factor, settings
 from tests import factories
 from tests.admin_portal import landed_on, see
-from tests.portal import click, seed, sign_in
+from tests.portal import click, seed, sign_in, sign_out
 
 
 def _contact(session) -> str:
@@ -36,7 +36,7 @@ async def test_a_contact_sets_up_the_app_and_signs_in_with_a_code(user: User) ->
     await see(user, marker='recovery-codes')
     assert len(user.find(marker='recovery-code').elements) == 10
 
-    user.find(marker='sign-out').click()  # sign in again: the password alone now goes to the second step
+    sign_out(user)  # sign in again: the password alone now goes to the second step
     assert await landed_on(user, '/login')
     await sign_in(user, username)
     assert await landed_on(user, '/login/second-step')
