@@ -25,3 +25,31 @@ def test_startup_objects_are_frozen_out_of_the_scan() -> None:
         assert all(not any(o is f for f in gc.get_objects()) for o in alive_at_start[10:20])
     finally:
         gc.unfreeze()
+
+
+def test_every_200_closed_pages_a_full_collection_frees_what_they_left_in_cycles(monkeypatch) -> None:
+    import weakref
+
+    class Page:
+        pass
+
+    def closed_page() -> weakref.ref:
+        page = Page()
+        page.myself = page  # a cycle: reference counting alone never frees it
+        return weakref.ref(page)
+
+    trims: list[bool] = []
+    monkeypatch.setattr(collector, 'release_freed_memory', lambda: trims.append(True))
+    monkeypatch.setattr(collector, '_closed', [0])
+    enabled = gc.isenabled()
+    gc.disable()  # only page_closed collects here
+    try:
+        left = closed_page()
+        for _ in range(collector.FULL_COLLECTION_EVERY - 1):
+            collector.page_closed()
+        assert left() is not None and not trims  # not yet
+        collector.page_closed()
+        assert left() is None and trims == [True]  # collected, and the memory handed back
+    finally:
+        if enabled:
+            gc.enable()
