@@ -175,24 +175,21 @@ def list_messages(session: Session, *, actor: Actor, which: ListName = 'messages
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     if _is_first_page(which, column, descending, search, offset, after, before, last):
         return _first_page(session, actor, which, limit)
-    where, term = _list_filter(session, actor, which, search)
+    where = _list_filter(session, actor, which, search)
     # rows are walked in the list's order, or backwards (from the end) for the previous and the last page
     backwards = last or (before is not None and after is None)
     forward = descending != backwards  # True: the sql order is descending
     order = [column.desc() if forward else column.asc(), Share.id.desc() if forward else Share.id.asc()]
+    query = select(*_LIST_COLUMNS).where(*where)  # plain rows of the listed columns: no ORM objects to build
     key = after if after is not None else before if not last else None
-    # a search sorts every match to find its page anyway: the same scan counts them (a key would narrow the count)
-    counted = bool(term) and key is None
-    query = select(*_LIST_COLUMNS, *([sa.func.count().over().label('matches')] if counted else [])).where(*where)
     if key is not None:
         query = query.where(_beyond(column, key, descending=forward))
     elif not last:
         query = query.offset(max(0, int(offset)))
-    shares = list(session.exec(query.order_by(*order).limit(limit)).all())  # plain rows: no ORM objects to build
+    shares = list(session.exec(query.order_by(*order).limit(limit)).all())
     if backwards:
         shares.reverse()
-    total = min(shares[0].matches, COUNT_EXACT_UP_TO + 1) if counted and shares else _count(session, where)
-    return _message_page(session, shares, column, total)
+    return _message_page(session, shares, column, _count(session, where))
 
 
 def _message_page(session: Session, shares: list[Any], column: Any, total: int) -> MessagePage:
@@ -294,13 +291,12 @@ def _shown(contact_ids: Any, now: Any, which: ListName) -> list[Any]:
             Share.last_reply_at.is_not(None) if which == 'replies' else Share.last_reply_at.is_(None)]
 
 
-def _list_filter(session: Session, actor: Actor, which: ListName, search: str) -> tuple[list[Any], str]:
-    """The conditions of a list and the search term as used ('' for none)."""
+def _list_filter(session: Session, actor: Actor, which: ListName, search: str) -> list[Any]:
     where = _shown(actor.contact_ids, clock.now(), which)
     term = ''.join(ch for ch in (search or '') if ch.isprintable()).strip()[:MAX_SEARCH_LENGTH].lower()
     if term:
         where += _search(session, term)
-    return where, term
+    return where
 
 
 def _search(session: Session, term: str) -> list[Any]:
