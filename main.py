@@ -178,7 +178,7 @@ def serve() -> None:
         app.on_startup(logsafe.install)  # again, on the handlers the web server configured meanwhile
         collector.tune()  # fewer, later pauses of the event loop for garbage collection (services/collector.py)
         app.on_startup(collector.freeze_startup_objects)  # the collector skips startup objects
-        app.on_delete(collector.page_closed)  # a full collection after every 200 closed pages
+        app.on_delete(collector.page_closed)  # a full collection after 200 closed pages, when quiet
     if config.scheduler:
         app.on_startup(start_scheduler)
         app.on_shutdown(stop_scheduler)

@@ -12,8 +12,8 @@ a page open. Here:
   before a collection looks at them and far fewer are promoted; full collections become rare (tried with the
   benchmark: at 1,500 they still paused pages often; 3,000 to 10,000 paused as rarely but left 8-20 MiB more
   memory after a burst of sign-ins, as garbage waits longer between full collections);
-- `page_closed()`: a full collection after every 200 closed pages (main.py calls it as NiceGUI deletes a page), so
-  what closed pages leave in reference cycles does not wait for CPython's rule below (6 MiB less after 100 sign-ins).
+- `page_closed()`: a full collection after 200 closed pages, at the next quiet moment (main.py calls it as NiceGUI
+  deletes a page), so what closed pages leave in reference cycles does not wait for CPython's rule below.
 
 Under load CPython's own rule (a full collection once the objects promoted since the last one reach a quarter of the
 old generation) still bounds the memory. (A full collection run whenever the loop had been quiet for a second was
@@ -21,10 +21,12 @@ tried and dropped: it put its pause on the first keystroke after a quiet moment,
 """
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import gc
 from functools import lru_cache
+from typing import Any
 
 YOUNG_THRESHOLD = 2_000
 
@@ -36,21 +38,33 @@ def tune() -> None:
 
 
 FULL_COLLECTION_EVERY = 200  # closed pages
-_closed = [0]
+QUIET_SECONDS = 2.0  # ... then once no page has closed for this long (not in the middle of a burst)
+_closed: dict[str, Any] = {'count': 0, 'timer': None}
 
 
 def page_closed() -> None:
-    """Count a closed page; after every FULL_COLLECTION_EVERY of them, a full collection, and the memory it freed
-    handed back to the system.
+    """Count a closed page (call it on the event loop); once FULL_COLLECTION_EVERY have closed, a full collection as
+    soon as no page has closed for QUIET_SECONDS, and the memory it freed handed back to the system.
 
     A closed page leaves garbage in reference cycles (its socket's protocol objects, handlers that hold their
     elements) that only a full collection frees; CPython runs one only when the objects promoted since the last one
-    reach a quarter of the old generation, so after a burst of sign-ins about 35,000 such objects (8 MiB) stayed."""
-    _closed[0] += 1
-    if _closed[0] >= FULL_COLLECTION_EVERY:
-        _closed[0] = 0
-        gc.collect()
-        release_freed_memory()
+    reach a quarter of the old generation, so after a burst of sign-ins about 35,000 such objects (8 MiB) stayed.
+    Waiting for a quiet moment keeps the collection's pause out of the burst itself, and it scans few pages then."""
+    _closed['count'] += 1
+    if _closed['count'] < FULL_COLLECTION_EVERY:
+        return
+    if _closed['timer'] is not None:
+        _closed['timer'].cancel()
+    try:
+        _closed['timer'] = asyncio.get_running_loop().call_later(QUIET_SECONDS, _collect)
+    except RuntimeError:  # no event loop (a page deleted at shutdown): now
+        _collect()
+
+
+def _collect() -> None:
+    _closed['count'], _closed['timer'] = 0, None
+    gc.collect()
+    release_freed_memory()
 
 
 def freeze_startup_objects() -> None:

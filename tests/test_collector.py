@@ -27,7 +27,8 @@ def test_startup_objects_are_frozen_out_of_the_scan() -> None:
         gc.unfreeze()
 
 
-def test_every_200_closed_pages_a_full_collection_frees_what_they_left_in_cycles(monkeypatch) -> None:
+async def test_after_200_closed_pages_a_quiet_moment_brings_a_full_collection(monkeypatch) -> None:
+    import asyncio
     import weakref
 
     class Page:
@@ -40,16 +41,21 @@ def test_every_200_closed_pages_a_full_collection_frees_what_they_left_in_cycles
 
     trims: list[bool] = []
     monkeypatch.setattr(collector, 'release_freed_memory', lambda: trims.append(True))
-    monkeypatch.setattr(collector, '_closed', [0])
+    monkeypatch.setattr(collector, '_closed', {'count': 0, 'timer': None})
+    monkeypatch.setattr(collector, 'QUIET_SECONDS', 0.2)
     enabled = gc.isenabled()
     gc.disable()  # only page_closed collects here
     try:
         left = closed_page()
-        for _ in range(collector.FULL_COLLECTION_EVERY - 1):
+        for _ in range(collector.FULL_COLLECTION_EVERY):
             collector.page_closed()
-        assert left() is not None and not trims  # not yet
-        collector.page_closed()
+        for _ in range(3):  # pages still closing: not in the middle of that
+            await asyncio.sleep(0.1)
+            collector.page_closed()
+        assert left() is not None and not trims
+        await asyncio.sleep(0.4)  # quiet
         assert left() is None and trims == [True]  # collected, and the memory handed back
+        assert collector._closed['count'] == 0
     finally:
         if enabled:
             gc.enable()
