@@ -17,6 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,6 +168,22 @@ def wait_for(driver, condition, timeout: float = 15.0):
     """Wait until `condition(driver)` is truthy; return its value."""
     from selenium.webdriver.support.ui import WebDriverWait
     return WebDriverWait(driver, timeout).until(condition)
+
+
+def sign_in_as(driver, url: str, email: str, *, then: Any = None) -> None:
+    """Sign in through the real sign-in page (cookies of an earlier person cleared first) and wait for the page
+    it leads to (or for `then(driver)`, e.g. a second step)."""
+    from selenium.webdriver.common.by import By
+
+    from tests import factories
+    driver.delete_all_cookies()
+    driver.get(url + '/login')
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys(email)
+    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
+    click(driver, '//button[normalize-space()="Sign in"]')
+    wait_for(driver, then or (lambda d: '/login' not in d.current_url and '/session/' not in d.current_url
+                              and d.find_elements(By.CSS_SELECTOR, 'main h1')))
 
 
 def click(driver, selector: str, by: str = 'xpath') -> None:

@@ -24,7 +24,7 @@ from sqlmodel import select
 from models import Account, Document, OutboxEmail, Reply, Share
 from services import clock, config, contacts, db, outbox, replies, settings, sharing, staff_alerts
 from tests import factories, portal_data
-from tests.browser import click, start_portal, stop_portal, wait_for
+from tests.browser import click, sign_in_as, start_portal, stop_portal, wait_for
 from tests.smtp import SmtpServer, find_link, html_body, text_body
 
 pytestmark = pytest.mark.browser
@@ -71,17 +71,6 @@ def portal(daily_portal, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def _sign_in(browser, url: str, email: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(url + '/login')
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
-    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys(email)
-    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
-    click(browser, '//button[normalize-space()="Sign in"]')
-    wait_for(browser, lambda d: '/login' not in d.current_url and '/session/' not in d.current_url
-             and d.find_elements(By.CSS_SELECTOR, 'main h1'))
-
 
 def _field(browser, label: str, tag: str = 'input'):
     """The input (or textarea) whose label starts with `label`."""
@@ -168,13 +157,13 @@ def test_a_reply_alerts_staff_once_at_once_then_in_one_digest(portal, smtp, brow
     url = portal.url
     ids = portal.seed(_alerts_world)
     # staff choose "Email at once" for replies to what they sent
-    _sign_in(browser, url, 'alerts@clinic.test')
+    sign_in_as(browser, url, 'alerts@clinic.test')
     browser.get(url + '/staff/settings')
     _choose(browser, 'New reply on a document I sent', 'Email at once')
     click(browser, '//button[.//span[normalize-space()="Save alert choices"]]')
     _see(browser, 'Alert choices saved.')
 
-    _sign_in(browser, url, 'casey.replier@outside.test')
+    sign_in_as(browser, url, 'casey.replier@outside.test')
     _contact_replies(browser, url, ids['share'], 'The HIV panel shows a positive result.')
     reply_id = db.run(lambda session: session.exec(select(Reply.id).where(Reply.share_id == ids['share'])).one())
     staff_alerts.send_staff_alerts()  # the scheduler's job (the server's own tick may have run it already)
@@ -185,7 +174,7 @@ def test_a_reply_alerts_staff_once_at_once_then_in_one_digest(portal, smtp, brow
     assert alert['Subject'] == 'New reply on a document you sent'
     _no_phi(alert)
     link = find_link(alert, f'/staff/reply/{reply_id}')
-    _sign_in(browser, url, 'alerts@clinic.test')
+    sign_in_as(browser, url, 'alerts@clinic.test')
     browser.get(link)  # the link opens the reply
     _see(browser, 'The HIV panel shows a positive result.')
 
@@ -197,7 +186,7 @@ def test_a_reply_alerts_staff_once_at_once_then_in_one_digest(portal, smtp, brow
     minutes.send_keys('5')
     click(browser, '//button[.//span[normalize-space()="Save alert choices"]]')
     _see(browser, 'Alert choices saved.')
-    _sign_in(browser, url, 'casey.replier@outside.test')
+    sign_in_as(browser, url, 'casey.replier@outside.test')
     _contact_replies(browser, url, ids['share'], 'A second note.')
     _contact_replies(browser, url, ids['share'], 'A third note.')
     staff_alerts.send_staff_alerts()  # not due yet
@@ -233,7 +222,7 @@ def test_staff_edit_a_contact_keep_notes_and_see_its_replies(portal, smtp, brows
     url = portal.url
     ids = portal.seed(_contacts_world)
     _reply(ids['share'], ids['account'], 'Rory agrees with the plan and will call on Monday.')
-    _sign_in(browser, url, 'contacts@clinic.test')
+    sign_in_as(browser, url, 'contacts@clinic.test')
     browser.get(f'{url}/staff/contacts/{ids["mistyped"]}')
     click(browser, '//button[.//span[normalize-space()="Edit contact"]]')
     email = _field(browser, 'Email')
@@ -291,7 +280,7 @@ def test_worklist_rows_keyboard_bulk_worked_and_move_anywhere(portal, browser) -
     ids = portal.seed(_worklist_world)
     first = _reply(ids['share'], ids['account'], LONG, (('x-ray.pdf', factories.MINIMAL_PDF),))
     second = _reply(ids['share'], ids['account'], 'Wanda asks for a copy of the plan.')
-    _sign_in(browser, url, 'worklist@clinic.test')
+    sign_in_as(browser, url, 'worklist@clinic.test')
     browser.get(url + '/staff/worklist')
     # (selection box), replied, contact, chart, document, reply, attachments, assigned to, status
     _, _, contact, chart, document, excerpt, attachments, _, status = _cells(browser, 'Wanda reports that the knee')
@@ -355,7 +344,7 @@ def test_documents_upload_markdown_and_print_views(portal, browser, tmp_path: Pa
     url = portal.url
     ids = portal.seed(_documents_world)
     _reply(ids['share'], ids['account'], 'Dana confirms the lifting limit.')
-    _sign_in(browser, url, 'documents@clinic.test')
+    sign_in_as(browser, url, 'documents@clinic.test')
 
     # two files at once: two documents
     (tmp_path / 'a.pdf').write_bytes(factories.MINIMAL_PDF)
@@ -402,7 +391,7 @@ def test_documents_upload_markdown_and_print_views(portal, browser, tmp_path: Pa
     assert _printed_without_navigation(browser)
 
     # the contact's print view, from the viewer; another person's message is not available
-    _sign_in(browser, url, 'dana@outside.test')
+    sign_in_as(browser, url, 'dana@outside.test')
     browser.get(f'{url}/message/{ids["share"]}')
     href = wait_for(browser, lambda d: d.find_elements(By.LINK_TEXT, 'Print view (document and replies)'))[0] \
         .get_attribute('href')
@@ -426,7 +415,7 @@ def test_chart_search_finds_the_forms_the_list_shows(portal, browser) -> None:
     url = portal.url
     portal.seed(lambda session: (factories.account(session, role='staff', email='search@clinic.test'),
                                  factories.chart(session, first='Pat', last='Lee', external_id='EMP-1001')))
-    _sign_in(browser, url, 'search@clinic.test')
+    sign_in_as(browser, url, 'search@clinic.test')
     for query in ('Lee, Pat', 'emp1001'):
         browser.get(url + '/staff')
         field = _field(browser, 'Search charts')
@@ -469,7 +458,7 @@ def test_send_history_shows_bounced_and_replaced_codes(portal, smtp, browser) ->
         outbox.process_outbox()
         time.sleep(0.2)
     assert db.run(bounced)
-    _sign_in(browser, url, 'history@clinic.test')
+    sign_in_as(browser, url, 'history@clinic.test')
     browser.get(f'{url}/staff/document/{ids["document"]}')
     gone = _row_text_any(browser, 'gone@outside.test')
     assert 'bounced email: the invitation did not arrive' in gone and 'invitation: bounced: 550' in gone
@@ -506,7 +495,7 @@ def test_staff_pages_show_the_admins_time_zone(portal, browser) -> None:
         session.flush()
         return reply.id
     reply_id = portal.seed(world)
-    _sign_in(browser, url, 'zone@clinic.test')
+    sign_in_as(browser, url, 'zone@clinic.test')
     browser.get(f'{url}/staff/reply/{reply_id}')
     _see(browser, '2026-01-15 12:30')
     assert '2026-01-15 18:30' not in browser.execute_script('return document.body.innerText')

@@ -11,7 +11,7 @@ from models import Share
 from services import db
 from services.sanitize import clean_document
 from tests import factories
-from tests.browser import click, wait_for
+from tests.browser import sign_in_as, wait_for
 from tests.test_accessibility import AXE_SCRIPT, TAGS
 
 pytestmark = pytest.mark.browser
@@ -43,16 +43,6 @@ def _seed(session, viewer: str) -> dict[str, int]:
     return {'share': result.share_id, 'document': session.get(Share, result.share_id).source_document_id}
 
 
-def _sign_in(browser, url: str, email: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(url + '/login')
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
-    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys(email)
-    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
-    click(browser, '//button[normalize-space()="Sign in"]')
-    wait_for(browser, lambda d: '/login' not in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
-
-
 def _axe(browser) -> list[dict]:
     from axe_selenium_python import Axe
     axe = Axe(browser, script_url=str(AXE_SCRIPT))
@@ -69,10 +59,10 @@ def test_a_document_with_an_h1_leaves_one_h1_on_the_viewer(viewer, shared_portal
     with db.transaction() as session:
         ids = _seed(session, viewer)
     if viewer == 'contact':
-        _sign_in(browser, shared_portal.url, f'{viewer}-{CONTACT}')
+        sign_in_as(browser, shared_portal.url, f'{viewer}-{CONTACT}')
         browser.get(f'{shared_portal.url}/message/{ids["share"]}')
     else:
-        _sign_in(browser, shared_portal.url, f'{viewer}-{STAFF}')
+        sign_in_as(browser, shared_portal.url, f'{viewer}-{STAFF}')
         browser.get(f'{shared_portal.url}/staff/document/{ids["document"]}')
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.portal-doc h2'))
     headings = [tuple(h) for h in browser.execute_script(HEADINGS)]

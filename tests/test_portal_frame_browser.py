@@ -12,7 +12,7 @@ from sqlmodel import select
 from models import Reply, Share, UserSession
 from services import db, files, settings
 from tests import factories
-from tests.browser import click, wait_for
+from tests.browser import click, sign_in_as, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -57,15 +57,6 @@ def _world(session) -> None:
     settings.set_value(session, 'logo_alt', 'Valley Clinic logo')
 
 
-def _sign_in(browser, url: str, email: str) -> None:
-    browser.get(url + '/login')
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
-    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys(email)
-    browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
-    click(browser, '//button[normalize-space()="Sign in"]')
-    wait_for(browser, lambda d: '/login' not in d.current_url and d.find_elements(By.CSS_SELECTOR, 'main h1'))
-
-
 def _sessions() -> int:
     with db.transaction() as session:
         return len(session.exec(select(UserSession)).all())
@@ -86,7 +77,7 @@ def test_the_header_and_footer_draw_their_settings_and_their_controls_work(porta
     assert footer['links'] == [['Privacy', 'https://clinic.test/privacy', 'nicegui-link text-grey-9'],
                                ['Terms', '/terms', 'nicegui-link text-grey-9']]
 
-    _sign_in(browser, url, STAFF)  # staff: the Menu, its badge (one unworked reply) and its links
+    sign_in_as(browser, url, STAFF)  # staff: the Menu, its badge (one unworked reply) and its links
     header = wait_for(browser, lambda d: d.execute_script(HEADER))
     assert (header['home'], header['nav'], header['settings'], header['badge']) == ('/staff', 'Portal', None, '1')
     menu = browser.find_element(By.XPATH, '//header//button[contains(normalize-space(), "Menu")]')
@@ -112,7 +103,7 @@ def test_the_header_and_footer_draw_their_settings_and_their_controls_work(porta
     browser.get(url + '/staff')
     wait_for(browser, lambda d: d.current_url.startswith(url + '/login'))
 
-    _sign_in(browser, url, CONTACT)  # a contact: Settings (a link), no Menu
+    sign_in_as(browser, url, CONTACT)  # a contact: Settings (a link), no Menu
     header = wait_for(browser, lambda d: d.execute_script(HEADER))
     assert (header['home'], header['menu'], header['badge'], header['settings']) == ('/', None, None, '/settings')
     settings_link = browser.find_element(By.CSS_SELECTOR, 'header a[aria-label=Settings]')

@@ -18,19 +18,13 @@ from pages import register_all
 from pages.portal import ROUTES
 from services import second_factor
 from tests import factories
-from tests.browser import click, wait_for
+from tests.browser import click, sign_in_as, wait_for
 
 pytestmark = pytest.mark.browser
 
 
 def _password(driver, url: str, email: str) -> None:
-    driver.delete_all_cookies()
-    driver.get(url + '/login')
-    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=username]'))
-    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=username]').send_keys(email)
-    driver.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]').send_keys(factories.PASSWORD)
-    click(driver, '//button[normalize-space()="Sign in"]')
-    wait_for(driver, lambda d: '/login?' not in d.current_url and not d.current_url.endswith('/login'))
+    sign_in_as(driver, url, email, then=lambda d: '/login?' not in d.current_url and not d.current_url.endswith('/login'))
 
 
 def _type(driver, label: str, text: str) -> None:
