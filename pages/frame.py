@@ -31,8 +31,10 @@ setTimeout(() => { const h = document.querySelector('main h1');
 """
 # after a wizard step changed: its first field (or the page's h1), once the step's animation is over
 FOCUS_STEP_JS = """
-(() => { let tries = 0;
+(() => { let tries = 0; const start = document.activeElement;
   const go = () => {
+    const now = document.activeElement;  // the person moved the focus meanwhile (started typing): leave it there
+    if (now && now !== start && now !== document.body) return;
     const tab = document.querySelector('main .q-stepper__tab--active');
     const inner = tab && tab.closest('.q-stepper__step') && tab.closest('.q-stepper__step').querySelector('.q-stepper__step-inner');
     const field = inner && inner.offsetParent !== null && inner.querySelector('input:not([type=hidden]):not([tabindex="-1"]), '
