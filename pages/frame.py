@@ -24,10 +24,13 @@ THEME = {'secondary': '#1d6f67', 'accent': '#7b1fa2', 'positive': '#1e7b34', 'ne
 # assets/portal.js, served by pages/public/assets.py): constant tags, loaded from this origin and kept by the browser
 PORTAL_STYLESHEET = static_assets.tag('portal.css')
 PORTAL_SCRIPT = static_assets.tag('portal.js')
-# after a part of the page changed: the page's h1 gets the focus (on load assets/portal.js does it)
+# after a part of the page changed: the page's h1 gets the focus (on load assets/portal.js does it), unless the
+# person already put it somewhere else (a field of the new step: typing must not be cut off 120 ms in)
 FOCUS_HEADING_JS = """
-setTimeout(() => { const h = document.querySelector('main h1');
-  if (!h) return; h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); }, 120)
+(() => { const start = document.activeElement;
+  setTimeout(() => { const h = document.querySelector('main h1'); const now = document.activeElement;
+    if (!h || (now && now !== start && now !== document.body && now.id !== 'main')) return;
+    h.setAttribute('tabindex', '-1'); h.focus({preventScroll: false}); }, 120); })()
 """
 # after a wizard step changed: its first field (or the page's h1), once the step's animation is over
 FOCUS_STEP_JS = """

@@ -7,6 +7,7 @@ number of keys it needed.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -20,6 +21,7 @@ from selenium.webdriver.common.keys import Keys
 from sqlmodel import select
 
 from models import Contact, Registration, Reply, Share
+from pages import frame
 from services import activation, registration, settings
 from tests import factories, portal_data
 from tests.browser import wait_for
@@ -363,3 +365,28 @@ def test_staff_send_a_document_and_work_the_reply_by_keyboard(shared_portal, bro
     wait_for(browser, lambda d: 'status: moved' in main_text(d))
     print(f'keyboard: staff open a chart, send to a new contact, open the reply from the worklist, worked, Move: '
           f'{keys.keys} keys (+ {keys.typed} characters typed)')
+
+
+ACTIVE = ("const a = document.activeElement; "
+          "return a ? a.tagName + ' ' + (a.getAttribute('autocomplete') || '') : '';")
+
+
+@pytest.mark.parametrize('script, waits', [(frame.FOCUS_HEADING_JS, 0.4), (frame.FOCUS_STEP_JS, 3.5)])
+def test_a_step_focus_script_leaves_the_focus_in_a_field_the_person_went_to(shared_portal, browser, script,
+                                                                            waits) -> None:
+    """A new step's focus script runs a moment after the step is drawn; someone who is already typing in one of
+    its fields keeps the focus and every character (the clean-clone CI lost half a password to the h1)."""
+    browser.get(shared_portal.url + '/login')
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[autocomplete=current-password]'))
+    browser.execute_script('document.activeElement.blur()')
+    browser.execute_script(script)
+    field = browser.find_element(By.CSS_SELECTOR, 'input[autocomplete=current-password]')
+    browser.execute_script('arguments[0].focus()', field)
+    time.sleep(waits)  # the script has looked at the focus by now
+    assert browser.execute_script(ACTIVE) == 'INPUT current-password'
+    ActionChains(browser).send_keys(ACTIVATION_PASSWORD).perform()  # typed where the focus is
+    assert field.get_attribute('value') == ACTIVATION_PASSWORD
+
+    browser.execute_script('document.activeElement.blur()')  # nobody moved the focus: it goes to the h1
+    browser.execute_script(script)
+    wait_for(browser, lambda d: d.execute_script(ACTIVE) == 'H1 ', timeout=waits + 2)
