@@ -33,7 +33,8 @@ CASES = {
     'first page': {},
     'next page (by key)': {'after': 'first page'},
     'last page': {'last': True},
-    'search': {'search': 'patient 007'},
+    'search, 1% matching': {'search': 'patient 007'},
+    'search, one match': {'search': 'bulk 00007'},
     'sort REGARDING': {'sort': 'regarding', 'descending': False},
 }
 

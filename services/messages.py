@@ -179,17 +179,48 @@ def list_messages(session: Session, *, actor: Actor, which: ListName = 'messages
     # rows are walked in the list's order, or backwards (from the end) for the previous and the last page
     backwards = last or (before is not None and after is None)
     forward = descending != backwards  # True: the sql order is descending
-    order = [column.desc() if forward else column.asc(), Share.id.desc() if forward else Share.id.asc()]
-    query = select(*_LIST_COLUMNS).where(*where)  # plain rows of the listed columns: no ORM objects to build
     key = after if after is not None else before if not last else None
-    if key is not None:
-        query = query.where(_beyond(column, key, descending=forward))
-    elif not last:
-        query = query.offset(max(0, int(offset)))
-    shares = list(session.exec(query.order_by(*order).limit(limit)).all())
+    shares, total = _page(session, where, column, key, forward, 0 if last else max(0, int(offset)), limit,
+                          search=bool(_search_term(search)))
     if backwards:
         shares.reverse()
-    return _message_page(session, shares, column, _count(session, where))
+    return _message_page(session, shares, column, total)
+
+
+def _page(session: Session, where: list[Any], column: Any, key: Cursor | None, forward: bool, offset: int,
+          limit: int, *, search: bool) -> tuple[list[Any], int]:
+    """The rows of one page (in sql order) and the list's count, capped at COUNT_EXACT_UP_TO + 1.
+
+    A search reads its matches once, through the text index (up to the cap), and sorts, pages and counts them in
+    one statement. It used to look them up twice, for the page and for its count, and the page walked the
+    contact's date index past every share that did not match: a rare term cost 3 times as much at 50,000 shares
+    as at 1,000 on SQLite. A search with more matches than the cap, and every other list, pages through the
+    list's own index."""
+    general = (session, Share.__table__.c, column, key, forward, offset, limit)
+    if search:
+        found = select(*_LIST_COLUMNS).where(*where).limit(COUNT_EXACT_UP_TO + 1).cte('found') \
+            .prefix_with('MATERIALIZED')
+        counted = select(sa.func.count()).select_from(found).scalar_subquery().label('total')
+        shares = _sorted(session, found.c, column, key, forward, offset, limit, extra=[counted])
+        total = shares[0].total if shares else None if key is not None or offset else 0
+        if total is not None and total <= COUNT_EXACT_UP_TO:
+            return shares, total
+        if total is not None:  # more matches than the cap: counted, only the page is left to find
+            return _sorted(*general, where=where), total
+    return _sorted(*general, where=where), _count(session, where)
+
+
+def _sorted(session: Session, columns: Any, column: Any, key: Cursor | None, forward: bool, offset: int,
+            limit: int, *, where: list[Any] = (), extra: list[Any] = ()) -> list[Any]:
+    """Plain rows of the listed columns (no ORM objects to build), in the list's order from `key` or `offset`."""
+    sort, share_id = columns[column.key], columns.id
+    query = select(*[columns[c.key] for c in _LIST_COLUMNS], *extra).where(*where)
+    if key is not None:
+        query = query.where(_beyond(sort, share_id, key, descending=forward))
+    elif offset:
+        query = query.offset(offset)
+    order = [sort.desc(), share_id.desc()] if forward else [sort.asc(), share_id.asc()]
+    return list(session.execute(query.order_by(*order).limit(limit)).all())
 
 
 def _message_page(session: Session, shares: list[Any], column: Any, total: int) -> MessagePage:
@@ -271,10 +302,10 @@ def _first_page(session: Session, actor: Actor, which: ListName, limit: int) -> 
     return _message_page(session, shares, column, total)
 
 
-def _beyond(column: Any, key: Cursor, *, descending: bool) -> Any:
+def _beyond(column: Any, id_column: Any, key: Cursor, *, descending: bool) -> Any:
     """Rows after `key` in the given direction (sort value, then id; a missing value sorts as one group)."""
     value, share_id = key
-    after_id = Share.id < share_id if descending else Share.id > share_id
+    after_id = id_column < share_id if descending else id_column > share_id
     if value is None:
         return sa.and_(column.is_(None), after_id)
     return sa.or_(column < value if descending else column > value, sa.and_(column == value, after_id))
@@ -293,10 +324,14 @@ def _shown(contact_ids: Any, now: Any, which: ListName) -> list[Any]:
 
 def _list_filter(session: Session, actor: Actor, which: ListName, search: str) -> list[Any]:
     where = _shown(actor.contact_ids, clock.now(), which)
-    term = ''.join(ch for ch in (search or '') if ch.isprintable()).strip()[:MAX_SEARCH_LENGTH].lower()
+    term = _search_term(search)
     if term:
         where += _search(session, term)
     return where
+
+
+def _search_term(search: str) -> str:
+    return ''.join(ch for ch in (search or '') if ch.isprintable()).strip()[:MAX_SEARCH_LENGTH].lower()
 
 
 def _search(session: Session, term: str) -> list[Any]:

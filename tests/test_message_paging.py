@@ -95,6 +95,38 @@ def test_search_through_the_index_finds_what_a_substring_test_finds_and_follows_
     assert _list(casey, search='renamed lett').total == 0
 
 
+def test_a_search_pages_sorts_and_counts_its_matches_like_the_whole_list_does(casey, monkeypatch) -> None:
+    """A search reads its matches once and pages them itself; with more matches than the count's cap it pages
+    through the list's index instead. Both give the same pages, forward, back, sorted and last."""
+    term = 'patient 0'  # 'Patient 000' to 'Patient 099': every one of the 130, ties in every sort column but one
+
+    def walk(sort, descending) -> tuple[list[list[int]], int]:
+        pages, page = [], _list(casey, search=term, limit=SIZE, sort=sort, descending=descending)
+        while page.rows:
+            pages.append(_ids(page))
+            page = _list(casey, search=term, after=page.last, limit=SIZE, sort=sort, descending=descending)
+        back = _list(casey, search=term, last=True, limit=SIZE, sort=sort, descending=descending)
+        backwards = [_ids(back)]
+        while (back := _list(casey, search=term, before=back.first, limit=SIZE, sort=sort,
+                             descending=descending)).rows:
+            backwards.insert(0, _ids(back))
+        assert backwards[-1] == sum(pages, [])[-SIZE:] and sum(backwards, []) == sum(pages, [])
+        offsets = [_ids(_list(casey, search=term, offset=o, limit=SIZE, sort=sort, descending=descending))
+                   for o in range(0, 130, SIZE)]
+        assert offsets == pages
+        return pages, _list(casey, search=term, sort=sort, descending=descending).total
+
+    sorts = [(None, True), ('regarding', False), ('by', True), ('type', False), ('message', True)]
+    read_once = {sort: walk(*sort) for sort in sorts}
+    assert all(total == 130 for _pages, total in read_once.values())
+    monkeypatch.setattr(messages, 'COUNT_EXACT_UP_TO', 100)  # more matches than the cap: the list's own index
+    for sort in sorts:
+        pages, total = walk(*sort)
+        assert pages == read_once[sort][0] and total == 101
+    assert _list(casey, search='patient 0', after=(None, 0), limit=SIZE).rows == []  # beyond the end
+    assert _list(casey, search='no such words').total == 0
+
+
 def test_a_large_count_is_capped_and_the_main_screen_reads_both_lists_at_once(
         casey, database, monkeypatch) -> None:
     screen = db.run(messages.main_screen, actor=casey, messages=messages.PageRequest(limit=10))
