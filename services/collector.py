@@ -11,7 +11,8 @@ a page open. Here:
 - `tune()`: a young generation of 2,000 objects instead of 700, so most of a page open's temporary objects die
   before a collection looks at them and far fewer are promoted; full collections become rare (tried with the
   benchmark: at 1,500 they still paused pages often; 3,000 to 10,000 paused as rarely but left 8-20 MiB more
-  memory after a burst of sign-ins, as garbage waits longer between full collections);
+  memory after a burst of sign-ins, as garbage waits longer between full collections); and a full collection after
+  100 middle ones instead of 10, as `page_closed` runs them when the loop is quiet;
 - `page_closed()`: a full collection after 200 closed pages, at the next quiet moment (main.py calls it as NiceGUI
   deletes a page), so what closed pages leave in reference cycles does not wait for CPython's rule below.
 
@@ -32,10 +33,16 @@ from typing import Any
 YOUNG_THRESHOLD = 2_000
 
 
+# the oldest generation: a full collection after 100 middle ones instead of 10; `page_closed` runs the full
+# collections a quiet moment allows, and with CPython's 10 one ran in the middle of each burst of 100 sign-ins,
+# stopping the loop for 120-190 ms (another contact's slowest page open during the burst: 150-210 ms, 80-100 after)
+OLD_THRESHOLD = 100
+
+
 def tune() -> None:
-    """Raise the young generation's threshold (the older generations keep CPython's factors of 10)."""
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    """Raise the young generation's threshold and the oldest one's (the middle keeps CPython's factor of 10)."""
+    _, middle, _ = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, OLD_THRESHOLD)
 
 
 FULL_COLLECTION_EVERY = 200  # closed pages

@@ -7,11 +7,11 @@ import gc
 from services import collector
 
 
-def test_the_young_generation_is_larger_and_the_older_ones_keep_their_factors() -> None:
+def test_the_young_and_the_oldest_generations_wait_longer_the_middle_one_keeps_its_factor() -> None:
     before = gc.get_threshold()
     try:
         collector.tune()
-        assert gc.get_threshold() == (collector.YOUNG_THRESHOLD, before[1], before[2])
+        assert gc.get_threshold() == (collector.YOUNG_THRESHOLD, before[1], collector.OLD_THRESHOLD)
     finally:
         gc.set_threshold(*before)
 
