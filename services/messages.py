@@ -198,11 +198,12 @@ def _page(session: Session, where: list[Any], column: Any, key: Cursor | None, f
     list's own index."""
     general = (session, Share.__table__.c, column, key, forward, offset, limit)
     if search:
-        found = select(*_LIST_COLUMNS).where(*where).limit(COUNT_EXACT_UP_TO + 1).cte('found') \
-            .prefix_with('MATERIALIZED')
+        # (read once: a WITH query used twice is materialized by PostgreSQL 12+ and SQLite 3.35+ without the
+        # MATERIALIZED keyword, which SQLite before 3.35 would refuse)
+        found = select(*_LIST_COLUMNS).where(*where).limit(COUNT_EXACT_UP_TO + 1).cte('found')
         counted = select(sa.func.count()).select_from(found).scalar_subquery().label('total')
         shares = _sorted(session, found.c, column, key, forward, offset, limit, extra=[counted])
-        total = shares[0].total if shares else None if key is not None or offset else 0
+        total = shares[0].total if shares else (0 if key is None and not offset else None)  # None: not known
         if total is not None and total <= COUNT_EXACT_UP_TO:
             return shares, total
         if total is not None:  # more matches than the cap: counted, only the page is left to find
