@@ -5,12 +5,13 @@
 Service level only (no server: user_feel.py measures page opens): builds a temporary SQLite database (and a
 temporary PostgreSQL database when SMP_TEST_POSTGRES_URL is set) through the migrations (so with the search
 index), bulk-inserts the shares (then VACUUM ANALYZE on PostgreSQL, as autovacuum would), and prints a
-Markdown table of the median time of `messages.list_messages` (a page of 25 with its count) and the ratio
-between the largest and the smallest contact.
+Markdown table of the median time of `messages.list_messages` (a page of 25 with its count), the contacts
+measured in turn, and the ratio between the largest and the smallest contact.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -49,16 +50,24 @@ def seed() -> dict[int, Actor]:
     return actors
 
 
-def median_ms(actor: Actor, runs: int, **kwargs) -> float:
-    if kwargs.get('after') == 'first page':
-        kwargs['after'] = db.run(messages.list_messages, actor=actor, limit=25).last
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        page = db.run(messages.list_messages, actor=actor, limit=25, **kwargs)
-        timings.append((time.perf_counter() - start) * 1000)
-        assert page.rows
-    return statistics.median(timings)
+def medians_ms(actors: dict[int, Actor], runs: int, **kwargs) -> dict[int, float]:
+    """The median time of one case per size, the sizes measured in turn (A/B/A/B...), so that a slow moment of
+    the machine falls on both instead of on one side of the ratio."""
+    calls = {}
+    for size, actor in actors.items():
+        arguments = dict(kwargs)
+        if arguments.get('after') == 'first page':
+            arguments['after'] = db.run(messages.list_messages, actor=actor, limit=25).last
+        calls[size] = functools.partial(db.run, messages.list_messages, actor=actor, limit=25, **arguments)
+    timings: dict[int, list[float]] = {size: [] for size in actors}
+    for run in range(3 + runs):  # 3 to warm up caches and the query planner
+        for size, call in calls.items():
+            start = time.perf_counter()
+            page = call()
+            if run >= 3:
+                timings[size].append((time.perf_counter() - start) * 1000)
+            assert page.rows
+    return {size: statistics.median(t) for size, t in timings.items()}
 
 
 def bench(label: str, url: str, runs: int) -> list[tuple[str, str, int, float]]:
@@ -71,9 +80,7 @@ def bench(label: str, url: str, runs: int) -> list[tuple[str, str, int, float]]:
             conn.execute(sa.text('VACUUM ANALYZE share'))
     results = []
     for case, kwargs in CASES.items():
-        for size, actor in actors.items():
-            median_ms(actor, 3, **kwargs)  # warm up caches and the query planner
-            results.append((label, case, size, median_ms(actor, runs, **kwargs)))
+        results += [(label, case, size, ms) for size, ms in medians_ms(actors, runs, **kwargs).items()]
     db.engine().dispose()
     return results
 
