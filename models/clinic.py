@@ -109,7 +109,9 @@ class Share(SQLModel, table=True):
         sa.Index('ix_share_contact_by_name', 'contact_id', 'by_name', 'id'),
         sa.Index('ix_share_contact_doc_type', 'contact_id', 'doc_type', 'id'),
         sa.Index('ix_share_contact_reply_count', 'contact_id', 'reply_count', 'id'),
-        sa.Index('ix_share_contact_last_reply_at', 'contact_id', 'last_reply_at', 'id'),
+        # with what a search's match is tested and sorted by, so it is looked up in the index alone (0014)
+        sa.Index('ix_share_contact_last_reply_at', 'contact_id', 'last_reply_at', 'id', 'rescinded_at', 'expires_at',
+                 'service_date'),
     )
 
     id: int | None = Field(default=None, primary_key=True)

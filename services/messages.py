@@ -196,32 +196,46 @@ def _page(session: Session, where: list[Any], column: Any, key: Cursor | None, f
     contact's date index past every share that did not match: a rare term cost 3 times as much at 50,000 shares
     as at 1,000 on SQLite. A search with more matches than the cap, and every other list, pages through the
     list's own index."""
-    general = (session, Share.__table__.c, column, key, forward, offset, limit)
     if search:
-        # (read once: a WITH query used twice is materialized by PostgreSQL 12+ and SQLite 3.35+ without the
-        # MATERIALIZED keyword, which SQLite before 3.35 would refuse)
-        found = select(*_LIST_COLUMNS).where(*where).limit(COUNT_EXACT_UP_TO + 1).cte('found')
-        counted = select(sa.func.count()).select_from(found).scalar_subquery().label('total')
-        shares = _sorted(session, found.c, column, key, forward, offset, limit, extra=[counted])
+        shares = _searched(session, where, column, key, forward, offset, limit)
         total = shares[0].total if shares else (0 if key is None and not offset else None)  # None: not known
         if total is not None and total <= COUNT_EXACT_UP_TO:
             return shares, total
         if total is not None:  # more matches than the cap: counted, only the page is left to find
-            return _sorted(*general, where=where), total
-    return _sorted(*general, where=where), _count(session, where)
+            return _sorted(session, where, column, key, forward, offset, limit), total
+    return _sorted(session, where, column, key, forward, offset, limit), _count(session, where)
 
 
-def _sorted(session: Session, columns: Any, column: Any, key: Cursor | None, forward: bool, offset: int,
-            limit: int, *, where: list[Any] = (), extra: list[Any] = ()) -> list[Any]:
+def _searched(session: Session, where: list[Any], column: Any, key: Cursor | None, forward: bool, offset: int,
+              limit: int) -> list[Any]:
+    """A search's page, each row with the matches' count (`total`, up to the cap). Of each match only its id and
+    sort value are read (on SQLite from ix_share_contact_last_reply_at alone), the rest for the page's rows.
+    The matches are read once: a WITH query used twice is materialized by PostgreSQL 12+ and SQLite 3.35+
+    without the MATERIALIZED keyword, which SQLite before 3.35 would refuse."""
+    found = select(Share.id, column).where(*where).limit(COUNT_EXACT_UP_TO + 1).cte('found')
+    counted = select(sa.func.count()).select_from(found).scalar_subquery().label('total')
+    page = _ordered(select(found.c.id, counted), found.c[column.key], found.c.id, key, forward, offset,
+                    limit).subquery('page')
+    rows = select(*_LIST_COLUMNS, page.c.total).join(page, Share.id == page.c.id)
+    return list(session.execute(_ordered(rows, column, Share.id, None, forward, 0, limit)).all())
+
+
+def _sorted(session: Session, where: list[Any], column: Any, key: Cursor | None, forward: bool, offset: int,
+            limit: int) -> list[Any]:
     """Plain rows of the listed columns (no ORM objects to build), in the list's order from `key` or `offset`."""
-    sort, share_id = columns[column.key], columns.id
-    query = select(*[columns[c.key] for c in _LIST_COLUMNS], *extra).where(*where)
+    return list(session.execute(_ordered(select(*_LIST_COLUMNS).where(*where), column, Share.id, key, forward,
+                                         offset, limit)).all())
+
+
+def _ordered(query: Any, sort: Any, share_id: Any, key: Cursor | None, forward: bool, offset: int,
+             limit: int) -> Any:
+    """`query` in the list's order (descending when `forward`), `limit` rows from `key` or `offset`."""
     if key is not None:
         query = query.where(_beyond(sort, share_id, key, descending=forward))
     elif offset:
         query = query.offset(offset)
     order = [sort.desc(), share_id.desc()] if forward else [sort.asc(), share_id.asc()]
-    return list(session.execute(query.order_by(*order).limit(limit)).all())
+    return query.order_by(*order).limit(limit)
 
 
 def _message_page(session: Session, shares: list[Any], column: Any, total: int) -> MessagePage:
@@ -337,14 +351,15 @@ def _search_term(search: str) -> str:
 
 def _search(session: Session, term: str) -> list[Any]:
     """The conditions for a search term: one substring test over the lower-cased snapshot columns (the same on
-    SQLite and PostgreSQL), found through the index: on PostgreSQL the pg_trgm index is on this very expression;
-    on SQLite the FTS5 trigram table narrows the rows first (terms of 3+ characters)."""
-    conditions = [_HAYSTACK.contains(term, autoescape=True)]
+    SQLite and PostgreSQL), found through the index. On PostgreSQL the pg_trgm index is on this very expression.
+    On SQLite a term of 3+ characters is one phrase of the FTS5 trigram table, which holds the same lower-cased
+    text and matches exactly where it holds the term (consecutive trigrams), so the substring test is not repeated
+    on each match; shorter terms are tested on every row."""
     if len(term) >= 3 and session.get_bind().dialect.name == 'sqlite' and _has_fts(session):
         phrase = '"' + term.replace('"', '""') + '"'  # one FTS5 phrase: the term as typed, quotes doubled
-        conditions.append(Share.id.in_(sa.select(sa.column('rowid')).select_from(sa.table('share_search'))
-                                       .where(sa.text('share_search MATCH :phrase').bindparams(phrase=phrase))))
-    return conditions
+        return [Share.id.in_(sa.select(sa.column('rowid')).select_from(sa.table('share_search'))
+                             .where(sa.text('share_search MATCH :phrase').bindparams(phrase=phrase)))]
+    return [_HAYSTACK.contains(term, autoescape=True)]
 
 
 def _has_fts(session: Session) -> bool:
