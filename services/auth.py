@@ -21,7 +21,7 @@ ADDRESS_LIMIT = {'max_failures': 30, 'lock_seconds': 15 * 60, 'window_seconds': 
 SIGN_IN_FAILED = ('The username or password is not correct, or sign-in is paused after several failed attempts. '
                   'Check both and try again in a few minutes.')
 _TOUCH_SECONDS = 30
-_SETUP_KEY = '_setup_token'
+_SETUP_KEY = '_setup_token'  # + ':' and the token's hash: one row per token (a key is at most 64 characters)
 
 
 def token_hash(token: str) -> str:
@@ -230,25 +230,37 @@ def setup_needed(session: Session) -> bool:
 
 
 def issue_setup_token(session: Session) -> str | None:
-    """A new one-time setup token when no admin exists (the console prints its link); else None."""
+    """A new one-time setup token when no admin exists (the console prints its link); else None.
+
+    Each token is its own row: processes started at once on an empty database each print a link that works
+    (one row for all made the second process fail on the first one's insert, or left the first link invalid)."""
     from .settings import set_value
     if not setup_needed(session):
         return None
     token = secrets.token_urlsafe(24)
-    set_value(session, _SETUP_KEY, {'hash': token_hash(token), 'expires': (clock.now() + timedelta(days=1)).isoformat()})
+    set_value(session, _setup_key(token), {'expires': (clock.now() + timedelta(days=1)).isoformat()})
     return token
 
 
 def setup_token_valid(session: Session, token: str | None) -> bool:
     """Whether a setup token may still be used."""
-    from datetime import datetime
-
     from .settings import get_value
-    stored = get_value(session, _SETUP_KEY)
-    if not token or not stored or not setup_needed(session):
+    stored = get_value(session, _setup_key(token)) if token else None
+    if not stored or not setup_needed(session):
         return False
-    return (secrets.compare_digest(stored['hash'], token_hash(token))
-            and datetime.fromisoformat(stored['expires']) > clock.now())
+    return datetime.fromisoformat(stored['expires']) > clock.now()
+
+
+def _setup_key(token: str) -> str:
+    return f'{_SETUP_KEY}:{token_hash(token)[:48]}'
+
+
+def _spend_setup_tokens(session: Session, token: str) -> bool:
+    """Delete every setup token; False when this one was gone already (another link finished setup first)."""
+    from models import Setting
+    mine = session.execute(sa.delete(Setting).where(Setting.key == _setup_key(token)))
+    session.execute(sa.delete(Setting).where(Setting.key.startswith(_SETUP_KEY, autoescape=True)))
+    return mine.rowcount == 1
 
 
 def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_address: str | None,
@@ -270,8 +282,8 @@ def complete_setup(*, token: str, email: str, password: str, confirm: str, ip_ad
         actor = Actor(username=email, ip_address=ip_address)
         account = create_account(session, email=email, password_hash=password_hash, role='admin',
                                  display_name='Administrator', actor=actor)
-        from models import Setting
-        session.delete(session.get(Setting, _SETUP_KEY))
+        if not _spend_setup_tokens(session, token):  # (the transaction, with the account, is rolled back)
+            raise InvalidInput('This setup link is not valid any more. Restart the portal to print a new one.')
         audit.record(session, action='setup_completed', actor=actor, object_type='account', object_id=account.id)
         new_token = create_session(session, account_id=account.id, ip_address=ip_address)
         return SignedIn(token=new_token, actor=account_actor(session, account, ip_address))

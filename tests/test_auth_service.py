@@ -1,10 +1,13 @@
 """Accounts, sign-in, lockout, sessions and setup, against SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlmodel import select
 
-from models import Account, AuditEvent, UserSession
+from models import Account, AuditEvent, Setting, UserSession
 from services import auth, db, passwords
 from services.errors import InvalidInput
 from tests import factories
@@ -161,3 +164,27 @@ def test_setup_token_creates_one_admin_once(database) -> None:
                             confirm='a long enough passphrase 42', ip_address=None)
     assert db.run(auth.issue_setup_token) is None
     assert 'setup_completed' in _actions()
+
+
+def test_processes_started_at_once_each_print_a_setup_link_that_works_until_one_is_used(database) -> None:
+    """Two processes starting on an empty database (a deployment behind nginx) each issue a setup token at once:
+    neither fails, both links work, and the first admin made with one spends the other."""
+    both = threading.Barrier(2)
+
+    def start_a_process(_n: int) -> str | None:
+        both.wait()
+        return db.run(auth.issue_setup_token)
+
+    with ThreadPoolExecutor(2) as pool:
+        tokens = list(pool.map(start_a_process, range(2)))
+    assert all(tokens) and tokens[0] != tokens[1]
+    assert all(db.run(auth.setup_token_valid, token=token) for token in tokens)
+    passphrase = 'a long enough passphrase 42'
+    auth.complete_setup(token=tokens[1], email='boss@clinic.test', password=passphrase, confirm=passphrase,
+                        ip_address=None)
+    with pytest.raises(InvalidInput, match='not valid'):
+        auth.complete_setup(token=tokens[0], email='other@clinic.test', password=passphrase, confirm=passphrase,
+                            ip_address=None)
+    with db.transaction() as session:
+        assert session.exec(select(Account.email).where(Account.role == 'admin')).all() == ['boss@clinic.test']
+        assert not [key for key in session.exec(select(Setting.key)).all() if key.startswith('_setup_token')]
