@@ -12,7 +12,8 @@ and drives both the way a browser does:
 - Chromium page open: headless /usr/bin/chromium through selenium, until the rows (or the label) are shown;
 - sign-in burst: another contact's page-open p99 while idle and while 20 contacts sign in at once through
   the sign-in page (Socket.IO events, as the browser sends them; the 20 run in a second client process, as
-  other people's browsers are not the observing contact's); RSS before and after 100 sign-ins;
+  other people's browsers are not the observing contact's), idle and burst windows in turn, about as many opens
+  in each; RSS before and after 100 sign-ins;
 - N connected contacts (25/50/100/200/400 sockets open) opening pages at 20 opens/s: p95 and server RSS;
 - outbox throughput: emails queued in the database, sent by the portal's own scheduler to aiosmtpd;
 - cold start: process start to the first answered page, both apps.
@@ -338,8 +339,9 @@ async def sign_in_burst(portal: Server, data: Seeded, runs: int, burst: int) -> 
                     for _ in range(count)]
 
         await sign_in(http, portal.base, data.sign_in_emails[0])  # warm up
-        idle = await observe(max(runs, 20))
+        await asyncio.sleep(QUIET_SECONDS)
         rss_start = rss_mib(portal.proc.pid)
+        idle: list[float] = []
         during: list[float] = []
         sign_in_seconds: list[float] = []
         done = 0
@@ -351,6 +353,9 @@ async def sign_in_burst(portal: Server, data: Seeded, runs: int, burst: int) -> 
         loop = asyncio.get_running_loop()
         try:
             for n in range(rounds):  # 100 sign-ins in all, `burst` at once, while the observer opens pages
+                if n:  # idle is idle: the last burst's pages closed and collected (collector.page_closed)
+                    await asyncio.sleep(QUIET_SECONDS)
+                idle += await observe(max(runs, 20, len(during) // max(1, n)))  # as many as during a burst
                 emails = [data.sign_in_emails[(n * burst + i) % len(data.sign_in_emails)] for i in range(burst)]
                 storms.send(emails)
                 await loop.run_in_executor(None, storms.recv)  # the other process has started them
@@ -370,6 +375,9 @@ async def sign_in_burst(portal: Server, data: Seeded, runs: int, burst: int) -> 
 
 
 STORM_NICE = 10
+# after a burst: NiceGUI deletes a closed page 3 s after its socket went (reconnect_timeout), and the collector
+# waits for a 2-second quiet moment before its full collection
+QUIET_SECONDS = 8
 
 
 def _storm_process(storms: Any, base: str) -> None:
