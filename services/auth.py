@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Account, AccountContact, UserSession
 from models.shapes import Actor
@@ -259,7 +259,7 @@ def _spend_setup_tokens(session: Session, token: str) -> bool:
     """Delete every setup token; False when this one was gone already (another link finished setup first)."""
     from models import Setting
     mine = session.execute(sa.delete(Setting).where(Setting.key == _setup_key(token)))
-    session.execute(sa.delete(Setting).where(Setting.key.startswith(_SETUP_KEY, autoescape=True)))
+    session.execute(sa.delete(Setting).where(col(Setting.key).startswith(_SETUP_KEY, autoescape=True)))
     return mine.rowcount == 1
 
 
