@@ -165,9 +165,11 @@ _PAGE_READY = ("return document.readyState === 'complete' && "
 
 
 def wait_for(driver, condition, timeout: float = 15.0):
-    """Wait until `condition(driver)` is truthy; return its value."""
+    """Wait until `condition(driver)` is truthy; return its value. An element the page removed while the
+    condition looked at it (a menu closing, a list re-rendered) means "not yet": the condition is asked again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def sign_in_as(driver, url: str, email: str, *, then: Any = None) -> None:
