@@ -14,6 +14,8 @@ and drives both the way a browser does:
   the sign-in page (Socket.IO events, as the browser sends them; the 20 run in a second client process, as
   other people's browsers are not the observing contact's), idle and burst windows in turn, about as many opens
   in each; RSS before and after 100 sign-ins;
+- document viewer: a message with 200 replies (the newest 20 shown) against one without, alternating, until the
+  content has come over the socket, median of `--runs`;
 - N connected contacts (25/50/100/200/400 sockets open) opening pages at 20 opens/s: p95 and server RSS;
 - outbox throughput: emails queued in the database, sent by the portal's own scheduler to aiosmtpd;
 - cold start: process start to the first answered page, both apps.
@@ -123,10 +125,16 @@ class Seeded:
     tokens: list[str]  # one session per contact (page openers)
     titles: list[str]  # the first row's title on each contact's main screen
     sign_in_emails: list[str]  # contacts that sign in through the page
+    viewer_token: str = ''  # a contact with two messages: one without replies, one with VIEWER_REPLIES
+    viewer: dict[str, tuple[int, str]] = field(default_factory=dict)  # 'none' / 'replies': (share id, text shown)
+
+
+VIEWER_REPLIES = 200
 
 
 def seed(contacts: int, shares_each: int, sign_ins: int) -> Seeded:
-    """Contacts with accounts (one argon2 hash at production cost, shared), sessions and shares."""
+    """Contacts with accounts (one argon2 hash at production cost, shared), sessions and shares; and the viewer's
+    contact, whose newer message has VIEWER_REPLIES replies."""
     from services import auth, config, db, passwords, settings
     from tests import factories, portal_data
     config.reload_config()
@@ -146,8 +154,34 @@ def seed(contacts: int, shares_each: int, sign_ins: int) -> Seeded:
                 titles.append(f'C{n} {shares_each:05d}')  # newest service date first
             else:
                 emails.append(contact.email)
+        viewer_token, viewer = _seed_viewer(session, password_hash)
     db.engine().dispose()
-    return Seeded(tokens, titles, emails)
+    return Seeded(tokens, titles, emails, viewer_token, viewer)
+
+
+def _seed_viewer(session: Any, password_hash: str) -> tuple[str, dict[str, tuple[int, str]]]:
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from models import Reply, Share
+    from services import auth, clock
+    from tests import factories, portal_data
+    contact = factories.contact(session, email='viewer@outside.test')
+    account = auth.create_account(session, email=contact.email, password_hash=password_hash, role='contact')
+    factories.link(session, account, contact)
+    portal_data.bulk_shares(session, contact_id=contact.id, count=2, prefix='Viewer')
+    shares = dict(session.execute(sa.select(Share.title, Share.id).where(Share.contact_id == contact.id)).all())
+    first = clock.now() - timedelta(days=VIEWER_REPLIES)
+    session.execute(sa.insert(Reply), [
+        {'share_id': shares['Viewer 00002'], 'account_id': account.id, 'author_name': 'Viewer Contact',
+         'body': f'Reply {n + 1}: the follow-up visit is booked; the report will follow.',
+         'created_at': first + timedelta(days=n)} for n in range(VIEWER_REPLIES)])
+    session.execute(sa.update(Share).where(Share.id == shares['Viewer 00002']).values(
+        reply_count=VIEWER_REPLIES, last_reply_at=first + timedelta(days=VIEWER_REPLIES - 1)))
+    token = auth.create_session(session, account_id=account.id, ip_address='127.0.0.1')
+    return token, {'none': (shares['Viewer 00001'], 'Viewer 00001'),
+                   'replies': (shares['Viewer 00002'], f'Reply {VIEWER_REPLIES}: ')}
 
 
 # ----------------------------------------------------------------------------- a browser, at the protocol level
@@ -162,6 +196,7 @@ class Opened:
     sio: Any
     elements: dict[str, Any]
     client_id: str
+    started: float = 0.0  # perf_counter() before the GET
     messages: asyncio.Queue = field(default_factory=asyncio.Queue)
 
 
@@ -178,7 +213,7 @@ async def open_page(http: Any, base: str, path: str, *, token: str | None = None
                        .replace('False', 'false'))
     query.update(document_id=str(uuid.uuid4()), tab_id=str(uuid.uuid4()), old_tab_id='')
     sio = socketio.AsyncClient(reconnection=False)
-    opened = Opened(0.0, sio, {}, query['client_id'])
+    opened = Opened(0.0, sio, {}, query['client_id'], started)
 
     @sio.on('*')
     async def any_message(event: str, *args: Any) -> None:
@@ -261,6 +296,35 @@ async def protocol_opens(portal: Server, hello: Server, data: Seeded, runs: int)
         cpu = await cpu_per_open([portal, hello], max(runs, CPU_OPENS), open_portal, open_hello)
     return {'portal': statistics.median(opened_portal), 'hello': statistics.median(opened_hello),
             'portal_cpu': cpu[0], 'hello_cpu': cpu[1]}
+
+
+async def viewer_opens(portal: Server, data: Seeded, runs: int) -> dict[str, float]:
+    """The document viewer of a message without replies and of one with VIEWER_REPLIES, alternating, each until
+    its content has come over the socket (the viewer builds it once the browser has connected)."""
+    import httpx
+    async with httpx.AsyncClient(timeout=60) as http:
+        async def open_viewer(which: str) -> float:
+            share_id, shown = data.viewer[which]
+            page = await open_page(http, portal.base, f'/message/{share_id}', token=data.viewer_token, keep=True)
+            try:
+                while True:
+                    _event, args = await asyncio.wait_for(page.messages.get(), 60)
+                    if shown in json.dumps(args):
+                        return time.perf_counter() - page.started
+            finally:
+                await page.sio.disconnect()
+
+        async def none() -> float:
+            return await open_viewer('none')
+
+        async def replies() -> float:
+            return await open_viewer('replies')
+
+        for _ in range(3):  # warm up both
+            await none()
+            await replies()
+        without, with_replies = await alternate(runs, none, replies)
+    return {'none': statistics.median(without), 'replies': statistics.median(with_replies)}
 
 
 CPU_OPENS = 100  # /proc counts CPU in 10 ms ticks: 100 opens each keep that error near 1 %
@@ -537,6 +601,8 @@ def main() -> None:
         portal.start('/login', tmp / 'portal.log')
         print('page opens ...', file=sys.stderr)
         results['protocol'] = asyncio.run(protocol_opens(portal, hello, data, runs))
+        print('viewer ...', file=sys.stderr)
+        results['viewer'] = asyncio.run(viewer_opens(portal, data, runs))
         if not args.skip_chromium:
             print('chromium ...', file=sys.stderr)
             results['chromium'] = chromium_opens(portal, hello, data, runs)
@@ -569,6 +635,9 @@ def report(r: dict[str, Any], args: argparse.Namespace, runs: int) -> None:
     if c:
         rows.append(('Page open, Chromium (until rows shown), median', ms(c['portal']), ms(c['hello']),
                      ratio(c['portal'], c['hello'])))
+    v = r['viewer']
+    rows.append((f'Viewer open, protocol (until its content is shown): {VIEWER_REPLIES} replies / none, median',
+                 ms(v['replies']), ms(v['none']), ratio(v['replies'], v['none'])))
     rows += [('Another contact\'s page open p99: idle / during 20 sign-ins', ms(b['idle_p99']), ms(b['during_p99']),
               f'+{(b["during_p99"] - b["idle_p99"]) * 1000:.0f} ms'),
              ('Sign-in (argon2 included), median in bursts of 20', ms(b['sign_in_median']), '', ''),
@@ -597,6 +666,7 @@ def report(r: dict[str, Any], args: argparse.Namespace, runs: int) -> None:
         ('200 contacts at 20 opens/s: p95 ≤ 300 ms and RSS ≤ 400 MiB',
          None if at200 is None else at200['p95'] <= 0.300 and at200['rss'] <= 400 and not at200['failed']),
         ('Search, sort, last page at 50,000 shares within 1.5× of 1,000', lists_met),
+        (f'Viewer with {VIEWER_REPLIES} replies (20 shown) ≤ 1.2× one without', v['replies'] <= 1.2 * v['none']),
     ]
     print('\n| Goal | Result |\n|---|---|')
     for text, met in goals:
