@@ -1,4 +1,4 @@
-"""Four of NiceGUI's costs per element and per page, made cheap without changing what a page shows (issue 15: CPU
+"""Five of NiceGUI's costs per element and per page, made cheap without changing what a page shows (issue 15: CPU
 per page open, pauses and memory under load).
 
 Every element NiceGUI creates builds three observable collections (classes, style, props), and each asks
@@ -19,11 +19,16 @@ the server's CPU per open (py-spy, `--gil`). Here:
   100 sign-ins the server held 51,000 objects instead of 206,000, and full collections, which stop every page on
   the server while they scan, have far less to scan. (Changing a removed element no longer reaches NiceGUI's
   "element deleted but still being used" warning: the change goes nowhere either way.)
+- a page's first changes after its socket connects go out at once: NiceGUI's outbox loop checks for the socket of a
+  page it has just served every 0.1 s (`asyncio.sleep(0.1)`), so whatever a page builds once the browser has
+  connected (the document viewer's content: `Page.show_when_seen`) waited for that tick, about 100 ms of each
+  viewer open. The outbox module's `asyncio.sleep` here ends early when any page's socket connects.
 `install()` runs once, when `pages.portal` is imported; tests/test_nicegui_speedups.py compares each with
 NiceGUI's original.
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import types
@@ -31,6 +36,8 @@ from collections.abc import Callable
 from typing import Any
 
 import nicegui.client
+import nicegui.outbox
+from nicegui import app
 from nicegui import helpers
 from nicegui import json as nicegui_json
 from nicegui.client import Client
@@ -123,8 +130,46 @@ def remove_elements(client: Client, elements: Any) -> None:
             collection._change_handlers.clear()  # pylint: disable=protected-access
 
 
+class _OutboxAsyncio:
+    """`asyncio` as nicegui.outbox sees it: the same, except that its sleeps (0.1 s while a page's socket has not
+    connected yet, or after an error) end as soon as any page's socket connects. The loop then checks its own
+    client again and goes back to sleep if that one is still not connected."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    @staticmethod
+    async def sleep(delay: float, result: Any = None) -> Any:
+        try:
+            await asyncio.wait_for(_socket_connected().wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+        return result
+
+
+_connected_now: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}  # one event per loop and wake-up
+
+
+def _socket_connected() -> asyncio.Event:
+    loop = asyncio.get_running_loop()
+    if loop not in _connected_now:
+        _connected_now.clear()  # (an event of an earlier loop, as in tests, would refuse to be waited for here)
+        _connected_now[loop] = asyncio.Event()
+    return _connected_now[loop]
+
+
+def wake_outboxes() -> None:
+    """A page's socket connected (app.on_connect): wake the outbox loops waiting for theirs."""
+    for event in _connected_now.values():
+        event.set()
+    _connected_now.clear()
+
+
 def install() -> None:
-    """Put the four in NiceGUI's place (idempotent)."""
+    """Put the five in NiceGUI's place (idempotent)."""
+    if not isinstance(nicegui.outbox.asyncio, _OutboxAsyncio):
+        nicegui.outbox.asyncio = _OutboxAsyncio()
+        app.on_connect(wake_outboxes)
     Client.remove_elements = remove_elements  # type: ignore[method-assign]
     if _PAGE_ESCAPES is not None:  # (a NiceGUI whose table cannot be replayed as replacements keeps its translate)
         nicegui.client.json = _ClientJson()  # type: ignore[assignment]

@@ -105,3 +105,28 @@ def test_a_deleted_page_is_freed_without_waiting_for_a_full_collection() -> None
     assert closed_page_garbage(speedups._original_remove_elements) > 0  # NiceGUI's own leaves the cycles
     assert closed_page_garbage(speedups.remove_elements) == 0
     assert Client.remove_elements is speedups.remove_elements  # installed by pages.portal
+
+
+def test_the_outbox_loop_waits_for_a_socket_only_until_one_connects() -> None:
+    """NiceGUI's outbox loop polls every 0.1 s for a just-served page's socket; here the wait ends when a socket
+    connects (app.on_connect), and lasts its full delay otherwise. Everything else is asyncio's own."""
+    import asyncio
+    import time
+
+    import nicegui.outbox
+    assert isinstance(nicegui.outbox.asyncio, speedups._OutboxAsyncio)
+    assert nicegui.outbox.asyncio.Event is asyncio.Event and nicegui.outbox.asyncio.wait_for is asyncio.wait_for
+
+    async def both() -> tuple[float, float]:
+        started = time.perf_counter()
+        assert await nicegui.outbox.asyncio.sleep(0.05, 'done') == 'done'  # nobody connected: the whole delay
+        unwoken = time.perf_counter() - started
+        waiting = asyncio.ensure_future(nicegui.outbox.asyncio.sleep(30))
+        await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        speedups.wake_outboxes()  # a socket connected
+        await asyncio.wait_for(waiting, 5)
+        return unwoken, time.perf_counter() - started
+
+    unwoken, woken = asyncio.run(both())
+    assert unwoken >= 0.05 and woken < 1
