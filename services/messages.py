@@ -448,8 +448,8 @@ def _open_message(session: Session, *, actor: Actor, share_id: int, printing: bo
     mark_read(session, share=share)
     stored = session.get(StoredFile, copy.file_id) if copy.file_id else None
     # the print view shows every reply, oldest first; the viewer the newest page
-    replies = _all_replies(session, actor=actor, share=share) if printing else \
-        list_replies(session, actor=actor, share_id=share.id)
+    replies = _all_replies(session, share=share) if printing else \
+        _reply_page(session, share, None, REPLY_PAGE_SIZE)
     audit.record(session, action='document_viewed', actor=actor, object_type='share', object_id=share.id,
                  detail={'copy_document_id': copy.id, **({'print': True} if printing else {})},
                  **audit.share_refs(share))
@@ -471,12 +471,12 @@ def print_message(*, actor: Actor, share_id: Any) -> MessageView:
     return audited(_open_message, actor=actor, share_id=share_id, what='print', printing=True)
 
 
-def _all_replies(session: Session, *, actor: Actor, share: Share) -> ReplyPage:
+def _all_replies(session: Session, *, share: Share) -> ReplyPage:
     """Every reply to the share, oldest first (pages of MAX_PAGE_SIZE, read newest first, then reversed)."""
     found: list[ReplyView] = []
     before: Cursor | None = None
     while True:
-        page = list_replies(session, actor=actor, share_id=share.id, before=before, limit=MAX_PAGE_SIZE)
+        page = _reply_page(session, share, before, MAX_PAGE_SIZE)
         found += page.replies
         if page.older is None:
             return ReplyPage(replies=found[::-1], total=len(found), older=None)
@@ -520,27 +520,46 @@ def list_replies(session: Session, *, actor: Actor, share_id: int, before: Curso
     """Replies to a share, newest first, `limit` at a time (`before`: the `older` key of the page shown), with
     their attachments; for the share's contact (and staff). A page costs the same however many replies exist."""
     share = authorized_share(session, actor=actor, share_id=share_id, allow_staff=True)
-    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    query = select(Reply).where(Reply.share_id == share_id)
-    if before is not None:
-        at, reply_id = before
-        query = query.where(sa.or_(Reply.created_at < at, sa.and_(Reply.created_at == at, Reply.id < reply_id)))
-    found = list(session.exec(query.order_by(Reply.created_at.desc(), Reply.id.desc()).limit(limit + 1)).all())
+    return _reply_page(session, share, before, max(1, min(int(limit), MAX_PAGE_SIZE)))
+
+
+def _reply_page(session: Session, share: Share, before: Cursor | None, limit: int) -> ReplyPage:
+    # prepared statements (db.prepared): the viewer reads the newest page on every open
+    params: dict[str, Any] = {'share_id': share.id, 'limit': limit + 1}
+    if before is None:
+        statement = db.prepared('messages: newest replies', lambda: _replies_statement(older=False))
+    else:
+        params.update(at=before[0], reply_id=before[1])
+        statement = db.prepared('messages: older replies', lambda: _replies_statement(older=True))
+    found = db.rows(session, statement, params).all()
     shown = found[:limit]
     older = (shown[-1].created_at, shown[-1].id) if len(found) > limit else None
     if not shown:
         return ReplyPage(replies=[], total=share.reply_count, older=None)
-    rows = session.exec(
-        select(ReplyAttachment, StoredFile).join(StoredFile, StoredFile.id == ReplyAttachment.file_id)
-        .where(ReplyAttachment.reply_id.in_([r.id for r in shown])).order_by(ReplyAttachment.id)
-    ).all()
     by_reply: dict[int, list[AttachmentView]] = {}
-    for attachment, stored in rows:
-        by_reply.setdefault(attachment.reply_id, []).append(
-            AttachmentView(attachment_id=attachment.id, file_name=attachment.file_name, mime_type=stored.mime_type))
+    with_files = [r.id for r in shown if r.attached]
+    if with_files:
+        rows = session.exec(
+            select(ReplyAttachment, StoredFile).join(StoredFile, StoredFile.id == ReplyAttachment.file_id)
+            .where(ReplyAttachment.reply_id.in_(with_files)).order_by(ReplyAttachment.id)
+        ).all()
+        for attachment, stored in rows:
+            by_reply.setdefault(attachment.reply_id, []).append(AttachmentView(
+                attachment_id=attachment.id, file_name=attachment.file_name, mime_type=stored.mime_type))
     return ReplyPage(replies=[ReplyView(reply_id=r.id, created_at=r.created_at, author_name=r.author_name,
                                         body=r.body, attachments=by_reply.get(r.id, [])) for r in shown],
                      total=max(share.reply_count, len(shown)), older=older)
+
+
+def _replies_statement(*, older: bool) -> Any:
+    attached = sa.exists().where(ReplyAttachment.reply_id == Reply.id).label('attached')
+    query = select(Reply.id, Reply.created_at, Reply.author_name, Reply.body, attached) \
+        .where(Reply.share_id == sa.bindparam('share_id'))
+    if older:
+        at = sa.bindparam('at', type_=Reply.__table__.c.created_at.type)
+        reply_id: Any = sa.bindparam('reply_id')
+        query = query.where(sa.or_(Reply.created_at < at, sa.and_(Reply.created_at == at, Reply.id < reply_id)))
+    return query.order_by(Reply.created_at.desc(), Reply.id.desc()).limit(sa.bindparam('limit'))
 
 
 # ----------------------------------------------------------------------------- files
