@@ -54,11 +54,17 @@ async def test_the_viewer_shows_older_replies_on_request(user: User) -> None:
     await portal_data.sign_in_contact(user, casey.email)
     await user.open(f'/message/{casey.share_ids[0]}')
     await user.should_see('Replies (25)', retries=50)
-    assert {e.text for e in user.find(marker='reply-body').elements} == {f'Reply {n}' for n in range(6, 26)}
+    assert _shown(user) == [f'Reply {n}' for n in range(25, 5, -1)]  # newest first
     user.find(marker='older-replies').click()
     for _ in range(100):  # the older page arrives after a read off the event loop
-        if len(user.find(marker='reply-body').elements) == 25:
+        if len(_shown(user)) == 25:
             break
         await asyncio.sleep(0.05)
-    assert {e.text for e in user.find(marker='reply-body').elements} == {f'Reply {n}' for n in range(1, 26)}
+    assert _shown(user) == [f'Reply {n}' for n in range(25, 0, -1)]  # the older ones below
     await user.should_not_see(marker='older-replies')
+
+
+def _shown(user: User) -> list[str]:
+    """The reply texts on the viewer, top to bottom (each page of replies is one ReplyCards element)."""
+    pages = sorted(user.find(marker='reply-cards').elements, key=lambda cards: cards.id)  # in the order added
+    return [reply['body'] for cards in pages for reply in cards.replies]

@@ -13,7 +13,7 @@ from services.files import FileContent, safe_file_name
 from services.settings import PortalSettings
 
 from .. import access, actions
-from ..frame import heading, not_available
+from ..frame import ASSETS, heading, not_available
 from ..portal import Page, file_route, portal_page
 from .home import local_time
 
@@ -135,7 +135,8 @@ def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> No
     with ui.column().classes('w-full gap-2').mark('replies-summary'):
         heading(f'Replies ({view.reply_total})', 2).classes('text-lg font-bold')
         listed = ui.column().classes('w-full gap-2')
-        _reply_cards(listed, view.replies, settings)
+        with listed:
+            ReplyCards(view.replies, settings).mark('reply-cards')
         older = {'before': view.older_replies}
 
         async def show_older() -> None:
@@ -143,7 +144,8 @@ def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> No
             page = await actions.read(messages.list_replies, share_id=view.share_id, before=older['before'])
             if page is None:
                 return
-            _reply_cards(listed, page.replies, settings)
+            with listed:
+                ReplyCards(page.replies, settings).mark('reply-cards')
             older['before'] = page.older
             more.set_visibility(page.older is not None)
 
@@ -152,17 +154,26 @@ def _replies_summary(view: messages.MessageView, settings: PortalSettings) -> No
         more.set_visibility(view.older_replies is not None)
 
 
-def _reply_cards(column: ui.column, items: list[messages.ReplyView], settings: PortalSettings) -> None:
-    """One card per reply (newest first)."""
-    with column:
-        for item in items:
-            with ui.card().classes('w-full gap-1').mark('reply'):
-                ui.label(f'{local_time(item.created_at, settings)} · {item.author_name}') \
-                    .classes('text-xs text-grey-7')
-                ui.label(item.body).classes('whitespace-pre-wrap break-words').mark('reply-body')
-                for attachment in item.attachments:
-                    ui.link(attachment.file_name, f'/files/reply-attachment/{attachment.attachment_id}',
-                            new_tab=True).classes('text-sm').mark('reply-attachment')
+class ReplyCards(ui.element, component=ASSETS / 'reply_cards.js'):
+    """One page of replies (newest first): a card each with time and author, text and attachment links."""
+
+    def __init__(self, items: list[messages.ReplyView], settings: PortalSettings) -> None:
+        super().__init__()
+        # (a tuple: element props keep it as it is; a list would be copied into an observable one)
+        self._props['replies'] = tuple(
+            {'id': item.reply_id, 'when': local_time(item.created_at, settings), 'author': item.author_name,
+             'body': item.body, 'attachments': [{'name': a.file_name, 'url': f'/files/reply-attachment/{a.attachment_id}'}
+                                                for a in item.attachments]}
+            for item in items)
+
+    @property
+    def replies(self) -> tuple[dict, ...]:
+        return self._props['replies']
+
+    def _displayed_contents(self, *, only_visible: bool) -> list:
+        # what the template shows as text, for NiceGUI's simulated user (`user.should_see`)
+        return [text for r in self.replies
+                for text in (f"{r['when']} · {r['author']}", r['body'], *(a['name'] for a in r['attachments']))]
 
 
 class ReplyForm:
