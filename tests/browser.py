@@ -82,7 +82,10 @@ def start_portal(data_dir: Path, environ: dict[str, str], *, host_name: str = '1
     return server
 
 
-def stop_portal(server: PortalServer) -> None:
+def stop_portal(server: PortalServer, *, explain: bool = False) -> None:
+    """Stop the portal; `explain` (the test failed) prints the end of its log into the failure report."""
+    if explain:
+        print(f'--- the end of the portal\'s log ({server.data_dir / "server.log"}):\n{server.log()[-6000:]}')
     server.process.terminate()
     try:
         server.process.wait(timeout=10)
@@ -92,7 +95,7 @@ def stop_portal(server: PortalServer) -> None:
 
 
 @pytest.fixture
-def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch) -> PortalServer:
+def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> PortalServer:
     """Start main.py on a free loopback port with this test's data directory; stop it afterwards."""
     server = start_portal(portal_env, dict(os.environ))
     monkeypatch.setenv('SMP_PORT', server.env['SMP_PORT'])
@@ -100,7 +103,7 @@ def portal_server(portal_env: Path, monkeypatch: pytest.MonkeyPatch) -> PortalSe
     config.reload_config()
     db.init(config.get_config().resolved_database_url)
     yield server
-    stop_portal(server)
+    stop_portal(server, explain=getattr(request.node, 'failed_call', False))
 
 
 @pytest.fixture(scope='module')
@@ -167,9 +170,16 @@ _PAGE_READY = ("return document.readyState === 'complete' && "
 def wait_for(driver, condition, timeout: float = 15.0):
     """Wait until `condition(driver)` is truthy; return its value. An element the page removed while the
     condition looked at it (a menu closing, a list re-rendered) means "not yet": the condition is asked again."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    try:
+        return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    except TimeoutException as error:
+        try:  # what the person would see when the wait gave up: the failure says why without a rerun
+            seen = f'at {driver.current_url}, the page shows:\n' + driver.find_element('tag name', 'body').text[:3000]
+        except WebDriverException as unseen:
+            seen = f'(the page could not be read: {unseen.msg})'
+        raise TimeoutException(f'waited {timeout:g} s; {seen}') from error
 
 
 def sign_in_as(driver, url: str, email: str, *, then: Any = None) -> None:

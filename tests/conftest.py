@@ -134,6 +134,15 @@ def session(database: str):
         yield s
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.failed_call`), for fixtures that explain a failure."""
+    report = yield
+    if report.when == 'call':
+        item.failed_call = report.failed
+    return report
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if _ran_on:
         terminalreporter.write_line(

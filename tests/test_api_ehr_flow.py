@@ -141,7 +141,8 @@ def _reply_in_chromium(browser, url: str, share_id: int, tmp_path) -> None:
     click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0].send_keys('Signed form attached.')
     browser.find_element(By.CSS_SELECTOR, 'input[type=file]').send_keys(str(attachment))
-    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//div[normalize-space()="signed form.pdf"]'))
+    # the uploader lists the file at once; the remove button comes once the portal has kept it for the reply
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Remove signed form.pdf"]'))
     click(browser, by=By.XPATH, selector='//button[contains(., "Send reply")]')
     wait_for(browser, lambda d: d.current_url.rstrip('/') == url and 'Replies' in d.page_source)
 

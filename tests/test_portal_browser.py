@@ -50,7 +50,8 @@ def test_a_reply_with_a_pdf_attachment_appears_in_the_summary(portal_server, bro
     text = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0]
     text.send_keys('Signed form attached. <script>window.hacked = 1</script><img src=x onerror="window.hacked=2">')
     browser.find_element(By.CSS_SELECTOR, 'input[type=file]').send_keys(str(pdf))
-    wait_for(browser, lambda d: d.find_elements(By.XPATH, '//div[normalize-space()="signed form.pdf"]'))
+    # the uploader lists the file at once; the remove button comes once the portal has kept it for the reply
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Remove signed form.pdf"]'))
     click(browser, by=By.XPATH, selector='//button[contains(., "Send reply")]')
     wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'Replies' in d.page_source)
     click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{casey.share_ids[0]}"]')
