@@ -2,6 +2,8 @@
 (one document each), and the print view with the replies."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
@@ -42,6 +44,29 @@ async def test_several_files_in_one_upload_become_one_document_each(user: User) 
                                  SmallFileUpload(name='b.png', content_type='image/png', _data=factories.MINIMAL_PNG)])
     await see(user, 'Chosen: a.pdf, b.png (2 documents)')
     await click(user, 'doc-save')
+    await see(user, '2 documents saved.')
+    titles = db.run(lambda session: sorted(session.exec(select(Document.title)).all()))
+    assert titles == ['Scans (a.pdf)', 'Scans (b.png)']
+
+
+async def test_save_pressed_while_the_files_upload_waits_for_them(user: User) -> None:
+    await _signed_in(user)
+    chart = seed(factories.chart)
+    await user.open(f'/staff/chart/{chart.id}/new-document')
+    await see(user, marker='doc-title')
+    user.find(marker='doc-title').type('Scans')
+    user.find('PDF or image file').click()
+    user.find(marker='doc-upload').trigger('start')  # the browser is still sending them
+    user.find(marker='doc-save').click()
+    await asyncio.sleep(0.3)
+    assert db.run(lambda session: session.exec(select(Document.title)).all()) == []  # not saved without them
+    upload = user.find(marker='doc-upload').elements.pop()
+    with user.client:
+        await upload.handle_uploads([SmallFileUpload(name='a.pdf', content_type='application/pdf',
+                                                     _data=factories.MINIMAL_PDF),
+                                     SmallFileUpload(name='b.png', content_type='image/png',
+                                                     _data=factories.MINIMAL_PNG)])
+    user.find(marker='doc-upload').trigger('finish')
     await see(user, '2 documents saved.')
     titles = db.run(lambda session: sorted(session.exec(select(Document.title)).all()))
     assert titles == ['Scans (a.pdf)', 'Scans (b.png)']

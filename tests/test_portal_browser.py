@@ -44,14 +44,16 @@ def test_a_reply_with_a_pdf_attachment_appears_in_the_summary(portal_server, bro
     casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=1)
     portal_server.seed(portal_data.enable, replies_enabled=True)
     pdf = tmp_path / 'signed form.pdf'
-    pdf.write_bytes(MINIMAL_PDF)
+    pdf.write_bytes(MINIMAL_PDF + b'\n%' + b'x' * 200_000 + b'\n')  # a scan's size: seconds on a slow upload
     _sign_in(browser, portal_server, casey.email)
     click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
     text = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0]
     text.send_keys('Signed form attached. <script>window.hacked = 1</script><img src=x onerror="window.hacked=2">')
+    browser.set_network_conditions(latency=20, download_throughput=10_000_000, upload_throughput=100_000)
     browser.find_element(By.CSS_SELECTOR, 'input[type=file]').send_keys(str(pdf))
-    # the uploader lists the file at once; the remove button comes once the portal has kept it for the reply
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Remove signed form.pdf"]'))
+    # Send while the file is still on its way (about 2 s): the reply waits for it instead of going without it
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '.q-uploader__file'))
+    assert not browser.find_elements(By.CSS_SELECTOR, 'button[aria-label="Remove signed form.pdf"]')
     click(browser, by=By.XPATH, selector='//button[contains(., "Send reply")]')
     wait_for(browser, lambda d: d.current_url.rstrip('/') == portal_server.url and 'Replies' in d.page_source)
     click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{casey.share_ids[0]}"]')

@@ -205,6 +205,42 @@ async def test_a_reply_with_an_attachment_goes_back_to_the_list_at_once(user: Us
                                                 'url': f'/files/reply-attachment/{attachment_id}'}]
 
 
+async def test_a_reply_sent_while_its_attachment_uploads_waits_for_it(user: User) -> None:
+    casey = await _open_reply_form(user)
+    user.find(marker='reply-text').type('Form attached.')
+    user.find(marker='reply-upload').trigger('start')  # the browser has begun sending the file
+    user.find(marker='send-reply').click()
+    await asyncio.sleep(0.3)
+    assert _count(Reply) == 0  # waiting for the file, not sent without it
+    await _upload(user, ('signed.pdf', MINIMAL_PDF))
+    user.find(marker='reply-upload').trigger('finish')
+    await user.should_see(marker='replies-title', retries=50)
+    with db.transaction() as session:
+        [(share_id, name)] = session.exec(select(Reply.share_id, ReplyAttachment.file_name)
+                                          .join(ReplyAttachment, ReplyAttachment.reply_id == Reply.id)).all()
+    assert (share_id, name) == (casey.share_ids[0], 'signed.pdf')
+
+
+async def test_a_reply_waiting_for_an_attachment_that_is_refused_is_not_sent(user: User) -> None:
+    await _open_reply_form(user)
+    user.find(marker='reply-text').type('The report')
+    user.find(marker='reply-upload').trigger('start')
+    user.find(marker='send-reply').click()
+    await asyncio.sleep(0.3)
+    await _upload(user, ('report.pdf', EXE))
+    user.find(marker='reply-upload').trigger('finish')
+    await _until(lambda: not _element(user, 'send-reply').props.get('loading'))
+    assert _element(user, 'reply-error').text == '"report.pdf" is not a real PDF, PNG, JPEG file.'
+    _nothing_stored()  # the person is told before anything goes without the file they meant to send
+
+
+async def test_an_attachment_that_never_arrives_is_said(user: User) -> None:
+    await _open_reply_form(user)
+    user.find(marker='reply-upload').trigger('start').trigger('failed').trigger('finish')
+    await _until(lambda: _element(user, 'reply-error').visible)
+    assert _element(user, 'reply-error').text.startswith('A file did not reach the clinic')
+
+
 def _nothing_stored() -> None:
     assert (_count(Reply), _count(ReplyAttachment), _count(StoredFile)) == (0, 0, 0)
     files_dir = get_config().files_dir

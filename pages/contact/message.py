@@ -12,7 +12,7 @@ from services.errors import NotAvailable, UploadRejected
 from services.files import FileContent, safe_file_name
 from services.settings import PortalSettings
 
-from .. import access, actions
+from .. import access, actions, uploads
 from ..frame import ASSETS, heading, not_available
 from ..portal import Page, file_route, portal_page
 from .home import local_time
@@ -193,11 +193,11 @@ class ReplyForm:
                      f'{settings.upload_max_mb} MB each.').classes('text-xs text-grey-7')
             self.message = actions.Message('reply-error')
             self.upload = ui.upload(multiple=True, auto_upload=True, max_files=replies.MAX_ATTACHMENTS,
-                                    max_file_size=self.max_bytes, label='Attach files',
-                                    on_upload=actions.Action(self.keep_upload, message=self.message, queue=True),
-                                    on_rejected=self.on_rejected) \
+                                    max_file_size=self.max_bytes, label='Attach files', on_rejected=self.on_rejected) \
                 .props('flat bordered').classes('w-full').mark('reply-upload')
             self.upload.props['accept'] = ACCEPT
+            self.arrivals = uploads.Arrivals(
+                self.upload, actions.Action(self.keep_upload, message=self.message, queue=True), self.message)
             self.files = ui.column().classes('gap-1').mark('reply-files')
             self.message.move(target_index=-1)
             actions.button('Send reply', self.send, icon='send', message=self.message).mark('send-reply')
@@ -214,7 +214,6 @@ class ReplyForm:
         replies.check_attachment(attachment, max_bytes=self.max_bytes)
         self.pending.append(attachment)
         self.render_files()
-        self.upload.reset()  # the list below is what will be sent
 
     def on_rejected(self) -> None:
         self.message.error(f'Attach at most {replies.MAX_ATTACHMENTS} PDF, PNG or JPEG files of up to '
@@ -237,7 +236,12 @@ class ReplyForm:
         self.render_files()
 
     async def send(self, act: actions.Act) -> None:
-        """Store the reply (the service checks everything again) and go straight back to the list."""
+        """Store the reply (the service checks everything again) and go straight back to the list.
+
+        Sent while attachments are still on their way, it waits for them; if one of them is refused meanwhile,
+        nothing is sent and the reason stays next to the button.
+        """
+        await self.arrivals.wait(act)
         await act.call(replies.create_reply, share_id=self.share_id, text=self.text.value,
                        attachments=list(self.pending))
         act.done('Your reply was sent to the clinic.', navigate='/')

@@ -12,6 +12,7 @@ from services.sanitize import clean_document
 
 from .. import access, actions, frame, printing
 from ..portal import Page, portal_page
+from ..uploads import Arrivals
 from .widgets import (RECEIPT_COLUMNS, SHARE_ACTIONS_CELL, PagedTable, chart_dialog, col, details, expiry_dialog,
                       heading, open_record, receipt_cells, rescind_dialog, send_dialog, use_zone, when)
 
@@ -123,15 +124,18 @@ async def new_document_page(page: Page, chart_id: int) -> None:
 
             # several files at once, one progress bar (batch); the browser refuses large files early, the service
             # checks size and type of each again on the server
-            ui.upload(label=f'PDF, PNG or JPEG files, at most {settings.upload_max_mb} MB each', auto_upload=True,
-                      multiple=True, max_files=documents.MAX_FILES, max_file_size=settings.upload_max_bytes,
-                      on_upload=actions.Action(received, message=error, queue=True),
-                      on_rejected=lambda: error.error(f'Choose files of at most {settings.upload_max_mb} MB.')) \
+            upload = ui.upload(
+                label=f'PDF, PNG or JPEG files, at most {settings.upload_max_mb} MB each', auto_upload=True,
+                multiple=True, max_files=documents.MAX_FILES, max_file_size=settings.upload_max_bytes,
+                on_rejected=lambda: error.error(f'Choose files of at most {settings.upload_max_mb} MB.')) \
                 .props('batch accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"').classes('w-full') \
                 .mark('doc-upload')
+            # Save pressed while the files upload waits for them (the uploader keeps showing them, ticked)
+            arrivals = Arrivals(upload, actions.Action(received, message=error, queue=True), error, clear=False)
         error.move(target_index=-1)
 
         async def save(act: actions.Act) -> None:
+            await arrivals.wait(act)
             common = dict(chart_id=chart_id, service_date=service_date.value, doc_type=doc_type.value,
                           service_location=location.value)
             if kind.value == 'file' and len(uploads) > 1:
