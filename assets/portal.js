@@ -100,6 +100,26 @@
     const input = lastUploader.isConnected && lastUploader.querySelector('.q-uploader__input');
     if (input) input.focus();
   };
+  // An embedded document (a PDF in an iframe) does not take the focus by itself. Chromium's PDF viewer now and
+  // then takes it as it loads, and what the person was typing (a reply: its field has the focus) went into the
+  // PDF instead. Focus that moves into a frame while it loads or in the 3 s after goes back where it was, unless
+  // it came by Tab; later, it is the person's click into the document and stays.
+  let lastFocus = null;
+  let lastTab = 0;
+  const frameLoaded = new WeakMap();
+  document.addEventListener('focusin', (event) => {
+    if (event.target.tagName !== 'IFRAME') lastFocus = event.target;
+  }, true);
+  document.addEventListener('keydown', (event) => { if (event.key === 'Tab') lastTab = Date.now(); }, true);
+  document.addEventListener('load', (event) => {
+    if (event.target.tagName === 'IFRAME') frameLoaded.set(event.target, Date.now());
+  }, true);
+  window.addEventListener('blur', () => setTimeout(() => {
+    const frame = document.activeElement;
+    if (!frame || frame.tagName !== 'IFRAME' || Date.now() - lastTab < 1000) return;
+    if (Date.now() - (frameLoaded.get(frame) || Date.now()) > 3000) return;
+    if (lastFocus && lastFocus !== frame && lastFocus.isConnected) lastFocus.focus({preventScroll: true});
+  }, 0));
   let queued = false;
   new MutationObserver(() => {
     if (queued) return;

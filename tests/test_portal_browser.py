@@ -1,7 +1,10 @@
 """The main screen, the viewer and replies in headless Chromium against a real portal process."""
 from __future__ import annotations
 
+import time
+
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from tests import portal_data
@@ -40,12 +43,36 @@ def test_a_pdf_shows_inline(portal_server, browser) -> None:
     assert frame.size['height'] > 300 and frame.size['width'] > 300
 
 
+def test_the_pdf_viewer_does_not_take_the_focus_from_a_reply_being_typed(portal_server, browser) -> None:
+    casey = portal_server.seed(portal_data.pdf_person, email='casey@outside.test')
+    portal_server.seed(portal_data.enable, replies_enabled=True)
+    _sign_in(browser, portal_server, casey.email)
+    click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
+    text = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0]
+    # Chromium's PDF viewer now and then takes the focus as it loads, and the words being typed went into the PDF
+    # (a CI run sent the reply "Sig"): here the frame takes it just after the page opened
+    active = 'return [document.activeElement.tagName, document.querySelector("textarea").value]'
+    assert browser.execute_script(active) == ['TEXTAREA', '']  # (Reply To: the field has the focus)
+    browser.execute_script('document.querySelector("iframe").focus()')
+    wait_for(browser, lambda d: d.execute_script(active)[0] == 'TEXTAREA', timeout=2)
+    text.send_keys('Signed form attached.')
+    assert browser.execute_script(active) == ['TEXTAREA', 'Signed form attached.']
+    # the person's own click into the document, once it has loaded, keeps the focus there (to scroll it by keys)
+    time.sleep(3.2)
+    ActionChains(browser).move_to_element(browser.find_element(By.TAG_NAME, 'iframe')).click().perform()
+    time.sleep(0.3)
+    assert browser.execute_script('return document.activeElement.tagName') == 'IFRAME'
+
+
 def test_a_reply_with_a_pdf_attachment_appears_in_the_summary(portal_server, browser, tmp_path) -> None:
     casey = portal_server.seed(portal_data.person, email='casey@outside.test', shares=1)
     portal_server.seed(portal_data.enable, replies_enabled=True)
     pdf = tmp_path / 'signed form.pdf'
     pdf.write_bytes(MINIMAL_PDF + b'\n%' + b'x' * 200_000 + b'\n')  # a scan's size: seconds on a slow upload
     _sign_in(browser, portal_server, casey.email)
+    click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{casey.share_ids[0]}"]')
+    wait_for(browser, lambda d: d.find_elements(By.TAG_NAME, 'iframe'))
+    browser.get(portal_server.url + '/')
     click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
     text = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0]
     text.send_keys('Signed form attached. <script>window.hacked = 1</script><img src=x onerror="window.hacked=2">')
