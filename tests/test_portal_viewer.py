@@ -234,11 +234,19 @@ async def test_a_reply_waiting_for_an_attachment_that_is_refused_is_not_sent(use
     _nothing_stored()  # the person is told before anything goes without the file they meant to send
 
 
-async def test_an_attachment_that_never_arrives_is_said(user: User) -> None:
+async def test_a_reply_waiting_for_an_attachment_the_connection_lost_is_not_sent(user: User) -> None:
     await _open_reply_form(user)
-    user.find(marker='reply-upload').trigger('start').trigger('failed').trigger('finish')
-    await _until(lambda: _element(user, 'reply-error').visible)
-    assert _element(user, 'reply-error').text.startswith('A file did not reach the clinic')
+    user.find(marker='reply-text').type('The report')
+    user.find(marker='reply-upload').trigger('start')
+    user.find(marker='send-reply').click()
+    await asyncio.sleep(0.3)
+    user.find(marker='reply-upload').trigger('failed').trigger('finish')
+    await _until(lambda: not _element(user, 'send-reply').props.get('loading'))
+    assert _element(user, 'reply-error').text == 'A file did not arrive (the connection failed). Choose it again.'
+    _nothing_stored()
+    user.find(marker='send-reply').click()  # sent again, knowingly without the file
+    await user.should_see(marker='replies-title', retries=50)
+    assert _count(Reply) == 1
 
 
 def _nothing_stored() -> None:

@@ -241,7 +241,7 @@ class ReplyForm:
         Sent while attachments are still on their way, it waits for them; if one of them is refused meanwhile,
         nothing is sent and the reason stays next to the button.
         """
-        await self.arrivals.wait(act)
+        await self.arrivals.wait()
         await act.call(replies.create_reply, share_id=self.share_id, text=self.text.value,
                        attachments=list(self.pending))
         act.done('Your reply was sent to the clinic.', navigate='/')

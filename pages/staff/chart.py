@@ -135,7 +135,7 @@ async def new_document_page(page: Page, chart_id: int) -> None:
         error.move(target_index=-1)
 
         async def save(act: actions.Act) -> None:
-            await arrivals.wait(act)
+            await arrivals.wait()
             common = dict(chart_id=chart_id, service_date=service_date.value, doc_type=doc_type.value,
                           service_location=location.value)
             if kind.value == 'file' and len(uploads) > 1:
