@@ -70,9 +70,6 @@ def test_a_reply_with_a_pdf_attachment_appears_in_the_summary(portal_server, bro
     pdf = tmp_path / 'signed form.pdf'
     pdf.write_bytes(MINIMAL_PDF + b'\n%' + b'x' * 200_000 + b'\n')  # a scan's size: seconds on a slow upload
     _sign_in(browser, portal_server, casey.email)
-    click(browser, by=By.CSS_SELECTOR, selector=f'a[href="/message/{casey.share_ids[0]}"]')
-    wait_for(browser, lambda d: d.find_elements(By.TAG_NAME, 'iframe'))
-    browser.get(portal_server.url + '/')
     click(browser, by=By.CSS_SELECTOR, selector='a[aria-label="Reply To"]')
     text = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'textarea'))[0]
     text.send_keys('Signed form attached. <script>window.hacked = 1</script><img src=x onerror="window.hacked=2">')
