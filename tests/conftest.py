@@ -135,8 +135,8 @@ def session(database: str):
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    """Keep each phase's report on the test item (`item.failed_call`), for fixtures that explain a failure."""
+def pytest_runtest_makereport(item):
+    """Note on the test item whether the test itself failed (`item.failed_call`): fixtures then explain it."""
     report = yield
     if report.when == 'call':
         item.failed_call = report.failed
