@@ -31,45 +31,46 @@ async def test_markdown_is_previewed_and_stored_sanitized(user: User) -> None:
     assert '<strong>light</strong>' in body and '<script>' not in body and 'javascript:' not in body
 
 
-async def test_several_files_in_one_upload_become_one_document_each(user: User) -> None:
+async def _new_file_document(user: User, title: str) -> None:
     await _signed_in(user)
     chart = seed(factories.chart)
     await user.open(f'/staff/chart/{chart.id}/new-document')
     await see(user, marker='doc-title')
-    user.find(marker='doc-title').type('Scans')
+    user.find(marker='doc-title').type(title)
     user.find('PDF or image file').click()
+
+
+async def _upload_two_files(user: User) -> None:
     upload = user.find(marker='doc-upload').elements.pop()
-    await upload.handle_uploads([SmallFileUpload(name='a.pdf', content_type='application/pdf',
-                                                 _data=factories.MINIMAL_PDF),
-                                 SmallFileUpload(name='b.png', content_type='image/png', _data=factories.MINIMAL_PNG)])
+    with user.client:
+        await upload.handle_uploads([
+            SmallFileUpload(name='a.pdf', content_type='application/pdf', _data=factories.MINIMAL_PDF),
+            SmallFileUpload(name='b.png', content_type='image/png', _data=factories.MINIMAL_PNG)])
+
+
+def _titles() -> list[str]:
+    return db.run(lambda session: sorted(session.exec(select(Document.title)).all()))
+
+
+async def test_several_files_in_one_upload_become_one_document_each(user: User) -> None:
+    await _new_file_document(user, 'Scans')
+    await _upload_two_files(user)
     await see(user, 'Chosen: a.pdf, b.png (2 documents)')
     await click(user, 'doc-save')
     await see(user, '2 documents saved.')
-    titles = db.run(lambda session: sorted(session.exec(select(Document.title)).all()))
-    assert titles == ['Scans (a.pdf)', 'Scans (b.png)']
+    assert _titles() == ['Scans (a.pdf)', 'Scans (b.png)']
 
 
 async def test_save_pressed_while_the_files_upload_waits_for_them(user: User) -> None:
-    await _signed_in(user)
-    chart = seed(factories.chart)
-    await user.open(f'/staff/chart/{chart.id}/new-document')
-    await see(user, marker='doc-title')
-    user.find(marker='doc-title').type('Scans')
-    user.find('PDF or image file').click()
+    await _new_file_document(user, 'Scans')
     user.find(marker='doc-upload').trigger('start')  # the browser is still sending them
     user.find(marker='doc-save').click()
     await asyncio.sleep(0.3)
-    assert db.run(lambda session: session.exec(select(Document.title)).all()) == []  # not saved without them
-    upload = user.find(marker='doc-upload').elements.pop()
-    with user.client:
-        await upload.handle_uploads([SmallFileUpload(name='a.pdf', content_type='application/pdf',
-                                                     _data=factories.MINIMAL_PDF),
-                                     SmallFileUpload(name='b.png', content_type='image/png',
-                                                     _data=factories.MINIMAL_PNG)])
+    assert _titles() == []  # not saved without them
+    await _upload_two_files(user)
     user.find(marker='doc-upload').trigger('finish')
     await see(user, '2 documents saved.')
-    titles = db.run(lambda session: sorted(session.exec(select(Document.title)).all()))
-    assert titles == ['Scans (a.pdf)', 'Scans (b.png)']
+    assert _titles() == ['Scans (a.pdf)', 'Scans (b.png)']
 
 
 async def test_print_view_shows_the_document_and_its_replies(user: User) -> None:

@@ -221,12 +221,17 @@ async def test_a_reply_sent_while_its_attachment_uploads_waits_for_it(user: User
     assert (share_id, name) == (casey.share_ids[0], 'signed.pdf')
 
 
-async def test_a_reply_waiting_for_an_attachment_that_is_refused_is_not_sent(user: User) -> None:
+async def _send_while_uploading(user: User) -> None:
+    """Type a reply, let the browser start sending a file and press Send meanwhile."""
     await _open_reply_form(user)
     user.find(marker='reply-text').type('The report')
     user.find(marker='reply-upload').trigger('start')
     user.find(marker='send-reply').click()
     await asyncio.sleep(0.3)
+
+
+async def test_a_reply_waiting_for_an_attachment_that_is_refused_is_not_sent(user: User) -> None:
+    await _send_while_uploading(user)
     await _upload(user, ('report.pdf', EXE))
     user.find(marker='reply-upload').trigger('finish')
     await _until(lambda: not _element(user, 'send-reply').props.get('loading'))
@@ -235,11 +240,7 @@ async def test_a_reply_waiting_for_an_attachment_that_is_refused_is_not_sent(use
 
 
 async def test_a_reply_waiting_for_an_attachment_the_connection_lost_is_not_sent(user: User) -> None:
-    await _open_reply_form(user)
-    user.find(marker='reply-text').type('The report')
-    user.find(marker='reply-upload').trigger('start')
-    user.find(marker='send-reply').click()
-    await asyncio.sleep(0.3)
+    await _send_while_uploading(user)
     user.find(marker='reply-upload').trigger('failed').trigger('finish')
     await _until(lambda: not _element(user, 'send-reply').props.get('loading'))
     assert _element(user, 'reply-error').text == 'A file did not arrive (the connection failed). Choose it again.'
