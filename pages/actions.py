@@ -47,7 +47,6 @@ class Message(ui.label):
         super().__init__()
         self.failed = failed
         self.fields: list[ui.element] = []
-        self.is_error = False
         self.props['id'] = f'message-{self.id}'
         self.props['aria-live'] = 'polite'
         self.props['role'] = 'status'
@@ -64,18 +63,20 @@ class Message(ui.label):
     def error(self, text: str) -> None:
         self._show(f'{self.failed} {text}' if self.failed else text, 'text-negative', 'alert')
         self._mark(True)
-        self.is_error = True
 
     def success(self, text: str) -> None:
         self._show(text, 'text-positive', 'status')
         self._mark(False)
-        self.is_error = False
+
+    @property
+    def is_error(self) -> bool:
+        """An error is shown (errors are announced as alerts; a success or a cleared message is not one)."""
+        return self.visible and self.props.get('role') == 'alert'
 
     def clear(self) -> None:
         self.text = ''
         self.set_visibility(False)
         self._mark(False)
-        self.is_error = False
 
     def _mark(self, invalid: bool) -> None:
         for field_ in self.fields:
