@@ -205,12 +205,18 @@ async def test_a_reply_with_an_attachment_goes_back_to_the_list_at_once(user: Us
                                                 'url': f'/files/reply-attachment/{attachment_id}'}]
 
 
-async def test_a_reply_sent_while_its_attachment_uploads_waits_for_it(user: User) -> None:
+async def _send_while_uploading(user: User):
+    """Type a reply, let the browser start sending a file and press Send meanwhile; the contact."""
     casey = await _open_reply_form(user)
-    user.find(marker='reply-text').type('Form attached.')
-    user.find(marker='reply-upload').trigger('start')  # the browser has begun sending the file
+    user.find(marker='reply-text').type('The report')
+    user.find(marker='reply-upload').trigger('start')
     user.find(marker='send-reply').click()
     await asyncio.sleep(0.3)
+    return casey
+
+
+async def test_a_reply_sent_while_its_attachment_uploads_waits_for_it(user: User) -> None:
+    casey = await _send_while_uploading(user)
     assert _count(Reply) == 0  # waiting for the file, not sent without it
     await _upload(user, ('signed.pdf', MINIMAL_PDF))
     user.find(marker='reply-upload').trigger('finish')
@@ -219,15 +225,6 @@ async def test_a_reply_sent_while_its_attachment_uploads_waits_for_it(user: User
         [(share_id, name)] = session.exec(select(Reply.share_id, ReplyAttachment.file_name)
                                           .join(ReplyAttachment, ReplyAttachment.reply_id == Reply.id)).all()
     assert (share_id, name) == (casey.share_ids[0], 'signed.pdf')
-
-
-async def _send_while_uploading(user: User) -> None:
-    """Type a reply, let the browser start sending a file and press Send meanwhile."""
-    await _open_reply_form(user)
-    user.find(marker='reply-text').type('The report')
-    user.find(marker='reply-upload').trigger('start')
-    user.find(marker='send-reply').click()
-    await asyncio.sleep(0.3)
 
 
 async def test_a_reply_waiting_for_an_attachment_that_is_refused_is_not_sent(user: User) -> None:
