@@ -95,7 +95,7 @@ def _run(case: Case, tmp: Path, busy: int) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if not (k.startswith(('SMP_', 'PYTEST', 'NICEGUI')) or k == 'DATABASE_URL')}
     env.update(SMP_DATA_DIR=str(data / 'data'), SMP_ARGON2_MEMORY_KIB='256', SMP_ARGON2_TIME_COST='1',
-               SMP_PORT=str(busy + 1 if busy < 65000 else busy - 1))
+               SMP_PORT=str(_closed_port()))  # each its own: the cases run at once, and `serve` probes its port
     env.update({key: value.format(tmp=data, busy=busy) for key, value in case.env.items()})
     if case.setup == 'afile':
         (data / 'afile').write_text('not a folder')
